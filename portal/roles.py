@@ -1,0 +1,44 @@
+"""The two built-in roles and what they may do.
+
+Permissions are listed here, not clicked together in the admin, so that every
+deployment grants the same thing and a new model's permissions reach the roles
+on the next `migrate` (see `sync_roles_after_migrate`).
+"""
+
+from django.contrib.auth.models import Group, Permission
+
+IT_ADMIN = "IT管理员"
+FINANCE = "财务复核"
+
+# IT staff manage everything the portal itself owns.
+IT_ADMIN_APPS = ["integrations", "sso", "django_q", "sandbox", "sandbox_dingtalk", "sandbox_kingdee"]
+
+# Finance reviews the ledger; permissions of models that do not exist yet are skipped.
+FINANCE_PERMISSIONS = [
+    "integrations.view_scheme",
+    "integrations.view_syncrun",
+    "integrations.view_syncrecord",
+    "integrations.retry_syncrecord",
+    "integrations.handle_syncrecord",
+]
+
+
+def permissions_for(role):
+    if role == IT_ADMIN:
+        return Permission.objects.filter(content_type__app_label__in=IT_ADMIN_APPS)
+    pairs = [name.split(".") for name in FINANCE_PERMISSIONS]
+    wanted = Permission.objects.none()
+    for app_label, codename in pairs:
+        wanted |= Permission.objects.filter(content_type__app_label=app_label, codename=codename)
+    return wanted
+
+
+def sync_roles():
+    for role in (IT_ADMIN, FINANCE):
+        group, _created = Group.objects.get_or_create(name=role)
+        group.permissions.set(permissions_for(role))
+
+
+def sync_roles_after_migrate(sender, **kwargs):
+    # Sent once per migrated app, after contrib.auth created that app's permissions.
+    sync_roles()

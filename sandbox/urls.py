@@ -1,0 +1,6 @@
+from django.urls import include, path
+
+urlpatterns = [
+    path("dingtalk/", include("sandbox.dingtalk.urls")),
+    path("kingdee/", include("sandbox.kingdee.urls")),
+]

@@ -1,0 +1,39 @@
+import ipaddress
+import os
+import socket
+
+import pytest
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+_real_connect = socket.socket.connect
+
+
+def _loopback_only(sock, address):
+    host = address[0] if isinstance(address, tuple) else None
+    if host is not None and not _is_local(host):
+        raise ConnectionRefusedError(f"Tests never touch the network: refused connection to {address!r}")
+    return _real_connect(sock, address)
+
+
+def _is_local(host):
+    if host in ("localhost", "testserver"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch):
+    """Only loopback (live servers, PostgreSQL, Redis) is reachable from a test."""
+    monkeypatch.setattr(socket.socket, "connect", _loopback_only)
+
+
+@pytest.fixture
+def q_sync(monkeypatch):
+    """Run django-q2 tasks inline; the pytest `settings` fixture does not reach Conf."""
+    from django_q.conf import Conf
+
+    monkeypatch.setattr(Conf, "SYNC", True)
