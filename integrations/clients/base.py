@@ -1,0 +1,123 @@
+"""The shared base of every remote client: session, timeouts, limits, retries, logging."""
+
+import logging
+import threading
+import time
+from collections import Counter
+from urllib.parse import urlsplit
+
+import requests
+from django.conf import settings
+from requests.adapters import HTTPAdapter
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+
+from integrations.clients.errors import AuthError, ThrottledError, TransientError
+from integrations.clients.limiter import bucket_for
+
+logger = logging.getLogger("integrations.clients")
+
+
+def retry_wait_scale():
+    """Tests set REMOTE_RETRY_WAIT_SCALE = 0 so that retries do not sleep."""
+    return getattr(settings, "REMOTE_RETRY_WAIT_SCALE", 1.0)
+
+
+class HttpClient:
+    """Subclasses name their `system`, and parse payloads in `raise_for_response`.
+
+    `request()` is the one door to the network. Failure classes:
+
+    - network error or timeout → `TransientError`, retried;
+    - HTTP 5xx, or an empty/non-JSON body → `TransientError`, retried;
+    - throttling (HTTP 429 or the remote's own codes) → `ThrottledError`, retried after ≥ 1 s;
+    - token or session rejected → `AuthError`; `with_auth_refresh` renews the credential
+      once and repeats the call, then lets the error through;
+    - monthly quota used up → `QuotaExceededError`, not retried;
+    - the remote refused the request (business rule, unknown id) → `BusinessError`, not retried;
+    - bad credentials or permissions → `ConfigurationError`, not retried.
+
+    Retries use exponential backoff with jitter (initial 0.5 s, throttling 1 s, max 8 s)
+    and stop after `attempts` tries, re-raising the last error.
+    """
+
+    system = "remote"
+    attempts = 4
+
+    def __init__(self, *, rate_limit=None, max_concurrency=4, connect_timeout=5.0, read_timeout=60.0, name=""):
+        self.name = name
+        self.rate_limit = rate_limit
+        self.timeout = (connect_timeout, read_timeout)
+        self.session = requests.Session()
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=max(4, max_concurrency * 2))
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+        self._concurrency = threading.BoundedSemaphore(max(1, max_concurrency))
+        self._calls_lock = threading.Lock()
+        self.calls = Counter()
+
+    def limiter_key(self, url):
+        """Requests sharing a key share one token bucket; subclasses narrow it (per API path)."""
+        return (self.system, self.name)
+
+    def request(self, method, url, **kwargs):
+        retrying = Retrying(
+            retry=retry_if_exception(lambda exc: getattr(exc, "retryable", False)),
+            stop=stop_after_attempt(self.attempts),
+            wait=self._wait,
+            reraise=True,
+        )
+        return retrying(self._send_once, method, url, **kwargs)
+
+    def _wait(self, retry_state):
+        error = retry_state.outcome.exception()
+        initial = 1.0 if isinstance(error, ThrottledError) else 0.5
+        return wait_exponential_jitter(initial=initial, max=8, jitter=initial)(retry_state) * retry_wait_scale()
+
+    def _send_once(self, method, url, **kwargs):
+        if self.rate_limit:
+            bucket_for(self.limiter_key(url), self.rate_limit).acquire()
+        kwargs.setdefault("timeout", self.timeout)
+        started = time.monotonic()
+        with self._concurrency:
+            try:
+                response = self.session.request(method, url, **kwargs)
+            except requests.Timeout as exc:
+                self._log(method, url, "timeout", started)
+                raise TransientError("request timed out", system=self.system) from exc
+            except requests.ConnectionError as exc:
+                self._log(method, url, "connection error", started)
+                raise TransientError("could not connect", system=self.system) from exc
+        self._count(url)
+        self._log(method, url, response.status_code, started)
+        return self.raise_for_response(response)
+
+    def raise_for_response(self, response):
+        """Return the parsed JSON payload, or raise the right error for this response."""
+        if response.status_code == 429:
+            raise ThrottledError("too many requests", code=429, system=self.system, http_status=429)
+        if response.status_code >= 500:
+            raise TransientError(f"server error HTTP {response.status_code}", code=response.status_code,
+                                 system=self.system, http_status=response.status_code)
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise TransientError("response is not JSON", system=self.system,
+                                 http_status=response.status_code) from exc
+
+    def with_auth_refresh(self, call, *args, **kwargs):
+        try:
+            return call(*args, **kwargs)
+        except AuthError:
+            self.refresh_auth()
+            return call(*args, **kwargs)
+
+    def refresh_auth(self):
+        """Drop the cached token or session; the next call obtains a new one."""
+
+    def _count(self, url):
+        with self._calls_lock:
+            self.calls[urlsplit(url).path] += 1
+
+    def _log(self, method, url, outcome, started):
+        elapsed_ms = (time.monotonic() - started) * 1000
+        logger.info("%s %s %s %s %.0fms", self.system, method, urlsplit(url).path, outcome, elapsed_ms)
