@@ -4,6 +4,8 @@ from django.utils.translation import gettext_lazy as _
 from import_export import fields, resources
 from import_export.admin import ExportMixin
 
+from integrations.clients import client_for
+from integrations.clients.errors import RemoteError
 from integrations.forms import ConnectionForm
 from integrations.models import Connection
 
@@ -64,6 +66,7 @@ class ConnectionAdmin(ExportMixin, admin.ModelAdmin):
     list_display = ("name", "kind", "base_url", "enabled", "secrets_readable", "updated_at")
     list_filter = ("kind", "enabled")
     search_fields = ("name", "app_key", "acct_id", "username")
+    actions = ["test_connections"]
 
     def get_fieldsets(self, request, obj=None):
         kind = obj.kind if obj else self._requested_kind(request)
@@ -85,6 +88,15 @@ class ConnectionAdmin(ExportMixin, admin.ModelAdmin):
         kind = request.POST.get("kind") or request.GET.get("kind")
         return kind if kind in Connection.Kind.values else None
 
+    @admin.action(description=_("Test connection"), permissions=["test"])
+    def test_connections(self, request, queryset):
+        for connection in queryset:
+            ok, text = check_connection(connection)
+            self.message_user(request, text, messages.SUCCESS if ok else messages.ERROR)
+
+    def has_test_permission(self, request):
+        return request.user.has_perm("integrations.test_connection")
+
     @admin.display(description=_("secrets readable"), boolean=True)
     def secrets_readable(self, connection):
         return not connection.undecryptable_secrets()
@@ -102,3 +114,14 @@ def lost_key_message(connection):
         "Add the old key back at the end of FERNET_KEYS, or enter these secrets again and save."
     ) % {"name": connection.name, "fields": ", ".join(str(Connection._meta.get_field(f).verbose_name)
                                                       for f in connection.undecryptable_secrets())}
+
+
+def check_connection(connection):
+    """(ok, message): calls the remote through the real client and reports its own words."""
+    if connection.undecryptable_secrets():
+        return False, lost_key_message(connection)
+    try:
+        detail = client_for(connection).check()
+    except RemoteError as error:
+        return False, _("“%(name)s” failed: %(message)s") % {"name": connection.name, "message": error.message}
+    return True, _("“%(name)s” works: %(detail)s") % {"name": connection.name, "detail": detail}

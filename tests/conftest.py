@@ -37,3 +37,9 @@ def q_sync(monkeypatch):
     from django_q.conf import Conf
 
     monkeypatch.setattr(Conf, "SYNC", True)
+
+
+@pytest.fixture(autouse=True)
+def instant_retries(settings):
+    """Client retries keep their logic but do not sleep."""
+    settings.REMOTE_RETRY_WAIT_SCALE = 0

@@ -1,0 +1,47 @@
+"""Remote clients. They take plain values, never models: `client_for` reads a Connection's attributes."""
+
+
+def client_for(connection):
+    """The client for a Connection (or anything with the same attributes)."""
+    common = {
+        "rate_limit": connection.effective_rate_limit,
+        "max_concurrency": connection.max_concurrency,
+        "connect_timeout": connection.connect_timeout,
+        "read_timeout": connection.read_timeout,
+        "name": f"connection-{connection.pk or connection.name}",
+    }
+    if connection.kind == "dingtalk":
+        from integrations.clients.dingtalk import DingTalkClient
+
+        return DingTalkClient(
+            base_url=connection.base_url,
+            api_base_url=connection.api_base_url,
+            app_key=connection.app_key,
+            app_secret=connection.app_secret,
+            agent_id=connection.agent_id,
+            corp_id=connection.corp_id,
+            legacy_approvals=connection.legacy_approval_api,
+            **common,
+        )
+    if connection.kind == "dingtalk_robot":
+        from integrations.clients.robot import DingTalkRobotClient
+
+        return DingTalkRobotClient(
+            base_url=connection.base_url, access_token=connection.robot_token, secret=connection.robot_secret, **common
+        )
+    if connection.kind == "kingdee":
+        from integrations.clients.kingdee import KingdeeClient
+
+        return KingdeeClient(
+            base_url=connection.base_url,
+            acct_id=connection.acct_id,
+            username=connection.username,
+            app_id=connection.app_id,
+            app_secret=connection.app_secret,
+            password=connection.password,
+            lcid=connection.lcid,
+            org_number=connection.org_number,
+            auth_mode=connection.auth_mode,
+            **common,
+        )
+    raise ValueError(f"no client for connection kind {connection.kind!r}")
