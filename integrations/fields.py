@@ -51,6 +51,8 @@ class SecretField(EncryptedTextField):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("blank", True)
         kwargs.setdefault("default", "")
+        # "Not set" is stored as NULL, never encrypted: a lost key then only hides real secrets.
+        kwargs["null"] = True
         super().__init__(*args, **kwargs)
 
     @property
@@ -68,12 +70,14 @@ class SecretField(EncryptedTextField):
                 f"{self.model.__name__}.{self.name} could not be decrypted; enter the secret again "
                 "instead of saving the unreadable value back."
             )
+        if value in (None, ""):
+            return None
         remember_secret(value)
         return super().get_db_prep_save(value, connection)
 
     def from_db_value(self, value, expression, connection, *args):
         if value is None:
-            return value
+            return ""
         try:
             plain = force_str(self.fernet.decrypt(bytes(value)))
         except InvalidToken:
