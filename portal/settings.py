@@ -14,9 +14,6 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
-DEBUG = env.bool("DEBUG", default=True)
-# Production mode refuses the development defaults below.
-PRODUCTION = not DEBUG
 DEV_SECRET_KEY = "dev-only-insecure-key-change-me-0123456789abcdefghijklmnopqrstuv"
 
 
@@ -27,12 +24,28 @@ def required(name, default):
     return env.str(name, default=default)
 
 
-def env_bool(name, default):
-    try:
-        return env.bool(name, default=default)
-    except ValueError as exc:
-        raise ImproperlyConfigured(f"{name} must be true or false: {exc}") from exc
+TRUE_WORDS = {"true", "1", "yes", "on"}
+FALSE_WORDS = {"false", "0", "no", "off", ""}
 
+
+def env_bool(name, default):
+    """Stricter than environ's bool, which reads any unknown word as False."""
+    value = env.str(name, default=str(default)).strip().lower()
+    if value not in TRUE_WORDS | FALSE_WORDS:
+        raise ImproperlyConfigured(f"{name} must be true or false, not {value!r}.")
+    return value in TRUE_WORDS
+
+
+def env_int(name, default):
+    try:
+        return env.int(name, default=default)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be a whole number.") from exc
+
+
+DEBUG = env_bool("DEBUG", default=True)
+# Production mode refuses the development defaults below.
+PRODUCTION = not DEBUG
 
 SECRET_KEY = required("SECRET_KEY", DEV_SECRET_KEY)
 if PRODUCTION and (SECRET_KEY == DEV_SECRET_KEY or len(SECRET_KEY) < 50):
@@ -132,11 +145,11 @@ else:
 
 Q_CLUSTER = {
     "name": "portal",
-    "workers": env.int("Q_WORKERS", default=2),
+    "workers": env_int("Q_WORKERS", default=2),
     # A sync run can take long (a backfill); retry must exceed timeout or the
     # broker hands the same task to a second worker while the first still runs.
-    "timeout": env.int("Q_TIMEOUT", default=3600),
-    "retry": env.int("Q_TIMEOUT", default=3600) + 600,
+    "timeout": env_int("Q_TIMEOUT", default=3600),
+    "retry": env_int("Q_TIMEOUT", default=3600) + 600,
     # Never let the broker replay a task on its own: a replayed write task could
     # book a bill twice. The engine retries through its ledger instead.
     "max_attempts": 1,
@@ -182,10 +195,14 @@ STORAGES = {
 
 LOGIN_URL = "admin:login"
 
+# Exporting needs the view permission, importing the add permission (the default lets any staff user export).
+IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
+IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "add"
+
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=False)
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", default=PRODUCTION)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", default=PRODUCTION)
-SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", default=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=False)
 if env_bool("SECURE_PROXY_SSL_HEADER", default=False):

@@ -1,0 +1,50 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PRODUCTION = {
+    "DEBUG": "false",
+    "SECRET_KEY": "p" * 20 + "-production-secret-key-for-tests-0123456789",
+    "FERNET_KEYS": "fernet-key-one-0123456789abcdef0123456789",
+    "ALLOWED_HOSTS": "portal.example.com",
+    "CSRF_TRUSTED_ORIGINS": "https://portal.example.com",
+    "SECURE_SSL_REDIRECT": "true",
+    "SECURE_HSTS_SECONDS": "31536000",
+    "SECURE_HSTS_INCLUDE_SUBDOMAINS": "true",
+    "SECURE_HSTS_PRELOAD": "true",
+    "DATABASE_URL": f"sqlite:///{ROOT / 'var' / 'deploy-check.sqlite3'}",
+}
+
+
+def manage(*args, **env):
+    clean = {k: v for k, v in os.environ.items() if k not in PRODUCTION and not k.startswith("PORTAL_")
+             and k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env={**clean, **env},
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_check_deploy_is_clean_with_production_values():
+    result = manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION)
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+    env = {k: v for k, v in PRODUCTION.items() if k != "SECRET_KEY"}
+    result = manage("check", **env)
+    assert result.returncode != 0
+    assert "SECRET_KEY" in result.stderr
+
+
+def test_a_malformed_boolean_names_its_variable():
+    result = manage("check", **{**PRODUCTION, "SECURE_SSL_REDIRECT": "maybe"})
+    assert result.returncode != 0
+    assert "SECURE_SSL_REDIRECT" in result.stderr
+
+
+def test_the_sandbox_is_never_mounted_in_production():
+    result = manage("check", **{**PRODUCTION, "PORTAL_SANDBOX": "true"})
+    assert result.returncode != 0
+    assert "PORTAL_SANDBOX" in result.stderr
