@@ -5,15 +5,26 @@ PIP := $(VENV)/bin/pip
 PYTHON ?= python3
 PORT ?= 8000
 
-.PHONY: demo test setup assets clean-demo
+.PHONY: demo test setup assets system-deps clean-demo
 
 demo: setup
 	$(PY) manage.py demo --port $(PORT)
 
-test: setup
+test: setup system-deps
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-setup: $(VENV)/.installed assets
+# Debian packages the tests need: Chromium for browser tests, gettext to compile translations,
+# Node.js and npm to bundle dingtalk-jsapi. Installed only when missing.
+SYSTEM_DEPS := chromium:chromium msgfmt:gettext node:nodejs npm:npm
+system-deps:
+	@missing=""; for pair in $(SYSTEM_DEPS); do command -v $${pair%%:*} >/dev/null || missing="$$missing $${pair#*:}"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi; \
+	fi
+
+setup: system-deps $(VENV)/.installed assets
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
