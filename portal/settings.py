@@ -224,6 +224,8 @@ LOGGING = {
     },
     "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
     "loggers": {
+        # Replace Django's own console handler, so each record is printed once, masked, as JSON.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
         "django.db.backends": {"level": "INFO"},
         "urllib3": {"level": "WARNING"},
     },
