@@ -1,1 +1,44 @@
-urlpatterns = []
+"""`/sandbox/dingtalk/` stands for both https://oapi.dingtalk.com/ and https://api.dingtalk.com/."""
+
+from django.urls import path
+
+from sandbox.dingtalk.views import approvals, contacts, control, messaging, sso, tokens
+
+app_name = "sandbox_dingtalk"
+
+urlpatterns = [
+    # tokens
+    path("gettoken", tokens.gettoken, name="gettoken"),
+    path("v1.0/oauth2/accessToken", tokens.access_token, name="access_token"),
+    # approvals
+    path("v1.0/workflow/processes/instanceIds/query", approvals.instance_ids_query, name="instance_ids_query"),
+    path("v1.0/workflow/processInstances", approvals.process_instance, name="process_instance"),
+    path("v1.0/workflow/processInstances/comments", approvals.comments, name="comments"),
+    path("topapi/processinstance/listids", approvals.listids, name="listids"),
+    path("topapi/processinstance/get", approvals.processinstance_get, name="processinstance_get"),
+    # contacts
+    path("topapi/v2/department/listsub", contacts.department_listsub, name="department_listsub"),
+    path("topapi/v2/department/listsubid", contacts.department_listsubid, name="department_listsubid"),
+    path("topapi/v2/department/get", contacts.department_get, name="department_get"),
+    path("topapi/v2/user/list", contacts.user_list, name="user_list"),
+    path("topapi/user/listsimple", contacts.user_listsimple, name="user_listsimple"),
+    path("topapi/user/listid", contacts.user_listid, name="user_listid"),
+    path("topapi/v2/user/get", contacts.user_get, name="user_get"),
+    path("topapi/user/getbyunionid", contacts.user_getbyunionid, name="user_getbyunionid"),
+    path("topapi/v2/user/getbymobile", contacts.user_getbymobile, name="user_getbymobile"),
+    # login
+    path("topapi/v2/user/getuserinfo", sso.getuserinfo, name="getuserinfo"),
+    path("v1.0/oauth2/userAccessToken", sso.user_access_token, name="user_access_token"),
+    path("v1.0/contact/users/me", sso.users_me, name="users_me"),
+    path("oauth2/auth", sso.oauth2_auth, name="oauth2_auth"),
+    path("sso/authcode", sso.authcode, name="authcode"),
+    path("client/", sso.client, name="client"),
+    path("client/dd.js", sso.dd_js, name="dd_js"),
+    # messaging
+    path("topapi/message/corpconversation/asyncsend_v2", messaging.asyncsend_v2, name="asyncsend_v2"),
+    path("topapi/message/corpconversation/getsendresult", messaging.getsendresult, name="getsendresult"),
+    path("robot/send", messaging.robot_send, name="robot_send"),
+    # sandbox controls
+    path("_faults", control.faults, name="faults"),
+    path("_calls", control.calls, name="calls"),
+]

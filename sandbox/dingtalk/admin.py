@@ -1,0 +1,192 @@
+import json
+
+from django.contrib import admin, messages
+from django.db.models import Count
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from sandbox.dingtalk import approvals
+from sandbox.dingtalk.models import (
+    App, ApprovalInstance, Comment, Department, Employee, ProcessTemplate, QuotaUsage, Robot, RobotMessage,
+    SandboxSettings, WorkNotice,
+)
+from sandbox.dingtalk.views.gate import injector, reset_counters
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(SandboxSettings)
+class SandboxSettingsAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "qps_limit", "latency_ms", "server_error_rate", "timeout_rate", "monthly_quota",
+                    "expire_token_every", "token_ttl", "updated_at"]
+    fieldsets = [
+        (_("Randomness"), {"fields": ["seed"]}),
+        (_("Network"), {"fields": ["latency_ms", "server_error_rate", "timeout_rate", "timeout_seconds"]}),
+        (_("Limits"), {"fields": ["qps_limit", "monthly_quota"]}),
+        (_("Tokens"), {"fields": ["token_ttl", "expire_token_every", "token_error_style"]}),
+        (_("Contact permissions"), {"fields": ["mobile_visible", "email_visible"]}),
+    ]
+
+    def has_add_permission(self, request):
+        return not SandboxSettings.objects.exists()
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        injector.reset(obj)  # the seeded fault sequence starts again from the new settings
+        reset_counters()
+
+
+@admin.register(QuotaUsage)
+class QuotaUsageAdmin(ReadOnlyAdmin):
+    list_display = ["month", "calls"]
+
+
+@admin.register(App)
+class AppAdmin(admin.ModelAdmin):
+    list_display = ["name", "app_key", "agent_id", "corp_id"]
+
+
+@admin.register(Department)
+class DepartmentAdmin(admin.ModelAdmin):
+    list_display = ["dept_id", "name", "parent_id", "member_count"]
+    search_fields = ["name", "dept_id"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(member_total=Count("members"))
+
+    @admin.display(description=_("members"), ordering="member_total")
+    def member_count(self, dept):
+        return dept.member_total
+
+
+@admin.register(Employee)
+class EmployeeAdmin(admin.ModelAdmin):
+    list_display = ["name", "job_number", "userid", "mobile", "title", "active"]
+    list_filter = ["active", "departments"]
+    search_fields = ["name", "userid", "unionid", "mobile", "job_number"]
+    filter_horizontal = ["departments"]
+
+
+@admin.register(ProcessTemplate)
+class ProcessTemplateAdmin(admin.ModelAdmin):
+    list_display = ["name", "process_code"]
+
+
+class CommentInline(admin.TabularInline):
+    model = Comment
+    extra = 0
+    readonly_fields = ["userid", "text", "created_at"]
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ApprovalInstance)
+class ApprovalInstanceAdmin(admin.ModelAdmin):
+    list_display = ["business_id", "title", "status", "result", "originator", "create_time", "finish_time"]
+    list_filter = ["status", "result", "template"]
+    search_fields = ["business_id", "process_instance_id", "title", "originator__name", "originator__userid"]
+    list_select_related = ["originator"]
+    date_hierarchy = "create_time"
+    show_full_result_count = False
+    readonly_fields = ["form_table", "history"]
+    fields = ["process_instance_id", "template", "title", "status", "result", "biz_action", "business_id",
+              "originator", "originator_dept_id", "originator_dept_name", "create_time", "finish_time",
+              "approver_userids", "cc_userids", "form_table", "history"]
+    raw_id_fields = ["originator"]
+    inlines = [CommentInline]
+    actions = ["agree", "refuse", "terminate"]
+
+    @admin.display(description=_("form values"))
+    def form_table(self, instance):
+        return format_html("<table>{}</table>", format_html_join(
+            "", "<tr><th>{}</th><td>{}</td></tr>",
+            ((item.get("name", item.get("component_type")), _pretty(item.get("value", "")))
+             for item in instance.form_values)))
+
+    @admin.display(description=_("operation records"))
+    def history(self, instance):
+        return format_html("<table>{}</table>", format_html_join(
+            "", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            ((r["date"], r["userid"], r["type"], r["result"], r.get("remark", ""))
+             for r in instance.operation_records)))
+
+    def _act(self, request, queryset, action, done):
+        changed = sum(approvals.change_state(instance, action) for instance in queryset)
+        self.message_user(request, done % {"count": changed}, messages.SUCCESS)
+
+    @admin.action(description=_("Approve the selected running approvals"), permissions=["change"])
+    def agree(self, request, queryset):
+        self._act(request, queryset, approvals.Action.AGREE, _("%(count)d approval(s) approved."))
+
+    @admin.action(description=_("Refuse the selected running approvals"), permissions=["change"])
+    def refuse(self, request, queryset):
+        self._act(request, queryset, approvals.Action.REFUSE, _("%(count)d approval(s) refused."))
+
+    @admin.action(description=_("Withdraw the selected running approvals"), permissions=["change"])
+    def terminate(self, request, queryset):
+        self._act(request, queryset, approvals.Action.TERMINATE, _("%(count)d approval(s) withdrawn."))
+
+
+def _pretty(value):
+    """Detail tables are JSON text: show them indented."""
+    try:
+        parsed = json.loads(value)
+    except (TypeError, ValueError):
+        return value
+    if not isinstance(parsed, (list, dict)):
+        return value
+    return format_html("<pre>{}</pre>", json.dumps(parsed, ensure_ascii=False, indent=1))
+
+
+@admin.register(WorkNotice)
+class WorkNoticeAdmin(ReadOnlyAdmin):
+    list_display = ["task_id", "msgtype", "title", "recipients", "created_at"]
+    list_filter = ["msgtype"]
+    search_fields = ["task_id"]
+    show_full_result_count = False
+
+    @admin.display(description=_("title"))
+    def title(self, notice):
+        body = notice.msg.get(notice.msgtype, {})
+        return body.get("title") or body.get("content", "")[:60]
+
+    @admin.display(description=_("recipients"))
+    def recipients(self, notice):
+        return ", ".join(notice.userids) or (_("everyone") if notice.to_all_user else "")
+
+
+@admin.register(Robot)
+class RobotAdmin(admin.ModelAdmin):
+    list_display = ["name", "access_token", "penalty_until"]
+    actions = ["lift_penalty"]
+
+    @admin.action(description=_("Lift the rate-limit penalty"), permissions=["change"])
+    def lift_penalty(self, request, queryset):
+        count = queryset.update(penalty_until=None)
+        self.message_user(request, ngettext("%(count)d robot may send again.", "%(count)d robots may send again.",
+                                            count) % {"count": count})
+
+
+@admin.register(RobotMessage)
+class RobotMessageAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "robot", "msgtype", "summary"]
+    list_filter = ["robot", "msgtype"]
+    list_select_related = ["robot"]
+    show_full_result_count = False
+
+    @admin.display(description=_("message"))
+    def summary(self, message):
+        body = message.body.get(message.msgtype, {})
+        return body.get("title") or body.get("content", "")[:80]

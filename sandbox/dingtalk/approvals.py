@@ -1,0 +1,82 @@
+"""Every change to a sandbox approval goes through here, so event pushes can be hooked in one place."""
+
+from datetime import timezone as dt_timezone
+
+from django.db import transaction
+from django.utils import timezone
+
+from sandbox.dingtalk.models import ApprovalInstance, Comment
+
+Status = ApprovalInstance.Status
+
+
+class Action:
+    AGREE = "agree"
+    REFUSE = "refuse"
+    TERMINATE = "terminate"
+    CANCEL = "cancel"
+
+    ALL = (AGREE, REFUSE, TERMINATE, CANCEL)
+
+
+def _iso(moment):
+    return moment.astimezone(dt_timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@transaction.atomic
+def change_state(instance, action, remark="", at=None):
+    """Finish a RUNNING instance: its open task decides (agree, refuse) or the originator withdraws.
+
+    Returns True if the instance changed. Approving completes the instance in one step
+    (the sandbox does not model multi-level routing beyond the seeded history).
+    """
+    if action not in Action.ALL:
+        raise ValueError(f"unknown action {action!r}")
+    instance = ApprovalInstance.objects.select_for_update().get(pk=instance.pk)
+    if instance.status != Status.RUNNING:
+        return False
+    at = at or timezone.now()
+    task = _open_task(instance, at)
+    if action in (Action.AGREE, Action.REFUSE):
+        result = "AGREE" if action == Action.AGREE else "REFUSE"
+        task.update(status="COMPLETED", result=result, finish_time=_iso(at))
+        instance.operation_records.append(_record(task["userid"], at, "EXECUTE_TASK_NORMAL", result, remark))
+        instance.status, instance.result = Status.COMPLETED, action
+    else:
+        task.update(status="CANCELED", result="NONE", finish_time=_iso(at))
+        instance.operation_records.append(
+            _record(instance.originator.userid, at, "TERMINATE_PROCESS_INSTANCE", "NONE", remark))
+        instance.status = Status.TERMINATED if action == Action.TERMINATE else Status.CANCELED
+        instance.result = ""
+    instance.finish_time = at
+    instance.save(update_fields=["status", "result", "finish_time", "operation_records", "tasks"])
+    # Issue 4 hooks bpms_instance_change / bpms_task_change pushes here (after commit).
+    return True
+
+
+def _open_task(instance, at):
+    for task in instance.tasks:
+        if task["status"] in ("NEW", "RUNNING"):
+            return task
+    userid = (instance.approver_userids or [instance.originator.userid])[-1]
+    task = {"task_id": 90000000000 + instance.pk, "userid": userid, "activity_id": "sandbox",
+            "status": "RUNNING", "result": "NONE", "create_time": _iso(at)}
+    instance.tasks.append(task)
+    return task
+
+
+def _record(userid, at, kind, result, remark=""):
+    record = {"userid": userid, "date": _iso(at), "type": kind, "result": result}
+    if remark:
+        record["remark"] = remark
+    return record
+
+
+@transaction.atomic
+def add_comment(instance, userid, text):
+    """A comment is stored and also shows in the instance's operation records, as DingTalk does."""
+    instance = ApprovalInstance.objects.select_for_update().get(pk=instance.pk)
+    now = timezone.now()
+    instance.operation_records.append(_record(userid, now, "ADD_REMARK", "NONE", text))
+    instance.save(update_fields=["operation_records"])
+    return Comment.objects.create(instance=instance, userid=userid, text=text)

@@ -1,0 +1,1 @@
+from tests.sandbox_dingtalk.helpers import seeded  # noqa: F401
