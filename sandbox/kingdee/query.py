@@ -1,0 +1,268 @@
+"""ExecuteBillQuery, BillQuery and View over stored form records (reference §5.4–5.6)."""
+
+from decimal import Decimal
+
+from sandbox.kingdee import filterstring, metadata
+from sandbox.kingdee.metadata import DYNAMIC_TYPE
+from sandbox.kingdee.models import FormRecord, KingdeeUser
+from sandbox.kingdee.validation import Lookups, reference_number
+from sandbox.kingdee.wire import BadRequest, get
+
+MAX_LIMIT = 10000
+DEFAULT_LIMIT = 2000
+
+
+class UnknownField(BadRequest):
+    def __init__(self, key):
+        super().__init__(f"元数据中标识为{key}的字段不存在", msg_code=9)
+
+
+class Resolver:
+    """Values of field keys (`Key`, `Key.FNumber`, `Key.FName`, `Entity_FEntryID`) for one form."""
+
+    def __init__(self, form):
+        self.form = form
+        self.lookups = Lookups()
+
+    def value(self, record, entry, entity, key):
+        base, _dot, sub = key.partition(".")
+        upper, form = base.upper(), self.form
+        if entity is not None and upper == f"{entity.key.upper()}_FENTRYID":
+            return get(entry, "FEntryID") if entry else 0
+        standard = self._standard(record, upper)
+        if standard is not _MISSING and not sub:
+            return standard
+        in_entry = entity is not None and entry is not None and (upper in entity.fields or _has(entry, base))
+        part = entry if in_entry else record.model
+        references = entity.references if in_entry else form.references
+        raw = get(part, base)
+        if upper in references or isinstance(raw, dict):
+            lookup = references.get(upper) or (self._dynamic(record.model, upper) if upper in references else "")
+            return self._reference(lookup, raw, sub)
+        if isinstance(raw, list) and raw and isinstance(raw[0], dict) and "Key" in raw[0]:
+            return next((get(item, "Value") for item in raw if str(get(item, "Key")) == "2052"), "")
+        if raw is None:
+            return 0 if upper in form.amounts else ""
+        return raw
+
+    def _standard(self, record, upper):
+        form = self.form
+        if upper in (form.pk.upper(), "FID"):
+            return record.fid
+        if upper in (form.number_key.upper(), "FBILLNO", "FNUMBER"):
+            return record.number
+        if upper == "FNAME":
+            return record.name
+        if upper == "FDOCUMENTSTATUS":
+            return record.document_status
+        if upper == "FFORBIDSTATUS":
+            return "B" if record.forbidden else "A"
+        if upper in ("FCREATEDATE", "FMODIFYDATE"):
+            moment = record.created_at if upper == "FCREATEDATE" else record.modified_at
+            return moment.strftime("%Y-%m-%dT%H:%M:%S") if moment else ""
+        return _MISSING
+
+    @staticmethod
+    def _dynamic(model, upper):
+        return str(get(model, DYNAMIC_TYPE.get(upper, "")) or "")
+
+    def _reference(self, lookup, raw, sub):
+        number = reference_number(raw)
+        if number is None:
+            return "" if sub else 0
+        target = self.lookups.find(lookup, number) if lookup else None
+        wanted = sub.upper()
+        if not sub:
+            return target.fid if target else 0
+        if wanted in ("FNUMBER", "FSTAFFNUMBER"):
+            return number
+        if wanted == "FNAME":
+            return target.name if target else ""
+        return get(target.model, sub, "") if target else ""
+
+
+_MISSING = object()
+
+
+def _has(part, key):
+    return get(part, key, _MISSING) is not _MISSING
+
+
+def known_key(form, key, records):
+    base, _dot, sub = key.partition(".")
+    upper = base.upper()
+    if not base or any(upper == f"{e.key.upper()}_FENTRYID" for e in form.entities):
+        return bool(base) and not sub
+    if upper in form.standard_keys() and not sub:
+        return True
+    references = set(form.references) | {k for e in form.entities for k in e.references}
+    declared = set(form.fields) | {k for e in form.entities for k in e.fields}
+    if upper in references:
+        return True
+    if upper in declared:
+        return not sub
+    return any(_seen(record.model, base, sub, form) for record in records)
+
+
+def _seen(model, base, sub, form):
+    parts = [model] + [row for e in form.entities for row in (get(model, e.key) or []) if isinstance(row, dict)]
+    return any(_has(part, base) and (not sub or isinstance(get(part, base), dict)) for part in parts)
+
+
+def _records(form, tree):
+    """Candidate records, narrowed in the database by the filter's equalities on indexed columns."""
+    if form.form_id == metadata.USER_FORM:
+        return [_user_record(user) for user in KingdeeUser.objects.order_by("user_id")]
+    query = FormRecord.objects.filter(form_id=form.form_id)
+    columns = {"FTHIRDBILLNO": "third_bill_no__in", form.number_key.upper(): "number__in",
+               form.pk.upper(): "fid__in", "FID": "fid__in"}
+    if form.is_bill:
+        columns["FBILLNO"] = "number__in"
+    for key, values in filterstring.equalities(tree).items():
+        if key in columns:
+            if columns[key] == "fid__in":
+                values = [int(v) for v in values if str(v).lstrip("-").isdigit()]
+            query = query.filter(**{columns[key]: list(values)})
+    return list(query.order_by("fid"))
+
+
+def _user_record(user):
+    model = {"FUserID": user.user_id, "FName": user.username, "FUserAccount": user.account or user.username,
+             "FPhone": user.phone, "FEmail": user.email, "FDescription": user.display_name,
+             "FStaffNumber": user.staff_number}
+    return FormRecord(form_id=metadata.USER_FORM, fid=user.user_id, number=user.account or user.username,
+                      name=user.username, document_status="C", forbidden=not user.enabled, model=model)
+
+
+def _entity_for(form, keys):
+    for key in keys:
+        base = key.partition(".")[0]
+        entity = form.entity_of_field(base)
+        if entity:
+            return entity
+    return None
+
+
+def _rows(records, entity):
+    for record in records:
+        entries = get(record.model, entity.key) if entity else None
+        if entity and isinstance(entries, list) and entries:
+            for entry in entries:
+                yield record, entry
+        else:
+            yield record, None
+
+
+def _split_keys(value):
+    if isinstance(value, list):
+        return [str(key).strip() for key in value if str(key).strip()]
+    return [key.strip() for key in str(value or "").split(",") if key.strip()]
+
+
+def _order(text):
+    order = []
+    for part in _split_keys(text):
+        words = part.split()
+        order.append((words[0], len(words) > 1 and words[1].upper() == "DESC"))
+    return order
+
+
+def _sort_key(value):
+    if value in (None, ""):
+        return (0, Decimal(0), "")
+    number = filterstring.as_number(value)
+    return (1, number, "") if number is not None else (2, Decimal(0), str(value))
+
+
+def run_query(data):
+    """(field keys, rows of values) for ExecuteBillQuery/BillQuery; raises BadRequest with Kingdee's MsgCode."""
+    form_id = get(data, "FormId")
+    if not form_id:
+        raise BadRequest("表单Id(FormId)不能为空！", msg_code=5)
+    form = metadata.form_for(str(form_id))
+    keys = _split_keys(get(data, "FieldKeys"))
+    if not keys:
+        raise BadRequest("字段列表(FieldKeys)不能为空！")
+    try:
+        tree = filterstring.parse(_filter_text(get(data, "FilterString")))
+    except filterstring.FilterError as exc:
+        raise BadRequest(str(exc), msg_code=4) from exc
+    order = _order(get(data, "OrderString"))
+    records = _records(form, tree)
+    metadata.discover_entities(form, [record.model for record in records])
+    all_keys = keys + sorted(filterstring.field_keys(tree)) + [key for key, _desc in order]
+    for key in all_keys:
+        if not known_key(form, key, records):
+            raise UnknownField(key)
+    entity = _entity_for(form, all_keys)
+    resolver = Resolver(form)
+    matched = [(record, entry) for record, entry in _rows(records, entity)
+               if filterstring.evaluate(tree, lambda key, r=record, e=entry: resolver.value(r, e, entity, key))]
+    for key, descending in reversed(order):
+        matched.sort(key=lambda row, k=key: _sort_key(resolver.value(row[0], row[1], entity, k)), reverse=descending)
+    matched = _page(matched, data)
+    return keys, [[resolver.value(record, entry, entity, key) for key in keys] for record, entry in matched]
+
+
+def _filter_text(value):
+    if isinstance(value, list):  # the newer array form: [{"Left","FieldName","Compare","Value","Right","Logic"}]
+        raise BadRequest("沙箱只支持字符串形式的过滤条件(FilterString)")
+    return str(value or "")
+
+
+def _page(rows, data):
+    start = max(0, _int(get(data, "StartRow"), 0))
+    limit = min(MAX_LIMIT, _int(get(data, "Limit"), 0) or DEFAULT_LIMIT)
+    top = _int(get(data, "TopRowCount"), 0)
+    if top > 0:
+        rows = rows[:top]
+    return rows[start:start + limit]
+
+
+def _int(value, default):
+    try:
+        return int(str(value).strip())
+    except (TypeError, ValueError):
+        return default
+
+
+def header_value(form, record, key):
+    """A header value by field key (NeedReturnFields)."""
+    return Resolver(form).value(record, None, None, key)
+
+
+def view(form, data):
+    """View: the record with ORM-style property names (`Id`, `BillNo`, `XXX_Id` + `XXX` for references)."""
+    number, fid = get(data, "Number"), _int(get(data, "Id"), 0)
+    query = FormRecord.objects.filter(form_id=form.form_id)
+    record = query.filter(fid=fid).first() if fid else query.filter(number=str(number or "")).first()
+    if record is None:
+        return None
+    resolver = Resolver(form)
+    result = {"Id": record.fid, ("BillNo" if form.is_bill else "Number"): record.number,
+              "DocumentStatus": record.document_status, "ForbidStatus": "B" if record.forbidden else "A"}
+    if record.name:
+        result["Name"] = [{"Key": 2052, "Value": record.name}]
+    result.update(_orm(form, resolver, record, record.model, form.references))
+    for entity in form.entities:
+        rows = get(record.model, entity.key) or []
+        result[entity.key[1:]] = [{"Id": get(row, "FEntryID"), "Seq": get(row, "FSeq"),
+                                   **_orm(form, resolver, record, row, entity.references)} for row in rows]
+    return result
+
+
+def _orm(form, resolver, record, part, references):
+    out = {}
+    for key, value in part.items():
+        if form.entity(key) or key.upper() in ("FENTRYID", "FSEQ", form.pk.upper()):
+            continue
+        name = key[1:] if key[:1] in "Ff" else key
+        if key.upper() in references or isinstance(value, dict):
+            lookup = references.get(key.upper()) or str(get(record.model, DYNAMIC_TYPE.get(key.upper(), "")) or "")
+            target = resolver.lookups.find(lookup, reference_number(value)) if lookup and value else None
+            out[f"{name}_Id"] = target.fid if target else 0
+            out[name] = {"Id": target.fid, "Number": target.number,
+                         "Name": [{"Key": 2052, "Value": target.name}]} if target else None
+        else:
+            out[name] = value
+    return out
