@@ -33,8 +33,13 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 # Translations are compiled here rather than committed, so they never drift from the .po files.
-assets: $(VENV)/.installed
-	$(PY) manage.py compilemessages --ignore '$(VENV)' -v0
+# The dingtalk-jsapi browser bundle (window.dd) is built from npm, never fetched from a CDN.
+DD_BUNDLE := sso/static/sso/vendor/dingtalk-jsapi.js
+assets: $(VENV)/.installed $(DD_BUNDLE)
+	$(PY) manage.py compilemessages --ignore '$(VENV)' --ignore node_modules -v0
+
+$(DD_BUNDLE): sso/frontend/package.json sso/frontend/package-lock.json sso/frontend/entry.js
+	cd sso/frontend && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build
 
 clean-demo:
 	rm -f db.sqlite3 db.sqlite3-wal db.sqlite3-shm var/demo-admin.json

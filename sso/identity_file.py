@@ -1,0 +1,185 @@
+"""Read an identity-map spreadsheet and find every bad row before anything is written.
+
+Excel quietly damages identity data: a mobile typed into a number cell comes back as
+13800138000.0, a staff number 000123 as 123. Such values are refused with the row
+number and a reason a person can act on, rather than guessed at; so is anything the
+model would refuse later, so that a file is either wholly valid or not imported at all.
+"""
+
+import re
+from dataclasses import dataclass, field
+
+from django.utils.translation import gettext as _
+from import_export.formats.base_formats import CSV, XLSX
+
+# The file's contract: these headers, in Chinese, whatever the UI language.
+USERID, NAME, MOBILE, KINGDEE_USER, STAFF_NUMBER, ACTIVE = "钉钉用户ID", "姓名", "手机号", "金蝶用户名", "金蝶员工编码", "启用"
+COLUMNS = {
+    USERID: "dingtalk_userid",
+    NAME: "name",
+    MOBILE: "mobile",
+    KINGDEE_USER: "kingdee_username",
+    STAFF_NUMBER: "kingdee_staff_number",
+    ACTIVE: "active",
+}
+MAX_LENGTHS = {USERID: 64, NAME: 100, MOBILE: 30, KINGDEE_USER: 100, STAFF_NUMBER: 50}
+# A numeric cell in these columns has lost its leading zeros (or was never text).
+CODE_COLUMNS = (USERID, STAFF_NUMBER)
+
+TRUE_WORDS = {"是", "启用", "有效", "y", "yes", "true", "t", "1", "√", "✓"}
+FALSE_WORDS = {"否", "停用", "禁用", "无效", "n", "no", "false", "f", "0", "×", "✗"}
+
+FLOAT_AS_TEXT = re.compile(r"^[+-]?\d+\.\d*([eE][+-]?\d+)?$|^[+-]?\d+[eE][+-]?\d+$")
+MOBILE_TEXT = re.compile(r"^\+?[0-9][0-9 ()-]{4,28}[0-9]$")
+
+
+class UnreadableFile(ValueError):
+    """The file as a whole cannot be used (wrong format, missing header)."""
+
+
+@dataclass
+class CheckedFile:
+    headers: list  # the known columns present, in file order
+    rows: list = field(default_factory=list)  # (row number, {header: clean value}) of the good rows
+    bad_rows: list = field(default_factory=list)  # (row number, reason)
+
+    @property
+    def total(self):
+        return len(self.rows) + len(self.bad_rows)
+
+
+def read_dataset(content, file_name):
+    """A tablib Dataset from .xlsx or .csv bytes (CSV from Chinese Excel is often GB18030)."""
+    name = file_name.lower()
+    try:
+        if name.endswith(".xlsx"):
+            return XLSX().create_dataset(content)
+        if name.endswith(".csv"):
+            return CSV().create_dataset(decode_csv(content))
+    except UnreadableFile:
+        raise
+    except Exception as exc:  # openpyxl and tablib raise anything from KeyError to BadZipFile
+        raise UnreadableFile(_("The file cannot be read as %(kind)s.") % {"kind": name.rsplit(".", 1)[-1]}) from exc
+    raise UnreadableFile(_("Upload an .xlsx or .csv file."))
+
+
+def decode_csv(content):
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return content.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise UnreadableFile(_("The CSV file is neither UTF-8 nor GB18030 text."))
+
+
+def check_dataset(dataset):
+    """Every row checked; rows that are wholly empty are ignored."""
+    headers = [str(h).strip() if h is not None else "" for h in (dataset.headers or [])]
+    if USERID not in headers:
+        raise UnreadableFile(_("The first row must hold the column headers, including %(column)s.") % {"column": USERID})
+    duplicates = [h for h in COLUMNS if headers.count(h) > 1]
+    if duplicates:
+        raise UnreadableFile(_("Column %(column)s appears twice.") % {"column": duplicates[0]})
+    positions = {h: i for i, h in enumerate(headers) if h in COLUMNS}
+    checked = CheckedFile(headers=list(positions))
+    first_seen = {}
+    for number, raw in enumerate(dataset, 2):  # row 1 is the header, as Excel numbers it
+        cells = {h: raw[i] if i < len(raw) else None for h, i in positions.items()}
+        if all(is_blank(v) for v in cells.values()):
+            continue
+        clean, reasons = check_row(cells)
+        userid = clean.get(USERID)
+        if userid:
+            if userid in first_seen:
+                reasons.append(_("%(column)s %(value)s is also on row %(row)s") % {
+                    "column": USERID, "value": userid, "row": first_seen[userid]})
+            else:
+                first_seen[userid] = number
+        if reasons:
+            checked.bad_rows.append((number, "；".join(reasons)))
+        else:
+            checked.rows.append((number, clean))
+    return checked
+
+
+def check_row(cells):
+    """({header: clean value}, [reasons]) for one row's cells."""
+    clean, reasons = {}, []
+    for header, value in cells.items():
+        if header == ACTIVE:
+            flag = parse_flag(value)
+            if flag is None:
+                reasons.append(_("%(column)s must be 是 or 否, not “%(value)s”") % {"column": ACTIVE, "value": value})
+            clean[ACTIVE] = flag
+            continue
+        text, reason = cell_text(header, value)
+        if reason:
+            reasons.append(reason)
+        elif len(text) > MAX_LENGTHS[header]:
+            reasons.append(_("%(column)s is longer than %(limit)s characters") % {
+                "column": header, "limit": MAX_LENGTHS[header]})
+        clean[header] = text
+    if is_blank(cells[USERID]):
+        reasons.insert(0, _("%(column)s is missing") % {"column": USERID})
+    return clean, reasons
+
+
+def cell_text(header, value):
+    """(text, reason or None): the cell as the text a person typed, or why it cannot be trusted."""
+    if is_blank(value):
+        return "", None
+    if isinstance(value, bool):
+        return str(value), _("%(column)s holds a true/false value") % {"column": header}
+    if isinstance(value, (int, float)):
+        return number_text(value), number_reason(header, value)
+    text = str(value).strip()
+    if header == MOBILE and FLOAT_AS_TEXT.match(text):
+        return text, stored_as_number(header, text)
+    if header in CODE_COLUMNS and FLOAT_AS_TEXT.match(text):
+        return text, stored_as_number(header, text)
+    if header == MOBILE and not MOBILE_TEXT.match(text):
+        return text, _("%(column)s “%(value)s” is not a phone number") % {"column": header, "value": text}
+    return text, None
+
+
+def number_reason(header, value):
+    """Numeric cells are fine for names; for phones and codes Excel has already changed them."""
+    if header in (MOBILE, *CODE_COLUMNS):
+        return stored_as_number(header, value)
+    if isinstance(value, float) and not value.is_integer():
+        return _("%(column)s holds the number %(value)s") % {"column": header, "value": value}
+    return None
+
+
+def stored_as_number(header, value):
+    if header == MOBILE:
+        return _("%(column)s was stored by Excel as the number %(value)s: format the column as text and type it again") % {
+            "column": header, "value": value}
+    return _("%(column)s was stored by Excel as the number %(value)s, which loses leading zeros: format the column "
+             "as text and type it again") % {"column": header, "value": value}
+
+
+def number_text(value):
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def parse_flag(value):
+    """True, False, or None for a word we do not know; an empty cell means enabled."""
+    if isinstance(value, bool):
+        return value
+    if is_blank(value):
+        return True
+    if isinstance(value, (int, float)) and value in (0, 1):
+        return bool(value)
+    word = str(value).strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    return None
+
+
+def is_blank(value):
+    return value is None or (isinstance(value, str) and not value.strip())

@@ -1,0 +1,109 @@
+"""Check and apply an uploaded identity-map file; both run in the worker (see `sso.tasks`).
+
+Applying writes in chunks, each its own short transaction, so that a 50,000-row file
+never holds the database write lock for the length of the import. Nothing is written
+unless the whole file passed the check; a file that stops half way (worker killed) can
+simply be applied again, since unchanged rows are skipped.
+"""
+
+import logging
+
+import tablib
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from sso import identity_file
+from sso.models import IdentityImport, IdentityMap
+from sso.resources import IdentityMapResource
+
+logger = logging.getLogger(__name__)
+
+CHUNK = 2000
+
+
+class ImportStopped(Exception):
+    """The import library refused rows the check had accepted; the message names them."""
+
+
+def load(job):
+    """The checked file; raises identity_file.UnreadableFile."""
+    return identity_file.check_dataset(identity_file.read_dataset(bytes(job.content), job.file_name))
+
+
+def check(job):
+    """Fill in the job's counts and bad rows; the status tells whether it may be applied."""
+    try:
+        checked = load(job)
+    except identity_file.UnreadableFile as exc:
+        return finish(job, IdentityImport.Status.INVALID, error=str(exc))
+    new, changed, unchanged = count_changes(checked)
+    job.total_rows, job.new_rows, job.changed_rows, job.unchanged_rows = checked.total, new, changed, unchanged
+    job.bad_count = len(checked.bad_rows)
+    job.bad_rows = [list(bad) for bad in checked.bad_rows[: IdentityImport.BAD_ROWS_KEPT]]
+    status = IdentityImport.Status.INVALID if checked.bad_rows or not checked.rows else IdentityImport.Status.READY
+    if not checked.total:
+        job.error = _("The file has no rows below the header.")
+    finish(job, status, finished=False)
+
+
+def count_changes(checked):
+    """(new, changed, unchanged) against the map as it is now."""
+    new = changed = 0
+    fields = [identity_file.COLUMNS[h] for h in checked.headers]
+    for start in range(0, len(checked.rows), CHUNK):
+        chunk = [clean for _number, clean in checked.rows[start : start + CHUNK]]
+        existing = {
+            values[0]: values[1:]
+            for values in IdentityMap.objects.filter(
+                dingtalk_userid__in=[row[identity_file.USERID] for row in chunk]
+            ).values_list("dingtalk_userid", *fields)
+        }
+        for row in chunk:
+            current = existing.get(row[identity_file.USERID])
+            if current is None:
+                new += 1
+            elif current != tuple(row[h] for h in checked.headers):
+                changed += 1
+    return new, changed, len(checked.rows) - new - changed
+
+
+def apply(job):
+    """Write a checked, confirmed file, chunk by chunk, recording progress on the job."""
+    checked = load(job)
+    if checked.bad_rows:
+        raise ImportStopped(_("The file now has bad rows; upload it again."))
+    resource = IdentityMapResource()
+    for start in range(0, len(checked.rows), CHUNK):
+        rows = checked.rows[start : start + CHUNK]
+        dataset = tablib.Dataset(*[[clean[h] for h in checked.headers] for _n, clean in rows], headers=checked.headers)
+        result = resource.import_data(dataset, dry_run=False, use_transactions=True)
+        refused = refused_rows(result, rows)
+        if refused:
+            raise ImportStopped(refused)
+        IdentityImport.objects.filter(pk=job.pk).update(processed_rows=F("processed_rows") + len(rows))
+    job.refresh_from_db(fields=["processed_rows"])
+
+
+def refused_rows(result, rows):
+    """Row numbers and messages, in the file's numbering, of what import-export refused."""
+    problems = [(rows[i - 1][0], "; ".join(str(e.error) for e in errors)) for i, errors in result.row_errors()]
+    problems += [(rows[r.number - 1][0], "; ".join(r.error.messages)) for r in result.invalid_rows]
+    problems += [("-", str(e.error)) for e in result.base_errors]
+    return "；".join(_("row %(row)s: %(reason)s") % {"row": n, "reason": m} for n, m in problems[:20])
+
+
+def finish(job, status, error="", finished=True):
+    job.status = status
+    if error:
+        job.error = error
+    if finished:
+        job.finished_at = timezone.now()
+    job.save(update_fields=[f.name for f in job._meta.concrete_fields if f.name not in ("id", "content")])
+
+
+def claim(job_id, from_status, to_status):
+    """Move a job on only if it is still where we expect it (two workers, or a double click)."""
+    with transaction.atomic():
+        return IdentityImport.objects.filter(pk=job_id, status=from_status).update(status=to_status) == 1
