@@ -29,7 +29,6 @@ def make_client(live_server, credentials, **options):
 
     app = credentials["dingtalk"]
     settings = {"rate_limit": None, "max_concurrency": 8, "connect_timeout": 2, "read_timeout": 5, "name": "test",
-                **options}
-    return DingTalkClient(base_url=sandbox_url(live_server), api_base_url=sandbox_url(live_server),
-                          app_key=app["app_key"], app_secret=app["app_secret"], agent_id=app["agent_id"],
-                          corp_id=app["corp_id"], legacy_approvals=settings.pop("legacy_approvals", False), **settings)
+                "app_key": app["app_key"], "app_secret": app["app_secret"], "agent_id": app["agent_id"],
+                "corp_id": app["corp_id"], "legacy_approvals": False, **options}
+    return DingTalkClient(base_url=sandbox_url(live_server), api_base_url=sandbox_url(live_server), **settings)
