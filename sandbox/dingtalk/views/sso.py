@@ -25,7 +25,6 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
@@ -178,7 +177,7 @@ def client(request):
         opened = chosen is not None and (request.method == "POST" or "open" in request.GET)
         response = render(request, "sandbox_dingtalk/client.html", {
             "people": people, "chosen": chosen, "url": url, "app_url": app_url, "opened": opened, "app": app,
-            "shim_url": request.build_absolute_uri(reverse("sandbox_dingtalk:dd_js")),
+            "shim_url": request.build_absolute_uri("dd.js"),  # relative: this page lives at …/client/
         })
     if chosen:
         response.set_cookie(USER_COOKIE, chosen.userid, samesite="Lax")
@@ -188,6 +187,6 @@ def client(request):
 
 
 def dd_js(request):
-    authcode_url = request.build_absolute_uri(reverse("sandbox_dingtalk:authcode"))
+    authcode_url = request.build_absolute_uri("../sso/authcode")  # relative to …/client/dd.js
     return render(request, "sandbox_dingtalk/dd.js", {"authcode_url": authcode_url},
                   content_type="application/javascript; charset=utf-8")

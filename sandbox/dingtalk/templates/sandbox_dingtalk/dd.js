@@ -41,17 +41,17 @@
     return promise;
   }
 
-  var dd = window.dd = window.dd || {};
-  dd.env = dd.env || {};
-  dd.env.platform = userid ? "pc" : "notInDingTalk";
+  // The bundle's module object may be frozen: build a new dd on top of it instead of patching it.
+  var real = window.dd || {};
+  var dd = window.dd = Object.assign({}, real);
+  dd.env = Object.assign({}, real.env || {}, {platform: userid ? "pc" : "notInDingTalk"});
   dd.sandbox = {userid: userid};
   dd.ready = function (callback) { setTimeout(callback, 0); };
   dd.error = function (callback) { dd.sandbox.onError = callback; };
   dd.config = function () {};
   dd.requestAuthCode = requestAuthCode;
-  dd.runtime = dd.runtime || {};
-  dd.runtime.permission = dd.runtime.permission || {};
-  dd.runtime.permission.requestAuthCode = requestAuthCode;
+  dd.runtime = Object.assign({}, real.runtime || {});
+  dd.runtime.permission = Object.assign({}, (real.runtime || {}).permission || {}, {requestAuthCode: requestAuthCode});
   // Mini-program spelling, for completeness: {authCode} through success/fail.
   dd.getAuthCode = function (options) {
     options = options || {};
