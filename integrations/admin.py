@@ -125,3 +125,7 @@ def check_connection(connection):
     except RemoteError as error:
         return False, _("“%(name)s” failed: %(message)s") % {"name": connection.name, "message": error.message}
     return True, _("“%(name)s” works: %(detail)s") % {"name": connection.name, "detail": detail}
+
+
+# Schemes, value maps, runs and records register themselves.
+from integrations import admin_runs, admin_schemes  # noqa: E402,F401

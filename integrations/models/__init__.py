@@ -1,3 +1,5 @@
 from integrations.models.connections import Connection
+from integrations.models.runs import SyncRecord, SyncRun, Trigger
+from integrations.models.schemes import FieldMapping, Scheme, ValueMap, ValueMapEntry
 
-__all__ = ["Connection"]
+__all__ = ["Connection", "FieldMapping", "Scheme", "SyncRecord", "SyncRun", "Trigger", "ValueMap", "ValueMapEntry"]

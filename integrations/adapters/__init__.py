@@ -1,0 +1,29 @@
+"""Sources and targets of schemes, in a registry keyed by kind.
+
+A scheme names a source kind (`dingtalk.approval`) and a target kind (`kingdee.save`);
+the engine asks the registry for the classes and never branches on the kind itself, so a
+new scenario (contacts → BD_Empinfo, Kingdee queries → robot messages) is a new adapter.
+"""
+
+from integrations.adapters.base import (
+    SOURCES,
+    TARGETS,
+    Listed,
+    Outcome,
+    SourceAdapter,
+    TargetAdapter,
+    Verdict,
+    check_settings,
+    register_source,
+    register_target,
+    source_choices,
+    source_class,
+    target_choices,
+    target_class,
+)
+from integrations.adapters import dingtalk, kingdee  # noqa: E402,F401  (they register themselves)
+
+__all__ = [
+    "SOURCES", "TARGETS", "Listed", "Outcome", "SourceAdapter", "TargetAdapter", "Verdict", "check_settings",
+    "register_source", "register_target", "source_choices", "source_class", "target_choices", "target_class",
+]

@@ -1,0 +1,181 @@
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.utils.translation import gettext, gettext_lazy as _
+
+SOURCES: dict[str, type["SourceAdapter"]] = {}
+TARGETS: dict[str, type["TargetAdapter"]] = {}
+
+
+@dataclass(frozen=True)
+class Param:
+    """One setting of an adapter (stored in the scheme's source/target settings JSON)."""
+
+    label: str
+    type: type = str
+    required: bool = False
+    default: object = None
+    help: str = ""
+
+
+@dataclass(frozen=True)
+class Listed:
+    """A key found by listing. `finished`: True/False when the listing says so, None when unknown.
+    `bound`: a lower bound of the record's start time, so the cursor never passes an unfinished record."""
+
+    key: str
+    finished: bool | None = None
+    bound: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    WRITE = "write"
+    WAIT = "wait"
+    SKIP = "skip"
+    PERSON = "person"  # a rule says a person must decide: recorded as failed, with the reason
+
+    action: str
+    reason: str = ""
+
+
+@dataclass
+class Outcome:
+    """The target's answer for one item of a batch."""
+
+    ok: bool
+    id: str = ""
+    number: str = ""
+    message: str = ""
+    response: dict = field(default_factory=dict)
+
+
+class Adapter:
+    kind = ""
+    label = ""
+    connection_kind = ""
+    settings_schema: dict[str, Param] = {}
+
+    def __init__(self, params, client):
+        self.params = {**self.defaults(), **(params or {})}
+        self.client = client
+
+    @classmethod
+    def defaults(cls):
+        return {name: param.default for name, param in cls.settings_schema.items() if param.default is not None}
+
+    @classmethod
+    def check(cls, params):
+        """Problems with the settings, as a list of messages (translated)."""
+        if not isinstance(params, dict):
+            return [gettext("Settings must be a JSON object.")]
+        problems = []
+        for name in sorted(set(params) - set(cls.settings_schema)):
+            problems.append(gettext("Unknown setting “%(name)s”.") % {"name": name})
+        for name, param in cls.settings_schema.items():
+            value = params.get(name)
+            if value in (None, ""):
+                if param.required:
+                    problems.append(gettext("“%(name)s” is required.") % {"name": name})
+            elif param.type is bool and not isinstance(value, bool):
+                problems.append(gettext("“%(name)s” must be true or false.") % {"name": name})
+            elif param.type is dict and not isinstance(value, dict):
+                problems.append(gettext("“%(name)s” must be a JSON object.") % {"name": name})
+            elif param.type is str and not isinstance(value, str):
+                problems.append(gettext("“%(name)s” must be text.") % {"name": name})
+        return problems
+
+
+class SourceAdapter(Adapter):
+    """Reads records: list keys for a window, fetch one record, judge whether it is ready to write."""
+
+    # False for sources without a time window (a full list every run): the engine keeps no cursor.
+    windowed = True
+
+    def list(self, since, until):
+        """Yield `Listed` for every record in [since, until)."""
+        raise NotImplementedError
+
+    def fetch(self, key):
+        """The record as a dict for mapping; raises RemoteError."""
+        raise NotImplementedError
+
+    def verdict(self, data):
+        return Verdict(Verdict.WRITE)
+
+    def summary(self, data):
+        """Columns for the ledger: title, number, originator, amount (Decimal or None), time (aware or None)."""
+        return {"title": "", "number": "", "originator": "", "amount": None, "time": None}
+
+    def write_back(self, booked, template):
+        """After a batch: tell the source what was booked. `booked` is a list of (data, target number)."""
+        return 0
+
+
+class TargetAdapter(Adapter):
+    """Writes payloads in batches and finds what an earlier attempt may already have written."""
+
+    def __init__(self, params, client, dedupe_field=""):
+        super().__init__(params, client)
+        self.dedupe_field = dedupe_field
+
+    def with_dedupe_key(self, key, payload):
+        """The dedupe field always carries the source key, whatever the mapping says: reconciliation needs it."""
+        return {**payload, self.dedupe_field: key} if self.dedupe_field else payload
+
+    def write(self, items):
+        """`items` is a list of (key, payload); returns one Outcome per item, in order. Raises RemoteError
+        when the batch as a whole failed (TransientError: the outcome is unknown, reconcile before writing)."""
+        raise NotImplementedError
+
+    def find(self, keys):
+        """{key: Outcome} for keys that already exist in the target (by the dedupe field)."""
+        raise NotImplementedError
+
+    def after_write(self, outcomes):
+        """Follow-up operations on the written items (submit, audit); returns {number: message} of failures."""
+        return {}
+
+
+def register_source(cls):
+    SOURCES[cls.kind] = cls
+    return cls
+
+
+def register_target(cls):
+    TARGETS[cls.kind] = cls
+    return cls
+
+
+def source_choices():
+    return [(kind, cls.label) for kind, cls in SOURCES.items()]
+
+
+def target_choices():
+    return [(kind, cls.label) for kind, cls in TARGETS.items()]
+
+
+def source_class(kind):
+    return SOURCES[kind]
+
+
+def target_class(kind):
+    return TARGETS[kind]
+
+
+def check_settings(side, kind, params, connection):
+    """Form errors for one side of a scheme: {field name: message}."""
+    registry = SOURCES if side == "source" else TARGETS
+    cls = registry.get(kind)
+    if cls is None:
+        return {f"{side}_kind": _("Unknown kind.")}
+    errors = {}
+    problems = cls.check(params)
+    if problems:
+        errors[f"{side}_params"] = " ".join(str(problem) for problem in problems)
+    if connection is not None and connection.kind != cls.connection_kind:
+        errors[f"{side}_connection"] = gettext("“%(kind)s” needs a connection of kind “%(wanted)s”.") % {
+            "kind": cls.label,
+            "wanted": connection.Kind(cls.connection_kind).label,
+        }
+    return errors

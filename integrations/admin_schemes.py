@@ -1,0 +1,240 @@
+"""Admin for schemes (集成方案), their mapping rows and value maps: IT's side of the portal."""
+
+import json
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, OuterRef, Q, Subquery
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext, gettext_lazy as _, ngettext
+
+from integrations import engine, market, tasks
+from integrations.admin_forms import BackfillForm, CompactJSONWidget, FromTemplateForm, MappingFormSet, PreviewForm
+from integrations.models import FieldMapping, Scheme, SyncRecord, SyncRun, ValueMap, ValueMapEntry
+
+JSON_FIELDS = ("source_params", "target_params")
+
+
+class FieldMappingInline(admin.TabularInline):
+    model = FieldMapping
+    formset = MappingFormSet
+    fields = ("position", "target", "source", "transform", "params", "required", "default", "note")
+    formfield_overrides = {FieldMapping._meta.get_field("params").__class__: {"widget": CompactJSONWidget}}
+    extra = 0
+    classes = ("mapping-rows",)
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name in ("target", "source", "default", "note"):
+            field.widget.attrs["size"] = 24 if db_field.name != "note" else 18
+        if db_field.name == "position":
+            field.widget.attrs["style"] = "width: 4em"
+        return field
+
+
+class ValueMapInline(admin.TabularInline):
+    model = ValueMap
+    fields = ("name", "description", "entry_count")
+    readonly_fields = ("entry_count",)
+    show_change_link = True
+    extra = 0
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(entry_total=Count("entries"))
+
+    @admin.display(description=_("entries"))
+    def entry_count(self, value_map):
+        return getattr(value_map, "entry_total", "—")
+
+
+class SchemeForm(forms.ModelForm):
+    class Meta:
+        model = Scheme
+        fields = "__all__"
+        widgets = {name: forms.Textarea(attrs={"rows": 3, "cols": 80}) for name in JSON_FIELDS}
+
+
+@admin.register(Scheme)
+class SchemeAdmin(admin.ModelAdmin):
+    form = SchemeForm
+    class Media:
+        css = {"all": ["integrations/admin.css"]}
+
+    change_form_template = "admin/integrations/scheme/change_form.html"
+    change_list_template = "admin/integrations/scheme/change_list.html"
+    inlines = [FieldMappingInline, ValueMapInline]
+    list_display = ("name", "enabled", "source_kind", "target_kind", "schedule_text", "last_run", "failed_records",
+                    "cursor")
+    list_filter = ("enabled", "source_kind", "target_kind")
+    search_fields = ("name", "description")
+    list_select_related = ("source_connection", "target_connection")
+    readonly_fields = ("cursor", "template")
+    actions = ["run_now", "backfill"]
+    fieldsets = (
+        (None, {"fields": ("name", "description", "enabled", "template")}),
+        (_("Source"), {"fields": ("source_connection", "source_kind", "source_params")}),
+        (_("Target"), {"fields": ("target_connection", "target_kind", "target_params", "dedupe_field",
+                                  "batch_size")}),
+        (_("When it runs"), {"fields": (("schedule_kind", "interval_minutes", "cron"), "event_trigger",
+                                        "start_from", "cursor")}),
+        (_("Write-back"), {"fields": ("writeback", "writeback_template"), "classes": ("collapse",)}),
+    )
+
+    def get_queryset(self, request):
+        last = SyncRun.objects.filter(scheme=OuterRef("pk")).order_by("-started_at")
+        return super().get_queryset(request).annotate(
+            last_run_status=Subquery(last.values("status")[:1]),
+            last_run_at=Subquery(last.values("started_at")[:1]),
+            failed_total=Count("records", filter=Q(records__status=SyncRecord.Status.FAILED)),
+        )
+
+    @admin.display(description=_("schedule"))
+    def schedule_text(self, scheme):
+        if scheme.schedule_kind == Scheme.ScheduleKind.INTERVAL:
+            return gettext("every %(minutes)d min") % {"minutes": scheme.interval_minutes}
+        if scheme.schedule_kind == Scheme.ScheduleKind.CRON:
+            return scheme.cron
+        return scheme.get_schedule_kind_display()
+
+    @admin.display(description=_("last run"))
+    def last_run(self, scheme):
+        if not getattr(scheme, "last_run_status", None):
+            return "—"
+        return f"{SyncRun.Status(scheme.last_run_status).label} · {scheme.last_run_at:%Y-%m-%d %H:%M}"
+
+    @admin.display(description=_("failed records"), ordering="failed_total")
+    def failed_records(self, scheme):
+        if not getattr(scheme, "failed_total", 0):
+            return 0
+        url = reverse("admin:integrations_syncrecord_changelist") + f"?scheme__id__exact={scheme.pk}&status__exact=failed"
+        return format_html('<a href="{}">{}</a>', url, scheme.failed_total)
+
+    # ---- actions -----------------------------------------------------------------------
+
+    def has_run_permission(self, request):
+        return request.user.has_perm("integrations.run_scheme")
+
+    @admin.action(description=_("Run now"), permissions=["run"])
+    def run_now(self, request, queryset):
+        schemes = list(queryset)
+        for scheme in schemes:
+            tasks.enqueue_run(scheme, request.user)
+            self.log_change(request, scheme, gettext("Run now requested."))
+        self.message_user(request, ngettext("%(count)d scheme will run shortly in the worker.",
+                                            "%(count)d schemes will run shortly in the worker.", len(schemes))
+                          % {"count": len(schemes)}, messages.SUCCESS)
+
+    @admin.action(description=_("Backfill history…"), permissions=["run"])
+    def backfill(self, request, queryset):
+        form = BackfillForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            since, until = form.window()
+            schemes = list(queryset)
+            for scheme in schemes:
+                tasks.enqueue_backfill(scheme, since, until, request.user)
+                self.log_change(request, scheme, gettext("Backfill %(since)s – %(until)s requested.") % {
+                    "since": form.cleaned_data["since"], "until": form.cleaned_data["until"]})
+            self.message_user(request, ngettext(
+                "Backfill of %(count)d scheme queued: already booked records are skipped, never duplicated.",
+                "Backfill of %(count)d schemes queued: already booked records are skipped, never duplicated.",
+                len(schemes)) % {"count": len(schemes)}, messages.SUCCESS)
+            return None
+        context = {
+            **self.admin_site.each_context(request), "opts": self.opts, "form": form, "queryset": queryset,
+            "action": "backfill", "title": _("Backfill history"),
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/integrations/scheme/backfill.html", context)
+
+    # ---- pages -------------------------------------------------------------------------
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("<path:object_id>/preview/", view(self.preview_view), name="integrations_scheme_preview"),
+            path("<path:object_id>/run/", view(self.run_view), name="integrations_scheme_run"),
+            path("from-template/", view(self.from_template_view), name="integrations_scheme_from_template"),
+            *super().get_urls(),
+        ]
+
+    def preview_view(self, request, object_id):
+        """One real source record through the current mapping, field by field; writes nothing."""
+        scheme = get_object_or_404(Scheme.objects.select_related("source_connection", "target_connection"),
+                                   pk=unquote(object_id))
+        if not self.has_run_permission(request):
+            raise PermissionDenied
+        form = PreviewForm(request.GET or None)
+        result = engine.preview(scheme, form.cleaned_data["key"]) if form.is_bound and form.is_valid() else None
+        context = {
+            **self.admin_site.each_context(request), "opts": self.opts, "original": scheme, "form": form,
+            "result": result, "title": gettext("Mapping preview: %(name)s") % {"name": scheme.name},
+            "payload_json": json.dumps(result.payload, ensure_ascii=False, indent=2) if result and result.payload
+            else "",
+            "source_json": json.dumps(result.data, ensure_ascii=False, indent=2) if result and result.data else "",
+        }
+        return TemplateResponse(request, "admin/integrations/scheme/preview.html", context)
+
+    def run_view(self, request, object_id):
+        scheme = get_object_or_404(Scheme, pk=unquote(object_id))
+        if request.method != "POST" or not self.has_run_permission(request):
+            raise PermissionDenied
+        tasks.enqueue_run(scheme, request.user)
+        self.log_change(request, scheme, gettext("Run now requested."))
+        self.message_user(request, gettext("“%(name)s” will run shortly in the worker.") % {"name": scheme.name},
+                          messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:integrations_syncrun_changelist") + f"?scheme__id__exact={scheme.pk}")
+
+    def from_template_view(self, request):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = FromTemplateForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                scheme = market.create_scheme(
+                    data["template"], name=data["name"], source_connection=data["source_connection"],
+                    target_connection=data["target_connection"], process_code=data["process_code"] or None)
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                self.log_addition(request, scheme, gettext("Created from the template “%(slug)s”.") % {
+                    "slug": data["template"]})
+                self.message_user(request, gettext(
+                    "Created “%(name)s” with %(rows)d mapping rows. Fill in its value maps, then try the mapping "
+                    "preview.") % {"name": scheme.name, "rows": scheme.mappings.count()}, messages.SUCCESS)
+                return HttpResponseRedirect(reverse("admin:integrations_scheme_change", args=[scheme.pk]))
+        context = {**self.admin_site.each_context(request), "opts": self.opts, "form": form,
+                   "title": _("New scheme from a template"), "templates": market.available().values()}
+        return TemplateResponse(request, "admin/integrations/scheme/from_template.html", context)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {**(extra_context or {}), "can_run": self.has_run_permission(request)}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+
+class ValueMapEntryInline(admin.TabularInline):
+    model = ValueMapEntry
+    fields = ("source_value", "target_value", "note")
+    extra = 1
+
+
+@admin.register(ValueMap)
+class ValueMapAdmin(admin.ModelAdmin):
+    list_display = ("name", "scheme", "entry_total", "updated_at")
+    list_filter = ("scheme",)
+    search_fields = ("name", "entries__source_value", "entries__target_value")
+    list_select_related = ("scheme",)
+    inlines = [ValueMapEntryInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(entries_count=Count("entries"))
+
+    @admin.display(description=_("entries"), ordering="entries_count")
+    def entry_total(self, value_map):
+        return value_map.entries_count

@@ -1,0 +1,153 @@
+"""The sync engine: the one place where models, remote clients and mapping meet.
+
+Entry points (tasks, admin actions, commands and event handlers call these, nothing else):
+
+- `run_scheme(scheme_id, trigger=…, since=None, until=None, user_id=None)` — one window run holding the
+  scheme's lease: reconcile what dead runs left unknown, process the ledger's pending records, list the
+  window (the cursor to now, or a backfill range) and book every approved record. Returns the SyncRun,
+  or None when another run of the scheme holds it.
+- `sync_keys(scheme_id, keys, trigger=Trigger.EVENT)` — book these source keys now (DingTalk events).
+- `retry_records(record_ids, user_id=None)` — failed records back to pending, then written again from
+  their stored source data with the scheme's current mapping (no new source call).
+- `mark_handled(record_ids, user, note)` — a person settled these records.
+- `preview(scheme, key=None)` — the payload one source record would produce; writes nothing.
+"""
+
+import logging
+
+from django.utils import timezone
+from django.utils.translation import gettext
+
+from integrations import adapters
+from integrations.clients import client_for
+from integrations.engine import ledger
+from integrations.engine.pipeline import Pipeline
+from integrations.engine.preview import preview
+from integrations.models import Scheme, SyncRecord, SyncRun, Trigger
+
+logger = logging.getLogger("integrations.engine")
+Status = SyncRecord.Status
+
+VIA = {
+    Trigger.EVENT: SyncRecord.Via.EVENT,
+    Trigger.RETRY: SyncRecord.Via.RETRY,
+    Trigger.BACKFILL: SyncRecord.Via.BACKFILL,
+}
+
+__all__ = ["mark_handled", "preview", "retry_records", "run_scheme", "sync_keys", "SchemeUnavailable"]
+
+
+class SchemeUnavailable(Exception):
+    """The scheme or one of its connections is disabled."""
+
+
+def build_adapters(scheme):
+    for connection in (scheme.source_connection, scheme.target_connection):
+        if not connection.enabled:
+            raise SchemeUnavailable(gettext("The connection “%(name)s” is disabled.") % {"name": connection.name})
+    source = adapters.source_class(scheme.source_kind)(scheme.source_params, client_for(scheme.source_connection))
+    target = adapters.target_class(scheme.target_kind)(
+        scheme.target_params, client_for(scheme.target_connection), scheme.dedupe_field
+    )
+    return source, target
+
+
+def load_scheme(scheme_id):
+    return Scheme.objects.select_related("source_connection", "target_connection").get(pk=scheme_id)
+
+
+def run_scheme(scheme_id, *, trigger=Trigger.SCHEDULE, since=None, until=None, user_id=None, should_stop=None):
+    scheme = load_scheme(scheme_id)
+    if trigger == Trigger.SCHEDULE and not scheme.enabled:
+        return None
+    backfill = since is not None
+    if backfill:
+        trigger = Trigger.BACKFILL if trigger == Trigger.SCHEDULE else trigger
+        until = until or timezone.now()
+    else:
+        since, until = scheme.cursor or scheme.initial_since(), timezone.now()
+    run = ledger.start_run(scheme, trigger, exclusive=True, since=since, until=until, user_id=user_id)
+    if run is None:
+        logger.info("scheme %s is busy: another run holds it", scheme.pk)
+        return None
+    via = SyncRecord.Via.BACKFILL if backfill else VIA.get(trigger, SyncRecord.Via.POLLING)
+
+    def work(pipeline, source, target):
+        adopted, _released = ledger.recover_stale(run, scheme, target, via=via)
+        run.adopted_count += adopted
+        pipeline.execute(window=(since, until) if source.windowed else None)
+        if pipeline.listing_complete and not pipeline.interrupted and not backfill and source.windowed:
+            ledger.advance_cursor(scheme, since, until)
+        if not source.windowed:
+            pipeline.listing_complete = True
+
+    return _execute(run, scheme, via, work, should_stop)
+
+
+def sync_keys(scheme_id, keys, *, trigger=Trigger.EVENT, user_id=None):
+    scheme = load_scheme(scheme_id)
+    run = ledger.start_run(scheme, trigger, exclusive=False, user_id=user_id)
+    return _execute(run, scheme, VIA.get(trigger, SyncRecord.Via.POLLING),
+                    lambda pipeline, source, target: pipeline.execute(keys=list(keys), record_ids=[]))
+
+
+def retry_records(record_ids, *, user_id=None):
+    """Failed records of any schemes are written again; one run per scheme. Returns the runs."""
+    runs = []
+    by_scheme = {}
+    for pk, scheme_id in SyncRecord.objects.filter(pk__in=record_ids, status=Status.FAILED).values_list(
+        "id", "scheme_id"
+    ):
+        by_scheme.setdefault(scheme_id, []).append(pk)
+    for scheme_id, ids in by_scheme.items():
+        reopened = list(
+            SyncRecord.objects.filter(pk__in=ids, status=Status.FAILED).values_list("id", flat=True)
+        )
+        SyncRecord.objects.filter(pk__in=reopened, status=Status.FAILED).update(
+            status=Status.PENDING, updated_at=timezone.now()
+        )
+        scheme = load_scheme(scheme_id)
+        run = ledger.start_run(scheme, Trigger.RETRY, exclusive=False, user_id=user_id)
+        runs.append(_execute(run, scheme, SyncRecord.Via.RETRY,
+                             lambda pipeline, source, target, ids=reopened: pipeline.execute(record_ids=ids)))
+    return runs
+
+
+def mark_handled(record_ids, *, user, note):
+    """Settle records by hand (failed, skipped, waiting or pending ones); returns how many."""
+    return SyncRecord.objects.filter(
+        pk__in=record_ids, status__in=[Status.FAILED, Status.SKIPPED, Status.WAITING, Status.PENDING]
+    ).update(
+        status=Status.HANDLED, handled_by=user, handled_at=timezone.now(), note=note, updated_at=timezone.now()
+    )
+
+
+def _execute(run, scheme, via, work, should_stop=None):
+    try:
+        source, target = build_adapters(scheme)
+    except SchemeUnavailable as error:
+        return ledger.finish_run(run, error=str(error))
+    pipeline = Pipeline(run, scheme, source, target, via=via, should_stop=should_stop)
+    try:
+        work(pipeline, source, target)
+    except Exception as error:
+        logger.exception("run %s of scheme %s crashed", run.pk, scheme.pk)
+        ledger.finish_run(run, error=gettext("Unexpected error: %(error)s") % {"error": repr(error)})
+        raise
+    run.stats = run_stats(pipeline, source, target)
+    return ledger.finish_run(run)
+
+
+def run_stats(pipeline, source, target):
+    latencies = sorted(pipeline.latencies)
+
+    def percentile(share):
+        return round(1000 * latencies[min(len(latencies) - 1, int(share * len(latencies)))]) if latencies else None
+
+    def calls(client):
+        return dict(getattr(client, "calls", {}) or {})
+
+    return {
+        "latency_ms": {"p50": percentile(0.5), "p95": percentile(0.95), "count": len(latencies)},
+        "calls": {"source": calls(source.client), "target": calls(target.client)},
+    }

@@ -1,0 +1,199 @@
+"""The database side of a run: leases, claims, reconciliation and the cursor.
+
+Every state change is a targeted UPDATE conditioned on the state it leaves, so two
+processes that race for the same run or record cannot both win.
+"""
+
+import logging
+import os
+import socket
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Count, F, Min, Q
+from django.utils import timezone
+from django.utils.translation import gettext
+
+from integrations.clients.errors import RemoteError
+from integrations.models import SyncRecord, SyncRun
+
+logger = logging.getLogger("integrations.engine")
+Status = SyncRecord.Status
+# Re-listing this much before the last window's end catches instances that became visible late.
+CURSOR_OVERLAP = timedelta(minutes=5)
+
+
+def lease_seconds():
+    return getattr(settings, "SYNC_LEASE_SECONDS", 120)
+
+
+def worker_name():
+    return f"{socket.gethostname()}:{os.getpid()}"[:100]
+
+
+def new_claim():
+    return uuid.uuid4().hex
+
+
+# ---- runs -------------------------------------------------------------------------------------
+
+
+def abandon_expired_runs(scheme_id=None):
+    """Runs whose lease ran out (their worker died) become abandoned; their records are reconciled later."""
+    expired = SyncRun.objects.filter(status=SyncRun.Status.RUNNING, lease_expires_at__lt=timezone.now())
+    if scheme_id is not None:
+        expired = expired.filter(scheme_id=scheme_id)
+    count = expired.update(
+        status=SyncRun.Status.ABANDONED,
+        finished_at=timezone.now(),
+        error=gettext("The worker stopped renewing its lease (killed or frozen); the next run reconciled its work."),
+    )
+    if count:
+        logger.warning("abandoned %d expired run(s) of scheme %s", count, scheme_id)
+    return count
+
+
+def start_run(scheme, trigger, *, exclusive, since=None, until=None, user_id=None):
+    """A new running SyncRun, or None when an exclusive run of the scheme is already running."""
+    abandon_expired_runs(scheme.pk)
+    run = SyncRun(
+        scheme=scheme,
+        trigger=trigger,
+        exclusive=exclusive,
+        window_start=since,
+        window_end=until,
+        requested_by_id=user_id,
+        worker=worker_name(),
+        lease_expires_at=timezone.now() + timedelta(seconds=lease_seconds()),
+    )
+    try:
+        with transaction.atomic():
+            run.save()
+    except IntegrityError:
+        return None
+    return run
+
+
+def renew_lease(run, **progress):
+    """Extend the lease and store progress; False when the run is no longer ours (it was abandoned)."""
+    return bool(
+        SyncRun.objects.filter(pk=run.pk, status=SyncRun.Status.RUNNING).update(
+            lease_expires_at=timezone.now() + timedelta(seconds=lease_seconds()), **progress
+        )
+    )
+
+
+def finish_run(run, *, error=""):
+    counts = dict(
+        SyncRecord.objects.filter(run=run).values_list("status").annotate(n=Count("id")).values_list("status", "n")
+    )
+    run.succeeded_count = counts.get(Status.SUCCEEDED, 0)
+    run.skipped_count = counts.get(Status.SKIPPED, 0)
+    run.failed_count = counts.get(Status.FAILED, 0)
+    run.waiting_count = counts.get(Status.WAITING, 0)
+    run.error = "\n".join(filter(None, [run.error, error]))[:10000]
+    if run.error and not (run.succeeded_count or run.skipped_count or run.read_count):
+        run.status = SyncRun.Status.FAILED
+    elif run.error or run.failed_count or counts.get(Status.PENDING) or counts.get(Status.WRITING):
+        run.status = SyncRun.Status.PARTIAL
+    else:
+        run.status = SyncRun.Status.SUCCEEDED
+    run.finished_at = timezone.now()
+    run.lease_expires_at = None
+    fields = ["status", "finished_at", "lease_expires_at", "error", "succeeded_count", "skipped_count",
+              "failed_count", "waiting_count", "adopted_count", "read_count", "total", "done", "stats"]
+    updated = SyncRun.objects.filter(pk=run.pk, status=SyncRun.Status.RUNNING).update(
+        **{name: getattr(run, name) for name in fields}
+    )
+    if not updated:  # abandoned meanwhile: keep the counts, not the status
+        fields.remove("status")
+        SyncRun.objects.filter(pk=run.pk).update(**{name: getattr(run, name) for name in fields})
+        run.refresh_from_db(fields=["status"])
+    return run
+
+
+def advance_cursor(scheme, since, until):
+    """Move the cursor to the window's end, but never past a record of the window that is not settled."""
+    oldest = (
+        SyncRecord.objects.filter(scheme=scheme, status__in=SyncRecord.UNSETTLED, source_time__gte=since)
+        .aggregate(oldest=Min("source_time"))["oldest"]
+    )
+    cursor = max(since, until - CURSOR_OVERLAP)
+    if oldest is not None:
+        cursor = min(cursor, oldest)
+    type(scheme).objects.filter(pk=scheme.pk).update(cursor=cursor)
+    scheme.cursor = cursor
+    return cursor
+
+
+# ---- records ----------------------------------------------------------------------------------
+
+
+def update_record(record_id, *, when_status=None, when_claim=None, **fields):
+    """One targeted UPDATE; returns whether the record was still in the expected state."""
+    query = SyncRecord.objects.filter(pk=record_id)
+    if when_status is not None:
+        query = query.filter(status__in=when_status)
+    if when_claim is not None:
+        query = query.filter(claim=when_claim)
+    return bool(query.update(updated_at=timezone.now(), **fields))
+
+
+def claim_for_writing(run, record_ids):
+    """pending → writing for the records nobody else took; returns (claim token, ids claimed)."""
+    token = new_claim()
+    now = timezone.now()
+    SyncRecord.objects.filter(pk__in=record_ids, status=Status.PENDING).update(
+        status=Status.WRITING, claim=token, run=run, attempts=F("attempts") + 1, last_attempt_at=now, updated_at=now
+    )
+    return token, set(SyncRecord.objects.filter(claim=token).values_list("id", flat=True))
+
+
+def stale_writing(scheme):
+    """Records left `writing` by a run that is no longer alive: their outcome in the target is unknown."""
+    alive = Q(run__status=SyncRun.Status.RUNNING, run__lease_expires_at__gte=timezone.now())
+    return SyncRecord.objects.filter(scheme=scheme, status=Status.WRITING).exclude(alive)
+
+
+def reconcile(run, target, records, *, via):
+    """Ask the target which of these (claimed) records already exist and adopt those bills; the rest
+    become pending again. Returns (adopted, released); raises RemoteError if the target cannot be asked."""
+    if not records:
+        return 0, 0
+    found = target.find([record.source_key for record in records])
+    adopted = released = 0
+    now = timezone.now()
+    for record in records:
+        bill = found.get(record.source_key)
+        if bill is not None:
+            adopted += update_record(
+                record.pk, when_claim=record.claim, status=Status.SUCCEEDED, claim="", target_id=bill.id,
+                target_number=bill.number, response=bill.response, error=bill.message, error_kind="",
+                booked_via=SyncRecord.Via.RECONCILED if via != SyncRecord.Via.RETRY else via, booked_at=now, run=run,
+            )
+        else:
+            released += update_record(
+                record.pk, when_claim=record.claim, status=Status.PENDING, claim="", run=run,
+                error=gettext("An earlier write attempt did not reach the target; it will be written again."),
+                error_kind=SyncRecord.ErrorKind.TRANSIENT,
+            )
+    return adopted, released
+
+
+def recover_stale(run, scheme, target, *, via):
+    """Take over the records of dead runs, then reconcile them in one query per few hundred keys."""
+    token = new_claim()
+    ids = list(stale_writing(scheme).values_list("id", flat=True))
+    if not ids:
+        return 0, 0
+    SyncRecord.objects.filter(pk__in=ids, status=Status.WRITING).update(claim=token, run=run, updated_at=timezone.now())
+    records = list(SyncRecord.objects.filter(claim=token).only("id", "source_key", "claim"))
+    try:
+        return reconcile(run, target, records, via=via)
+    except RemoteError as error:
+        logger.warning("reconciliation of %d records failed: %s", len(records), error)
+        run.error = gettext("Could not reconcile %(count)d records: %(message)s") % {
+            "count": len(records), "message": error.message}
+        return 0, 0

@@ -1,0 +1,494 @@
+"""A source record becomes a target payload: pure functions, standard library only.
+
+The engine hands in the record (a DingTalk approval as the client normalises it: instance
+fields at the top, form components by label under "form", detail tables as lists of row
+dicts) and `Lookups` (value maps as dicts, the identity map as a callable), so the worker,
+the admin preview and the tests all run this same code without a database.
+
+Paths: a target path is a field key, dotted for sub-objects, with one `[]` for entry rows
+(`FPAYBILLENTRY[].FCOSTID`). A source path names an instance field (`originator_userid`),
+else a form label (`报销事由`), else dotted parts into either; `报销明细[].报销金额(元)` reads a
+column of a detail table, one entry row per table row.
+
+Messages are English templates marked for translation; the caller translates them.
+"""
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, InvalidOperation
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+
+def gettext_noop(message):
+    """Marks a message for makemessages; it is translated where it is shown."""
+    return message
+
+
+EMPTY_TEXTS = ("", "null")
+PATH_PART = r"[^\[\].]+"
+TARGET_PATH = re.compile(rf"^(?:{PATH_PART}\[\]\.)?{PATH_PART}(?:\.{PATH_PART})*$")
+SOURCE_PATH = re.compile(rf"^(?:{PATH_PART}\[\]\.)?{PATH_PART}(?:\.{PATH_PART})*$")
+PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
+
+
+class MappingError(Exception):
+    """A message template (marked with gettext_noop) and its parameters."""
+
+    def __init__(self, message, **params):
+        super().__init__(message % params if params else message)
+        self.message = message
+        self.params = params
+
+    def render(self, translate=lambda text: text):
+        return translate(self.message) % self.params if self.params else translate(self.message)
+
+
+@dataclass(frozen=True)
+class Row:
+    target: str
+    source: str = ""
+    transform: str = "copy"
+    params: dict = field(default_factory=dict)
+    required: bool = False
+    default: str = ""
+
+
+@dataclass
+class Lookups:
+    value_maps: dict = field(default_factory=dict)
+    identity: Callable = lambda userid: None
+    timezone: str = "Asia/Shanghai"
+
+
+@dataclass
+class Cell:
+    """One row of the mapping applied to one entry (or the header): what the preview shows."""
+
+    target: str
+    source: str
+    source_value: object
+    value: object = None
+    error: MappingError | None = None
+
+    def render_error(self, translate=lambda text: text):
+        if self.error is None:
+            return ""
+        return translate(gettext_noop("Field %(target)s from %(source)s (value “%(value)s”): %(reason)s")) % {
+            "target": self.target,
+            "source": self.source or "—",
+            "value": shorten(self.source_value),
+            "reason": self.error.render(translate),
+        }
+
+
+@dataclass
+class Result:
+    payload: dict
+    cells: list
+
+    @property
+    def errors(self):
+        return [cell for cell in self.cells if cell.error is not None]
+
+    @property
+    def ok(self):
+        return not self.errors
+
+
+@dataclass(frozen=True)
+class Transform:
+    name: str
+    label: str
+    apply: Callable  # (value, params, context) -> value
+    params: tuple = ()  # accepted parameter names besides the common "wrap"
+    needs_source: bool = True
+    check: Callable = lambda params: []
+
+
+TRANSFORMS: dict[str, Transform] = {}
+
+
+def register(name, label, *, params=(), needs_source=True, check=None):
+    def decorator(func):
+        TRANSFORMS[name] = Transform(name, label, func, tuple(params), needs_source, check or (lambda p: []))
+        return func
+
+    return decorator
+
+
+def transform_choices():
+    return [(transform.name, transform.label) for transform in TRANSFORMS.values()]
+
+
+@dataclass
+class Context:
+    record: dict
+    row: dict | None
+    lookups: Lookups
+
+
+def is_empty(value):
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return value.strip() in EMPTY_TEXTS
+    return isinstance(value, (list, dict)) and not value
+
+
+def shorten(value, limit=80):
+    text = "" if value is None else str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# ---- transforms -------------------------------------------------------------------------------
+
+
+@register("copy", gettext_noop("Copy"))
+def copy_value(value, params, context):
+    return value.strip() if isinstance(value, str) else value
+
+
+def _check_constant(params):
+    return [] if "value" in params else [MappingError(gettext_noop("Set the parameter “value”."))]
+
+
+@register("constant", gettext_noop("Constant"), params=("value",), needs_source=False, check=_check_constant)
+def constant(value, params, context):
+    return params.get("value")
+
+
+def _check_value_map(params):
+    if not isinstance(params.get("map"), str) or not params["map"].strip():
+        return [MappingError(gettext_noop("Set the parameter “map” to the name of a value map."))]
+    return []
+
+
+@register("value_map", gettext_noop("Value map"), params=("map", "default"), check=_check_value_map)
+def value_map(value, params, context):
+    name = params["map"]
+    entries = context.lookups.value_maps.get(name)
+    if entries is None:
+        raise MappingError(gettext_noop("The value map “%(map)s” does not exist."), map=name)
+    key = str(value).strip()
+    if key in entries:
+        return entries[key]
+    if "default" in params:
+        return params["default"]
+    raise MappingError(gettext_noop("The value map “%(map)s” has no entry for “%(value)s”."), map=name, value=key)
+
+
+IDENTITY_FIELDS = ("staff_number", "username")
+
+
+def _check_identity(params):
+    if params.get("field", "staff_number") not in IDENTITY_FIELDS:
+        return [MappingError(gettext_noop("“field” must be staff_number or username."))]
+    return []
+
+
+@register("identity", gettext_noop("Identity map (DingTalk user → Kingdee)"), params=("field",), check=_check_identity)
+def identity(value, params, context):
+    userid = str(value).strip()
+    found = context.lookups.identity(userid)
+    if not found:
+        raise MappingError(
+            gettext_noop("DingTalk user %(userid)s has no active entry in the identity map."), userid=userid
+        )
+    wanted = params.get("field", "staff_number")
+    if not found.get(wanted):
+        raise MappingError(
+            gettext_noop("The identity map entry of DingTalk user %(userid)s has no Kingdee %(field)s."),
+            userid=userid,
+            field=wanted,
+        )
+    return found[wanted]
+
+
+DATE_FORMATS = {"yyyy-MM-dd": "%Y-%m-%d", "yyyy-MM-dd HH:mm:ss": "%Y-%m-%d %H:%M:%S"}
+
+
+def _check_date(params):
+    problems = []
+    if params.get("format", "yyyy-MM-dd") not in DATE_FORMATS:
+        problems.append(MappingError(gettext_noop("“format” must be yyyy-MM-dd or yyyy-MM-dd HH:mm:ss.")))
+    if "timezone" in params:
+        try:
+            ZoneInfo(str(params["timezone"]))
+        except (ZoneInfoNotFoundError, ValueError):
+            problems.append(MappingError(gettext_noop("Unknown time zone “%(zone)s”."), zone=params["timezone"]))
+    return problems
+
+
+@register("date", gettext_noop("Date"), params=("format", "timezone"), check=_check_date)
+def to_date(value, params, context):
+    zone = ZoneInfo(params.get("timezone") or context.lookups.timezone)
+    moment = parse_moment(value, zone)
+    return moment.strftime(DATE_FORMATS[params.get("format", "yyyy-MM-dd")])
+
+
+def parse_moment(value, zone):
+    """Epoch milliseconds (number or digits), ISO 8601 text, or local 'yyyy-MM-dd[ HH:mm[:ss]]' text."""
+    text = str(value).strip()
+    if isinstance(value, (int, float)) or (text.isdigit() and len(text) >= 10):
+        millis = int(value) if isinstance(value, (int, float)) else int(text)
+        if len(str(abs(millis))) <= 10:
+            millis *= 1000
+        return datetime.fromtimestamp(millis / 1000, tz=timezone.utc).astimezone(zone)
+    try:
+        moment = datetime.fromisoformat(text.replace("/", "-"))
+    except ValueError:
+        raise MappingError(gettext_noop("“%(value)s” is not a date."), value=shorten(value)) from None
+    return moment.replace(tzinfo=zone) if moment.tzinfo is None else moment.astimezone(zone)
+
+
+ROUNDINGS = {"half_up": ROUND_HALF_UP, "half_even": ROUND_HALF_EVEN, "down": ROUND_DOWN}
+
+
+def _check_number(params):
+    problems = []
+    scale = params.get("scale", 2)
+    if not isinstance(scale, int) or isinstance(scale, bool) or not 0 <= scale <= 10:
+        problems.append(MappingError(gettext_noop("“scale” must be a whole number from 0 to 10.")))
+    if params.get("rounding", "half_up") not in ROUNDINGS:
+        problems.append(MappingError(gettext_noop("“rounding” must be half_up, half_even or down.")))
+    return problems
+
+
+@register("number", gettext_noop("Number"), params=("scale", "rounding", "positive", "as_text"), check=_check_number)
+def to_number(value, params, context):
+    number = parse_decimal(value)
+    if params.get("positive") and number <= 0:
+        raise MappingError(gettext_noop("%(value)s is not greater than zero."), value=number)
+    scale = params.get("scale", 2)
+    number = number.quantize(Decimal(1).scaleb(-scale), rounding=ROUNDINGS[params.get("rounding", "half_up")])
+    if params.get("as_text"):
+        return str(number)
+    return int(number) if scale == 0 else float(number)
+
+
+def parse_decimal(value):
+    if isinstance(value, bool):
+        raise MappingError(gettext_noop("“%(value)s” is not a number."), value=value)
+    text = str(value).strip()
+    for noise in (",", " ", "¥", "￥", "元", "\u00a0"):
+        text = text.replace(noise, "")
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        raise MappingError(gettext_noop("“%(value)s” is not a number."), value=shorten(value)) from None
+    if not number.is_finite():
+        raise MappingError(gettext_noop("“%(value)s” is not a number."), value=shorten(value))
+    return number
+
+
+@register("basedata", gettext_noop("Base data number"), params=("key",))
+def basedata(value, params, context):
+    return {params.get("key") or "FNumber": str(value).strip()}
+
+
+def _check_template(params):
+    if not isinstance(params.get("template"), str) or not params["template"]:
+        return [MappingError(gettext_noop("Set the parameter “template”, e.g. “{title} {business_id}”."))]
+    return []
+
+
+@register("template", gettext_noop("Text template"), params=("template",), needs_source=False, check=_check_template)
+def fill_template(value, params, context):
+    def substitute(match):
+        found = resolve(context.record, match.group(1).strip(), context.row)
+        return "" if is_empty(found) else str(found).strip()
+
+    text = params["template"].replace("{{", "\0").replace("}}", "\1")
+    return PLACEHOLDER.sub(substitute, text).replace("\0", "{").replace("\1", "}").strip()
+
+
+def _check_regex(params):
+    problems = []
+    try:
+        compiled = re.compile(str(params.get("pattern", "")))
+    except re.error as exc:
+        return [MappingError(gettext_noop("“pattern” is not a valid regular expression: %(error)s"), error=exc)]
+    if not params.get("pattern"):
+        problems.append(MappingError(gettext_noop("Set the parameter “pattern”.")))
+    if params.get("mode", "validate") not in ("validate", "extract"):
+        problems.append(MappingError(gettext_noop("“mode” must be validate or extract.")))
+    group = params.get("group", 0)
+    if not isinstance(group, int) or isinstance(group, bool) or not 0 <= group <= compiled.groups:
+        problems.append(MappingError(gettext_noop("“group” must be a group number of the pattern.")))
+    return problems
+
+
+@register("regex", gettext_noop("Regular expression"), params=("pattern", "mode", "group"), check=_check_regex)
+def regex(value, params, context):
+    text = str(value).strip()
+    if params.get("mode", "validate") == "validate":
+        if re.fullmatch(params["pattern"], text) is None:
+            raise MappingError(gettext_noop("“%(value)s” does not match %(pattern)s."), value=text,
+                               pattern=params["pattern"])
+        return text
+    match = re.search(params["pattern"], text)
+    if match is None:
+        raise MappingError(gettext_noop("Nothing in “%(value)s” matches %(pattern)s."), value=text,
+                           pattern=params["pattern"])
+    return match.group(params.get("group", 0))
+
+
+# ---- paths ------------------------------------------------------------------------------------
+
+
+def split_list_path(path):
+    """'A[].b' → ('A', 'b'); 'b' → (None, 'b')."""
+    head, marker, rest = path.partition("[].")
+    return (head, rest) if marker else (None, path)
+
+
+def resolve(record, path, row=None):
+    """The value at a source path: a detail row's column, an instance field, a form label, then dotted parts."""
+    if row is not None and path in row:
+        return row[path]
+    if path in record:
+        return record[path]
+    form = record.get("form") or {}
+    if path in form:
+        return form[path]
+    head, dot, rest = path.partition(".")
+    if not dot:
+        return None
+    value = resolve(record, head, row)
+    for part in rest.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+def detail_rows(record, list_path):
+    value = resolve(record, list_path)
+    if is_empty(value):
+        return []
+    if not isinstance(value, list):
+        raise MappingError(gettext_noop("%(path)s is not a detail table."), path=list_path)
+    # An empty table has been seen to come back as its schema: rows without cells.
+    return [row for row in value if isinstance(row, dict)]
+
+
+def set_path(payload, parts, value):
+    node = payload
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+    node[parts[-1]] = value
+
+
+# ---- checking rows (admin forms) --------------------------------------------------------------
+
+
+def check_row(row):
+    """Problems with one row's own settings, as MappingErrors keyed by form field name."""
+    problems = []
+    transform = TRANSFORMS.get(row.transform)
+    if transform is None:
+        return [("transform", MappingError(gettext_noop("Unknown transform “%(name)s”."), name=row.transform))]
+    if not TARGET_PATH.match(row.target or ""):
+        problems.append(("target", MappingError(gettext_noop("Write a field key, e.g. FDATE or FPAYBILLENTRY[].FCOSTID."))))
+    if row.source and not SOURCE_PATH.match(row.source):
+        problems.append(("source", MappingError(gettext_noop("Write a source path, e.g. 报销事由 or 报销明细[].报销金额(元)."))))
+    if transform.needs_source and not row.source and row.default == "":
+        problems.append(("source", MappingError(gettext_noop("This transform needs a source path or a default."))))
+    if row.source and "[]" in row.source and "[]" not in row.target:
+        problems.append(("target", MappingError(gettext_noop("A detail-table source needs an entry target (…[]…)."))))
+    if not isinstance(row.params, dict):
+        return [*problems, ("params", MappingError(gettext_noop("Parameters must be a JSON object.")))]
+    allowed = {*transform.params, "wrap"}
+    for name in sorted(set(row.params) - allowed):
+        problems.append(("params", MappingError(gettext_noop("Unknown parameter “%(name)s” for this transform."),
+                                                name=name)))
+    problems.extend(("params", problem) for problem in transform.check(row.params))
+    return problems
+
+
+def check_rows(rows):
+    """Problems across rows: one source table per entry, no target written twice."""
+    problems = []
+    tables, seen = {}, set()
+    for row in rows:
+        if row.target in seen:
+            problems.append(MappingError(gettext_noop("%(target)s is mapped twice."), target=row.target))
+        seen.add(row.target)
+        entity, _column = split_list_path(row.target)
+        source_list, _item = split_list_path(row.source or "")
+        if entity and source_list:
+            if tables.setdefault(entity, source_list) != source_list:
+                problems.append(MappingError(
+                    gettext_noop("%(entity)s rows come from two tables: %(first)s and %(second)s."),
+                    entity=entity, first=tables[entity], second=source_list))
+    return problems
+
+
+# ---- building a payload -----------------------------------------------------------------------
+
+
+def build_payload(rows, record, lookups=None):
+    """Apply every row; a row's failure is recorded on its cell and never stops the others."""
+    lookups = lookups or Lookups()
+    payload, cells = {}, []
+    groups = {}
+    for row in rows:
+        entity, _column = split_list_path(row.target)
+        groups.setdefault(entity, []).append(row)
+    for entity, group in groups.items():
+        if entity is None:
+            for row in group:
+                cells.append(apply_row(row, row.target, row.source, record, None, lookups, payload, row.target.split(".")))
+        else:
+            cells.extend(build_entries(entity, group, record, lookups, payload))
+    return Result(payload, cells)
+
+
+def build_entries(entity, group, record, lookups, payload):
+    table = next((split_list_path(row.source)[0] for row in group if "[]" in (row.source or "")), None)
+    try:
+        rows = detail_rows(record, table) if table else [None]
+    except MappingError as error:
+        return [Cell(entity, table, resolve(record, table), error=error)]
+    if not rows:
+        error = MappingError(gettext_noop("The detail table %(table)s has no rows."), table=table)
+        return [Cell(entity, table, "", error=error)]
+    entries = payload.setdefault(entity, [{} for _row in rows])
+    cells = []
+    for index, detail in enumerate(rows, start=1):
+        for row in group:
+            _entity, column = split_list_path(row.target)
+            source_list, item = split_list_path(row.source or "")
+            source = f"{source_list}[{index}].{item}" if source_list else row.source
+            target = f"{entity}[{index}].{column}"
+            cells.append(apply_row(row, target, source, record, detail, lookups, entries[index - 1], column.split(".")))
+    return cells
+
+
+def apply_row(row, target, source, record, detail, lookups, node, parts):
+    transform = TRANSFORMS[row.transform]
+    path = split_list_path(row.source)[1] if row.source else ""
+    raw = resolve(record, path, detail) if row.source else None
+    cell = Cell(target, source, raw)
+    value = row.default if is_empty(raw) and row.default != "" else raw
+    try:
+        if transform.needs_source and is_empty(value):
+            value = None
+        else:
+            value = transform.apply(value, row.params, Context(record, detail, lookups))
+        if is_empty(value):
+            if row.required:
+                raise MappingError(gettext_noop("A value is required."))
+            value = None
+        elif row.params.get("wrap"):
+            value = {row.params["wrap"]: value}
+    except MappingError as error:
+        cell.error = error
+        return cell
+    except Exception as error:  # a transform must not take the whole record down with a traceback
+        cell.error = MappingError(gettext_noop("Unexpected error: %(error)s"), error=repr(error))
+        return cell
+    cell.value = value
+    if value is not None:
+        set_path(node, parts, value)
+    return cell
