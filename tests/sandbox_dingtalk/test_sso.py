@@ -102,3 +102,8 @@ def test_the_jsapi_shim_obtains_a_code_for_the_logged_in_person(client, token):
     output = subprocess.run(["node", "-e", script], capture_output=True, text=True, timeout=20, check=True)
     assert json.loads(output.stdout) == {"platform": "pc", "code": code}
     assert getuserinfo(client, token, code)["result"]["userid"] == person.userid
+
+
+def test_the_client_page_speaks_chinese_by_default(client, seeded):
+    page = client.get(BASE + "client/")
+    assert "钉钉客户端" in page.text and "当前登录员工" in page.text
