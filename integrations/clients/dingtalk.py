@@ -125,8 +125,9 @@ class DingTalkClient(HttpClient):
             raise ThrottledError("IP address blocked for 5 minutes", code=1111, system=self.system,
                                  http_status=response.status_code)
         if response.status_code >= 400:
-            code = str(body.get("code") or response.status_code) if isinstance(body, dict) else str(response.status_code)
-            message = (body.get("message") if isinstance(body, dict) else "") or code
+            body = body if isinstance(body, dict) else {}
+            code = str(body.get("code") or response.status_code)
+            message = body.get("message") or code
             raise v1_error_class(code)(message, code=code, system=self.system, http_status=response.status_code)
         return body
 
@@ -277,7 +278,9 @@ class DingTalkClient(HttpClient):
     # --- login -----------------------------------------------------------------------------
 
     def get_userinfo_by_code(self, code):
-        """In-client login-free code → {userid, unionid, name, sys, sys_level, …}; a used code is a BusinessError 40078."""
+        """In-client login-free code → {userid, unionid, name, sys, sys_level, …}.
+
+        A used, expired or unknown code is a BusinessError with code 40078."""
         return self._oapi("topapi/v2/user/getuserinfo", {"code": code})["result"]
 
     def user_access_token(self, code):
@@ -453,7 +456,8 @@ def _attachment(item):
 def _task(task):
     return {
         "task_id": _text(_either(task, "taskid", "taskId")), "userid": _text(_either(task, "userid", "userId")),
-        "status": _text(_either(task, "task_status", "status")), "result": _text(_either(task, "task_result", "result")),
+        "status": _text(_either(task, "task_status", "status")),
+        "result": _text(_either(task, "task_result", "result")),
         "activity_id": _text(_either(task, "activity_id", "activityId")),
         "create_time": _time(_either(task, "create_time", "createTime")),
         "finish_time": _time(_either(task, "finish_time", "finishTime")),

@@ -25,6 +25,7 @@ Status = ApprovalInstance.Status
 _REASONS = ["拜访客户", "参加行业展会", "项目现场实施", "部门团建", "季度复盘会议", "供应商考察", "新员工培训"]
 _REFUSALS = ["票据不全，请补充后重新提交", "超出报销标准", "费用归属项目填写有误", "请附上发票原件照片"]
 _CITIES = ["上海", "杭州", "深圳", "北京", "苏州", "南京", "成都"]
+_PHOTOS = "https://static.dingtalk.com/media/"
 _ADDRESSES = ["浙江省,杭州市,西湖区", "广东省,深圳市,南山区", "北京市,北京市,朝阳区", "江苏省,苏州市,工业园区"]
 
 
@@ -136,10 +137,12 @@ def _seed_approvals(employees, seed, count, days):
 def _store(rows, templates):
     ids = [row.process_instance_id for row in rows]
     ApprovalInstance.objects.filter(template__in=templates).exclude(process_instance_id__in=ids).delete()
-    existing = dict(ApprovalInstance.objects.filter(process_instance_id__in=ids).values_list("process_instance_id", "pk"))
+    existing = dict(ApprovalInstance.objects.filter(process_instance_id__in=ids)
+                    .values_list("process_instance_id", "pk"))
     for row in rows:
         row.pk = existing.get(row.process_instance_id)
-    fields = [f.name for f in ApprovalInstance._meta.concrete_fields if not f.primary_key and f.name != "process_instance_id"]
+    fields = [f.name for f in ApprovalInstance._meta.concrete_fields
+              if not f.primary_key and f.name != "process_instance_id"]
     ApprovalInstance.objects.bulk_update([r for r in rows if r.pk], fields, batch_size=200)
     ApprovalInstance.objects.bulk_create([r for r in rows if not r.pk], batch_size=200)
 
@@ -243,7 +246,8 @@ class _Builder:
         legacy = rng.random() < 0.15
         rows, total = [], Decimal(0)
         for _ in range(rng.choices([1, 2, 3, 4], weights=[40, 30, 20, 10])[0]):
-            amount = Decimal(rng.randint(2, 300) * 10) if rng.random() < 0.4 else Decimal(rng.randint(1000, 300000)) / 100
+            round_sum = rng.random() < 0.4
+            amount = Decimal(rng.randint(2, 300) * 10) if round_sum else Decimal(rng.randint(1000, 300000)) / 100
             total += amount
             rows.append(self._expense_row(person, created, amount, legacy))
         (sel_kind, sel_admin, sel_project_kind, sel_project, reason, table, money, attachment) = roster.EXPENSE_FORM
@@ -298,7 +302,8 @@ class _Builder:
         dept = self.main_dept[person.userid]
         city_from, city_to = rng.sample(_CITIES, 2)
         rows = [] if index % 3 == 0 else [[
-            forms.table_cell(forms.TRAVEL_TABLE_COLUMNS[0], city_from), forms.table_cell(forms.TRAVEL_TABLE_COLUMNS[1], city_to),
+            forms.table_cell(forms.TRAVEL_TABLE_COLUMNS[0], city_from),
+            forms.table_cell(forms.TRAVEL_TABLE_COLUMNS[1], city_to),
             forms.table_cell(forms.TRAVEL_TABLE_COLUMNS[2], forms.money_text(Decimal(rng.randint(30, 120) * 10))),
         ]]
         budget = Decimal(rng.randint(100, 800) * 10)
@@ -322,7 +327,7 @@ class _Builder:
                             {"statValue": [], "componentName": "TableField"}),
             forms.component(*spec["预计费用(元)"], forms.money_text(budget),
                             {"upper": forms.rmb_upper(budget), "componentName": "MoneyField"}),
-            forms.component(*spec["图片"], forms.dumps([f"https://static.dingtalk.com/media/lADP{rng.getrandbits(48):012x}.jpg"])
+            forms.component(*spec["图片"], forms.dumps([f"{_PHOTOS}lADP{rng.getrandbits(48):012x}.jpg"])
                             if index % 2 else "null"),
             forms.component(*spec["附件"], self._attachment()),
             forms.component(*spec["关联审批"], "null"),

@@ -8,12 +8,11 @@ import pytest
 from django.utils import timezone
 
 from integrations.clients.errors import (
-    AuthError, BusinessError, ConfigurationError, QuotaExceededError, ThrottledError, TransientError,
+    BusinessError, ConfigurationError, QuotaExceededError, ThrottledError, TransientError,
 )
 from sandbox.dingtalk.forms import TRAVEL_PROCESS_CODE
-from sandbox.dingtalk.models import AccessToken, ApprovalInstance, Comment, Employee, WorkNotice
+from sandbox.dingtalk.models import AccessToken, ApprovalInstance, Comment, Employee, SandboxSettings, WorkNotice
 from sandbox.dingtalk.views.control import apply_changes
-from sandbox.dingtalk.models import SandboxSettings
 from sandbox.dingtalk.views.gate import injector
 from tests.sandbox_dingtalk.helpers import make_client, seeded  # noqa: F401
 

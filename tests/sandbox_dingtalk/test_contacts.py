@@ -22,7 +22,8 @@ def test_listsub_returns_direct_children_only(call):
     children = call("topapi/v2/department/listsub", dept_id=1)["result"]
     assert {d["parent_id"] for d in children} == {1}
     assert len(children) == Department.objects.filter(parent_id=1).count()
-    assert call("topapi/v2/department/listsubid", dept_id=1)["result"]["dept_id_list"] == [d["dept_id"] for d in children]
+    ids = call("topapi/v2/department/listsubid", dept_id=1)["result"]["dept_id_list"]
+    assert ids == [d["dept_id"] for d in children]
 
 
 def test_an_unknown_department_is_60003(call):

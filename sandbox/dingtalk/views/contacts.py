@@ -67,7 +67,8 @@ def _members_page(request, max_size=100):
     cursor, size = _int(p["cursor"], "cursor"), _int(p["size"], "size")
     if cursor < 0 or not 1 <= size <= max_size:
         raise Refusal(400002, f"参数size不合法，最大值{max_size}")
-    members = list(dept.members.filter(active=True).prefetch_related("departments").order_by("job_number", "userid")[cursor: cursor + size + 1])
+    members = dept.members.filter(active=True).prefetch_related("departments").order_by("job_number", "userid")
+    members = list(members[cursor: cursor + size + 1])
     more = len(members) > size
     page = {"has_more": more, "list": members[:size]}
     if more:

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from functools import wraps
 from zoneinfo import ZoneInfo
 
+from django.db import IntegrityError
 from django.db.models import F
 from django.http import HttpResponse, JsonResponse
 from django.utils import timezone
@@ -126,7 +127,7 @@ def _admit(view, request, family, methods, auth, quota, args, kwargs):
         if family == OAPI:
             return oapi_error(22, "Invalid method"), "error"
         return v1_error(405, "MethodNotAllowed", f"不支持的请求方法 {request.method}"), "error"
-    faults = request.faults = SandboxSettings.current()
+    faults = request.faults = current_settings()
     injector.delay(faults)
     if injector.roll(faults, faults.timeout_rate):
         time.sleep(faults.timeout_seconds)
@@ -146,6 +147,13 @@ def _admit(view, request, family, methods, auth, quota, args, kwargs):
         return view(request, *args, **kwargs), "ok"
     except Refusal as refusal:
         return refusal.response(family), "error"
+
+
+def current_settings():
+    try:
+        return SandboxSettings.current()
+    except IntegrityError:  # two first requests raced to create the row
+        return SandboxSettings.current()
 
 
 def gateway_timeout(family):

@@ -43,7 +43,8 @@ class Command(BaseCommand):
         parser.add_argument("--seconds", type=float, default=10.0, help="length of the burst")
         parser.add_argument("--threads", type=int, default=8, help="concurrent callers")
         parser.add_argument("--qps", type=int, default=20, help="the sandbox's limit and the client's rate limit")
-        parser.add_argument("--base-url", default="", help="a running server's sandbox, e.g. http://host/sandbox/dingtalk/")
+        parser.add_argument("--base-url", default="",
+                            help="a running server's sandbox, e.g. http://host/sandbox/dingtalk/")
         parser.add_argument("--app-key", default="", help="default: the app in this database's sandbox")
         parser.add_argument("--app-secret", default="")
 
@@ -77,7 +78,8 @@ class Command(BaseCommand):
                                     connect_timeout=5, read_timeout=30, name="bench")
             client.get_access_token(force=True)
             now = timezone.now()
-            ids = list(islice(client.list_instance_ids(roster.EXPENSE_PROCESS_CODE, now - timedelta(days=119), now), 200))
+            listed = client.list_instance_ids(roster.EXPENSE_PROCESS_CODE, now - timedelta(days=119), now)
+            ids = list(islice(listed, 200))
             if not ids:
                 raise CommandError("The sandbox has no expense approvals in the last 120 days: run sandbox_seed.")
             control.delete(base_url + "_calls", timeout=10)
