@@ -37,9 +37,8 @@ class DeepLink:
 def permit_args(single_use):
     """`otherargs` carrying the link validity: permitcount 1 = usable once, 0 = reusable."""
     if single_use is None:
-        return "", ()
-    count = "1" if single_use else "0"
-    return "|{'permitcount':'" + count + "'}", (count,)
+        return ""
+    return "|{'permitcount':'" + ("1" if single_use else "0") + "'}"
 
 
 def ud_payload(
@@ -48,20 +47,20 @@ def ud_payload(
     """The `ud` JSON object, fields in Kingdee's documented order (§8.2, §8.7).
 
     `single_use=None` leaves `otherargs` empty (links before the V3 patch); True/False
-    sends `permitcount`, which is then part of the signed values.
+    sends `permitcount`. The signature covers the five parts of Kingdee's own text (§8.3);
+    some community ports also sign permitcount, which Kingdee's text does not ask for.
     """
     if algorithm not in SIGNATURE_ALGORITHMS:
         raise ValueError(f"unsupported signature algorithm {algorithm!r}")
     if not (dbid and username and app_id and app_secret):
         raise ValueError("dbid, username, app id and app secret are all required")
     timestamp = str(int(timestamp))
-    otherargs, signed_extra = permit_args(single_use)
     form = (deep_link.form_id, deep_link.form_type, deep_link.pk_id) if deep_link else ("", "", "")
     return {
         "dbid": dbid,
         "username": username,
         "appid": app_id,
-        "signeddata": kingdee_signeddata(dbid, username, app_id, app_secret, timestamp, algorithm, signed_extra),
+        "signeddata": kingdee_signeddata(dbid, username, app_id, app_secret, timestamp, algorithm),
         "timestamp": timestamp,
         "lcid": str(lcid),
         "origintype": "SimPas",
@@ -69,7 +68,7 @@ def ud_payload(
         "formid": form[0],
         "formtype": form[1],
         "pkid": form[2],
-        "otherargs": otherargs,
+        "otherargs": permit_args(single_use),
         "openmode": None,
     }
 

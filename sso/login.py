@@ -18,7 +18,7 @@ from sso.models import IdentityMap, KingdeeSSOSettings, LoginEvent
 Reason = LoginEvent.Reason
 
 # DingTalk answers these for a code that is unknown, expired or already used (reference §7.1).
-CODE_REJECTED_CODES = {"40078", "40079"}
+CODE_REJECTED_CODES = {"40078", "40079", "invalidAuthCode"}
 # ... and these for someone who is not (or no longer) a member of the organisation.
 NOT_MEMBER_CODES = {"60121", "60011", "33012", "50002", "external_contact", "ExternalContact"}
 REAL_LOGIN_HOST = "https://login.dingtalk.com/"

@@ -6,6 +6,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.crypto import constant_time_compare
 from django.views.decorators.cache import never_cache
+from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -34,7 +35,8 @@ def sso_view(flow):
             except Refused as refused:
                 return refusal_page(request, attempt, refused)
 
-        return never_cache(wrapper)
+        # The sandbox's DingTalk client shows the page in a frame of this same site.
+        return xframe_options_sameorigin(never_cache(wrapper))
 
     return decorator
 

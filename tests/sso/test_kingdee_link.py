@@ -54,18 +54,18 @@ def test_ud_for_a_chinese_user_name_carries_raw_utf8():
     assert encode_ud(ud_payload(username="张三", **VECTOR)) == UD_ZHANGSAN
 
 
-def test_permitcount_goes_into_otherargs_and_is_signed():
+def test_permitcount_goes_into_otherargs_and_the_signature_keeps_kingdees_five_parts():
     payload = ud_payload(username="demo", single_use=True, **VECTOR)
     assert payload["otherargs"] == "|{'permitcount':'1'}"
-    assert payload["signeddata"] == "74af8e03269a525f9473aa2b7664e1b4e97f26b6266a0f6d9e546f3973b559a2"
+    assert payload["signeddata"] == "bfcdcd5c343de4170cbcc3330c5881d04918fc2bfeaea67d977aba21aa53b705"
     assert ud_payload(username="demo", single_use=False, **VECTOR)["otherargs"] == "|{'permitcount':'0'}"
 
 
 def test_fixed_input_vector_computed_independently_of_the_shared_crypto():
-    # Sorted by hand (code points 0x30 < 0x31 < 0x39 < 0x4B < 0x73 < 0x738B), hashed outside Python:
-    #   printf '%s' '01767225600998877_abc+/defK3 测试中心s3cr3t-密钥王小明' | sha256sum
-    expected = "3cd1a422e7eecdf8fabd2ec0f40f08cebd3110e3fa9ab1879a690ca5e963ca46"
-    assert hashlib.sha256("01767225600998877_abc+/defK3 测试中心s3cr3t-密钥王小明".encode()).hexdigest() == expected
+    # Sorted by hand (code points 0x31 < 0x39 < 0x4B < 0x73 < 0x738B), hashed outside Python:
+    #   printf '%s' '1767225600998877_abc+/defK3 测试中心s3cr3t-密钥王小明' | sha256sum
+    expected = "df1de868f8dcc7192813fb33c1ee5c00bec2a5dcbad595e665fe26364f146167"
+    assert hashlib.sha256("1767225600998877_abc+/defK3 测试中心s3cr3t-密钥王小明".encode()).hexdigest() == expected
     payload = ud_payload(dbid="K3 测试中心", username="王小明", app_id="998877_abc+/def", app_secret="s3cr3t-密钥",
                          timestamp=1767225600, single_use=False)
     assert payload["signeddata"] == expected

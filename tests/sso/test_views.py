@@ -40,8 +40,7 @@ def test_a_mapped_user_is_redirected_to_a_correctly_signed_kingdee_link(client, 
     args = ud_of(response)
     assert args["username"] == "张三" and args["dbid"] == sso_settings.dbid and args["appid"] == sso_settings.app_id
     assert args["otherargs"] == "|{'permitcount':'1'}"
-    expected = kingdee_signeddata(args["dbid"], "张三", args["appid"], sso_settings.app_secret, args["timestamp"],
-                                  "sha256", ("1",))
+    expected = kingdee_signeddata(args["dbid"], "张三", args["appid"], sso_settings.app_secret, args["timestamp"])
     assert args["signeddata"] == expected
     event = LoginEvent.objects.get()
     assert (event.outcome, event.dingtalk_userid, event.kingdee_username, event.name) == ("success", "user001", "张三",
