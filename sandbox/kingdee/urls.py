@@ -1,14 +1,29 @@
+from django.http import Http404
 from django.urls import path, re_path
 
 from sandbox.kingdee import debug, sso, views
 
 app_name = "sandbox_kingdee"
 
+KDSVC_SUFFIX = ".common.kdsvc"
+LANDING_PAGES = {"html5/index.aspx": "index", "html5/lightstartapp.aspx": "lightstartapp"}
+
+
+def kingdee_path(request, rest):
+    """Kingdee matches paths case-insensitively; a `(?i)` pattern would break reverse() for the whole site."""
+    lowered = rest.lower()
+    if lowered in LANDING_PAGES:
+        return sso.landing(request, page=LANDING_PAGES[lowered])
+    if lowered.endswith(KDSVC_SUFFIX) and "/" not in rest:
+        return views.service(request, name=rest[: -len(KDSVC_SUFFIX)])
+    raise Http404(rest)
+
+
 urlpatterns = [
     path("_faults", debug.faults, name="faults"),
     path("_calls", debug.calls, name="calls"),
     path("_bills", debug.bills, name="bills"),
-    re_path(r"(?i)^html5/index\.aspx$", sso.landing, {"page": "index"}, name="landing"),
-    re_path(r"(?i)^html5/lightstartapp\.aspx$", sso.landing, {"page": "lightstartapp"}, name="lightstartapp"),
-    re_path(r"(?i)^(?P<name>[^/]+)\.common\.kdsvc$", views.service, name="service"),
+    path("html5/index.aspx", sso.landing, {"page": "index"}, name="landing"),
+    path("html5/lightstartapp.aspx", sso.landing, {"page": "lightstartapp"}, name="lightstartapp"),
+    re_path(r"^(?P<rest>.+)$", kingdee_path, name="service"),
 ]
