@@ -13,6 +13,8 @@ from django.utils.translation import gettext_lazy as _
 
 from integrations.clients import client_for
 
+USER_FIELDS = ["FName", "FUserAccount", "FPhone"]
+EMPLOYEE_FIELDS = ["FStaffNumber", "FName", "FMobile"]
 MATCHED_BY = {"mobile": _("mobile"), "job_number": _("job number"), "name": _("exact name")}
 
 
@@ -107,6 +109,8 @@ def fetch_people(sso):
         for u in client_for(sso.dingtalk).list_users()
     ]
     kingdee = client_for(sso.kingdee)
-    kingdee_users = kingdee.query_all("SEC_User", ["FName", "FUserAccount", "FPhone"])
-    employees = kingdee.query_all("BD_Empinfo", ["FStaffNumber", "FName", "FMobile"])
-    return dingtalk_users, kingdee_users, employees
+    return dingtalk_users, rows(kingdee, "SEC_User", USER_FIELDS), rows(kingdee, "BD_Empinfo", EMPLOYEE_FIELDS)
+
+
+def rows(kingdee, form_id, keys):
+    return [dict(zip(keys, (str(v) if v is not None else "" for v in row))) for row in kingdee.query_all(form_id, keys)]
