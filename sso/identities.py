@@ -13,3 +13,19 @@ def kingdee_identity(dingtalk_userid):
     if row is None:
         return None
     return {"username": row["kingdee_username"], "staff_number": row["kingdee_staff_number"], "name": row["name"]}
+
+
+def seed_demo_identities(people, unmapped=4):
+    """Demo only: map the roster's employees (objects with userid, unionid, name, mobile, kingdee_username and
+    staff_number), except the last `unmapped`, so that refused logins and unmapped claims can be seen.
+    Idempotent; returns (mapped, left unmapped)."""
+    people = list(people)
+    keep = people[: max(0, len(people) - unmapped)]
+    for person in keep:
+        IdentityMap.objects.update_or_create(dingtalk_userid=person.userid, defaults={
+            "dingtalk_unionid": person.unionid, "name": person.name, "mobile": person.mobile,
+            "kingdee_username": person.kingdee_username, "kingdee_staff_number": person.staff_number,
+            "active": True,
+        })
+    IdentityMap.objects.filter(dingtalk_userid__in=[person.userid for person in people[len(keep):]]).delete()
+    return len(keep), len(people) - len(keep)

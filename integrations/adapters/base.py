@@ -92,8 +92,10 @@ class SourceAdapter(Adapter):
     # False for sources without a time window (a full list every run): the engine keeps no cursor.
     windowed = True
 
-    def list(self, since, until):
-        """Yield `Listed` for every record in [since, until)."""
+    def list(self, since, until, recheck_since=None):
+        """Yield `Listed` for every record in [since, until). With `recheck_since`, also report the records of
+        [recheck_since, since) that are still unfinished (finished=False): the engine re-reads the waiting
+        records that were not reported, because they have finished."""
         raise NotImplementedError
 
     def fetch(self, key):

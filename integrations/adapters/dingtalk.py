@@ -35,17 +35,19 @@ class ApprovalSource(SourceAdapter):
         """The v1.0 listing filters by status; the legacy topapi listing cannot."""
         return not getattr(self.client, "legacy_approvals", False)
 
-    def list(self, since, until):
+    def list(self, since, until, recheck_since=None):
         code = self.params["process_code"]
+        start = min(since, recheck_since) if recheck_since else since
         if not self.filters_by_status:
-            for key in self.client.list_instance_ids(code, since, until):
-                yield Listed(key, None, since)
+            for key in self.client.list_instance_ids(code, start, until):
+                yield Listed(key, None, start)
             return
-        # Running ids first (usually few): they wait without a detail call. The v1.0 status filter has no
-        # CANCELED, so the rest comes from an unfiltered listing, where cancelled instances do show.
-        running = list(self.client.list_instance_ids(code, since, until, statuses=UNFINISHED))
+        # Running ids first (usually few, and they cover the waiting records' older range too): they wait
+        # without a detail call. The v1.0 status filter has no CANCELED, so new records come from an
+        # unfiltered listing of the window, where cancelled instances do show.
+        running = list(self.client.list_instance_ids(code, start, until, statuses=UNFINISHED))
         for key in running:
-            yield Listed(key, False, since)
+            yield Listed(key, False, start)
         running = set(running)
         for key in self.client.list_instance_ids(code, since, until):
             if key not in running:

@@ -37,10 +37,9 @@ class SaveTarget(TargetAdapter):
 
     @staticmethod
     def _outcome(result):
-        errors = [error for error in (result.errors or [])]
-        message = "；".join(_error_text(error) for error in errors)
+        errors = list(result.errors or [])
         response = {"ok": result.ok, "id": result.id, "number": result.number, "errors": errors}
-        return Outcome(bool(result.ok), str(result.id or ""), str(result.number or ""), message, response)
+        return Outcome(bool(result.ok), str(result.id or ""), str(result.number or ""), _message(errors), response)
 
     def find(self, keys):
         if not self.dedupe_field:
@@ -71,6 +70,7 @@ class SaveTarget(TargetAdapter):
         return Outcome(True, bill_id, number, message, {"found": [list(bill) for bill in unique]})
 
     def after_write(self, outcomes):
+        """Submit, then audit, the saved bills: one call per step for the whole batch."""
         numbers = [outcome.number for outcome in outcomes if outcome.ok and outcome.number]
         failures = {}
         steps = [("submit", gettext("submit"))] if self.params["submit"] or self.params["audit"] else []
@@ -80,17 +80,26 @@ class SaveTarget(TargetAdapter):
             if not numbers:
                 break
             try:
-                getattr(self.client, operation)(self.form_id, numbers=numbers)
+                results = getattr(self.client, operation)(self.form_id, numbers=numbers) or []
             except BusinessError as error:
-                for number in numbers:
-                    failures[number] = gettext("Saved, but %(step)s failed: %(message)s") % {
-                        "step": label, "message": error.message}
-                break
+                results = [_Failed(number, error.message) for number in numbers]
+            for result in results:
+                if not result.ok:
+                    failures[str(result.number)] = gettext("Saved, but %(step)s failed: %(message)s") % {
+                        "step": label, "message": _message(result.errors)}
+            numbers = [number for number in numbers if number not in failures]
         return failures
 
 
-def _error_text(error):
-    if isinstance(error, dict):
-        field, message = error.get("field") or error.get("FieldName"), error.get("message") or error.get("Message")
-        return f"{field}: {message}" if field else str(message)
-    return str(error)
+class _Failed:
+    def __init__(self, number, message):
+        self.ok, self.number, self.errors = False, number, [{"field": "", "message": message}]
+
+
+def _message(errors):
+    """Kingdee's own words; the field key is added when the message does not name it."""
+    parts = []
+    for error in errors or []:
+        field, message = error.get("field") or "", error.get("message") or ""
+        parts.append(f"{message}（{field}）" if field and field not in message else message)
+    return "；".join(parts)

@@ -75,7 +75,8 @@ def run_scheme(scheme_id, *, trigger=Trigger.SCHEDULE, since=None, until=None, u
     def work(pipeline, source, target):
         adopted, _released = ledger.recover_stale(run, scheme, target, via=via)
         run.adopted_count += adopted
-        pipeline.execute(window=(since, until) if source.windowed else None)
+        recheck = ledger.recheck_since(scheme, since) if source.windowed else None
+        pipeline.execute(window=(since, until, recheck) if source.windowed else None)
         if pipeline.listing_complete and not pipeline.interrupted and not backfill and source.windowed:
             ledger.advance_cursor(scheme, since, until)
         if not source.windowed:

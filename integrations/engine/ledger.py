@@ -23,6 +23,7 @@ logger = logging.getLogger("integrations.engine")
 Status = SyncRecord.Status
 # Re-listing this much before the last window's end catches instances that became visible late.
 CURSOR_OVERLAP = timedelta(minutes=5)
+RECHECK_LIMIT = timedelta(days=360)
 
 
 def lease_seconds():
@@ -115,9 +116,10 @@ def finish_run(run, *, error=""):
 
 
 def advance_cursor(scheme, since, until):
-    """Move the cursor to the window's end, but never past a record of the window that is not settled."""
+    """Move the cursor to the window's end, but never past a record of the window still to be written.
+    Records waiting for approval do not hold it: each run re-checks them (see `recheck_since`)."""
     oldest = (
-        SyncRecord.objects.filter(scheme=scheme, status__in=SyncRecord.UNSETTLED, source_time__gte=since)
+        SyncRecord.objects.filter(scheme=scheme, status__in=(Status.PENDING, Status.WRITING), source_time__gte=since)
         .aggregate(oldest=Min("source_time"))["oldest"]
     )
     cursor = max(since, until - CURSOR_OVERLAP)
@@ -126,6 +128,16 @@ def advance_cursor(scheme, since, until):
     type(scheme).objects.filter(pk=scheme.pk).update(cursor=cursor)
     scheme.cursor = cursor
     return cursor
+
+
+def recheck_since(scheme, since):
+    """Where the listing must start to see which waiting records are still unfinished; None if nothing waits
+    before `since`. DingTalk lists at most 365 days back, so older waiting records are left to events."""
+    oldest = SyncRecord.objects.filter(scheme=scheme, status=Status.WAITING).aggregate(oldest=Min("source_time"))
+    oldest = oldest["oldest"]
+    if oldest is None or oldest >= since:
+        return None
+    return max(oldest, timezone.now() - RECHECK_LIMIT)
 
 
 # ---- records ----------------------------------------------------------------------------------

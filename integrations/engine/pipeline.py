@@ -83,6 +83,8 @@ class Pipeline:
         self.concurrency = max(1, scheme.source_connection.max_concurrency)
         self.to_fetch = deque()
         self.seen = set()
+        self.unfinished = set()  # keys the listing reported as not finished
+        self.recheck_floor = None
         self.batch = []
         self.batch_started = 0.0
         self.fetching = self.writing = self.notifying = 0
@@ -160,12 +162,13 @@ class Pipeline:
             else:
                 self.ready(Item(record_id, key, data))
 
-    def start_listing(self, since, until):
+    def start_listing(self, since, until, recheck_since=None):
         self.listing = True
+        self.recheck_floor = min(since, recheck_since) if recheck_since else since
 
         def produce():
             try:
-                for listed in self.source.list(since, until):
+                for listed in self.source.list(since, until, recheck_since):
                     if self.stopping:
                         break
                     self.events.put(("listed", listed))
@@ -183,6 +186,7 @@ class Pipeline:
     def consider(self, listed):
         """Look listed keys up in the ledger: new ones get a row before anything else happens; only keys
         the ledger has not settled are fetched (a running instance seen by the listing is not fetched)."""
+        self.unfinished.update(entry.key for entry in listed if entry.finished is False)
         listed = [entry for entry in dict((entry.key, entry) for entry in listed).values() if entry.key not in self.seen]
         if not listed:
             return
@@ -232,6 +236,18 @@ class Pipeline:
     def on_listing_done(self, _none):
         self.listing = False
         self.listing_complete = not self.interrupted
+        if self.listing_complete:
+            self.recheck_waiting()
+
+    def recheck_waiting(self):
+        """Waiting records the listing no longer reports as unfinished have finished: read them again."""
+        waiting = SyncRecord.objects.filter(scheme=self.scheme, status=Status.WAITING,
+                                            source_time__gte=self.recheck_floor)
+        for pk, key in waiting.values_list("id", "source_key"):
+            if key not in self.seen and key not in self.unfinished:
+                self.seen.add(key)
+                self.run.total += 1
+                self.to_fetch.append(Item(pk, key))
 
     def on_listing_failed(self, error):
         self.listing = False

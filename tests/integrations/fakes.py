@@ -22,7 +22,7 @@ def claim(key, *, status="COMPLETED", result="agree", userid="u1", created=None,
         "finish_time": (created + timedelta(hours=5)).isoformat() if status != "RUNNING" else "",
         "originator_userid": userid, "originator_dept_id": "582976341", "originator_dept_name": "财务中心-核算部",
         "form": {
-            "报销事由": "上海出差", "报销总额(元)": str(sum(float(amount) for _label, amount in items)),
+            "报销事由": "上海出差", "报销总额(元)": str(sum(float(a) for _l, a in items if a.replace(".", "").isdigit())),
             "报销明细": [
                 {"费用发生日期": "2026-04-28", "费用明细": label, "报销金额(元)": amount, "收款人": "张伟",
                  "收款账号": "6222000011112222", "备注说明": ""}
@@ -132,10 +132,12 @@ class FakeKingdee:
     def submit(self, form_id, numbers=None, ids=None):
         self.calls["Submit"] += 1
         self.operations.append(("submit", list(numbers)))
+        return [ItemOutcome(index, True, number=number) for index, number in enumerate(numbers)]
 
     def audit(self, form_id, numbers=None, ids=None):
         self.calls["Audit"] += 1
         self.operations.append(("audit", list(numbers)))
+        return [ItemOutcome(index, True, number=number) for index, number in enumerate(numbers)]
 
     def bills_for(self, key):
         return [bill for bill in self.bills if bill["model"].get("FTHIRDBILLNO") == key]

@@ -73,14 +73,17 @@ def test_a_running_claim_waits_and_is_booked_once_approved_later(scheme, remote)
     waiting = record(scheme, "slow")
     assert waiting.status == Status.WAITING and "RUNNING" in waiting.error
     assert remote.dingtalk.calls["get"] == 1  # the running one was seen in the listing, not fetched
+    engine.run_scheme(scheme.pk)
+    assert remote.dingtalk.calls["get"] == 1  # still running: still not fetched
     scheme.refresh_from_db()
-    assert scheme.cursor <= waiting.source_time
+    assert scheme.cursor > waiting.source_time  # waiting records do not hold the cursor back...
 
     remote.dingtalk.instances["slow"].update(status="COMPLETED", result="agree", finish_time=recent(1).isoformat())
     engine.run_scheme(scheme.pk)
 
+    # ...because every run lists what is still running since the oldest waiting one, and re-reads the rest
     assert record(scheme, "slow").status == Status.SUCCEEDED
-    assert len(remote.kingdee.bills_for("slow")) == 1
+    assert len(remote.kingdee.bills_for("slow")) == 1 and remote.dingtalk.calls["get"] == 2
 
 
 def test_the_cursor_moves_to_the_window_end_when_everything_is_settled(scheme, remote):

@@ -1,0 +1,97 @@
+"""The demo: sandbox connections, the expense-claim scheme and the identity map, from `sandbox_seed`'s output."""
+
+import io
+import json
+from datetime import timedelta
+
+from django.core.management import call_command
+from django.db import transaction
+from django.utils import timezone
+
+from integrations import market, tasks
+from integrations.models import Connection, Scheme, ValueMap, ValueMapEntry
+
+DINGTALK, ROBOT, KINGDEE = "沙箱钉钉", "沙箱钉钉群机器人", "沙箱金蝶"
+DEPARTMENTS = "钉钉部门→金蝶部门"
+SEED_DAYS = 90
+
+
+def seed_sandbox(**options):
+    """Run `sandbox_seed --json` and return the credentials it prints."""
+    out = io.StringIO()
+    call_command("sandbox_seed", json=True, days=SEED_DAYS, stdout=out, **options)
+    return json.loads(out.getvalue())
+
+
+def save_connection(name, kind, **fields):
+    connection = Connection.objects.filter(name=name).first() or Connection(name=name, kind=kind)
+    for field, value in fields.items():
+        setattr(connection, field, value)
+    connection.kind, connection.enabled = kind, True
+    connection.full_clean()
+    connection.save()
+    return connection
+
+
+def sandbox_connections(base_url, credentials):
+    root = base_url.rstrip("/")
+    dingtalk, robot, kingdee = credentials["dingtalk"], credentials["dingtalk_robot"], credentials["kingdee"]
+    return (
+        save_connection(
+            DINGTALK, Connection.Kind.DINGTALK, base_url=f"{root}/sandbox/dingtalk/",
+            api_base_url=f"{root}/sandbox/dingtalk/", app_key=dingtalk["app_key"], app_secret=dingtalk["app_secret"],
+            agent_id=dingtalk["agent_id"], corp_id=dingtalk["corp_id"], callback_token=dingtalk["callback_token"],
+            callback_aes_key=dingtalk["callback_aes_key"],
+        ),
+        save_connection(ROBOT, Connection.Kind.DINGTALK_ROBOT, base_url=f"{root}/sandbox/dingtalk/",
+                        robot_token=robot["access_token"], robot_secret=robot["secret"]),
+        save_connection(
+            KINGDEE, Connection.Kind.KINGDEE, base_url=f"{root}/sandbox/kingdee/", acct_id=kingdee["acct_id"],
+            username=kingdee["username"], app_id=kingdee["app_id"], app_secret=kingdee["app_secret"],
+            password=kingdee.get("password", ""), lcid=kingdee.get("lcid", 2052),
+            org_number=kingdee.get("org_number", "100"),
+        ),
+    )
+
+
+def fill_departments(scheme):
+    """The demo company's DingTalk departments → its Kingdee department numbers (the template leaves it empty)."""
+    from sandbox import roster
+
+    value_map, _created = ValueMap.objects.get_or_create(scheme=scheme, name=DEPARTMENTS)
+    for department in roster.departments():
+        ValueMapEntry.objects.update_or_create(
+            value_map=value_map, source_value=str(department.dept_id),
+            defaults={"target_value": department.kingdee_number, "note": department.name},
+        )
+
+
+@transaction.atomic
+def expense_scheme(dingtalk, kingdee, process_code):
+    scheme = Scheme.objects.filter(template=market.DEFAULT, source_connection=dingtalk).first()
+    if scheme is None:
+        scheme = market.create_scheme(market.DEFAULT, source_connection=dingtalk, target_connection=kingdee,
+                                      process_code=process_code)
+    scheme.target_connection, scheme.enabled = kingdee, True
+    scheme.schedule_kind, scheme.interval_minutes = Scheme.ScheduleKind.INTERVAL, 1
+    scheme.start_from = scheme.start_from or timezone.now() - timedelta(days=SEED_DAYS + 1)
+    scheme.save()
+    fill_departments(scheme)
+    return scheme
+
+
+def setup_demo(base_url):
+    """Idempotent. Returns a few lines describing what is ready."""
+    from sandbox import roster
+    from sso.identities import seed_demo_identities
+
+    credentials = seed_sandbox()
+    dingtalk, robot, kingdee = sandbox_connections(base_url, credentials)
+    scheme = expense_scheme(dingtalk, kingdee, credentials["dingtalk"]["process_code"])
+    mapped, unmapped = seed_demo_identities(roster.employees())
+    tasks.enqueue_run(scheme)
+    return [
+        f"Sandbox connections: {dingtalk.name}, {robot.name}, {kingdee.name} → {base_url.rstrip('/')}/sandbox/",
+        f"Scheme “{scheme.name}” (id {scheme.pk}) runs every minute; a first run is queued.",
+        f"Identity map: {mapped} employees mapped, {unmapped} left unmapped on purpose.",
+    ]

@@ -1,0 +1,173 @@
+"""Helpers for tests against the sandbox served by the live server, with real `qcluster` processes."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from datetime import timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import requests
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from integrations import demo
+from sandbox import roster
+from sandbox.dingtalk.models import ApprovalInstance
+from sandbox.kingdee.models import FormRecord
+from sso.identities import seed_demo_identities
+
+BEIJING = ZoneInfo("Asia/Shanghai")
+Status = ApprovalInstance.Status
+
+
+def wait_for(predicate, timeout=60, interval=0.2, message="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+
+
+def database_url():
+    """The test database as a URL the worker processes understand."""
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+class Cluster:
+    """`manage.py qcluster` in its own process group, against the test database; ended by its own id."""
+
+    def __init__(self, workers=1, lease=6, log_name="qcluster"):
+        env = {**os.environ, "DATABASE_URL": database_url(), "DJANGO_SETTINGS_MODULE": "tests.integrations.worker_settings",
+               "Q_WORKERS": str(workers), "SYNC_LEASE_SECONDS": str(lease), "PYTHONUNBUFFERED": "1"}
+        self.log_path = settings.BASE_DIR / "var" / f"{log_name}-{os.getpid()}-{time.monotonic_ns()}.log"
+        self.log = open(self.log_path, "wb")
+        self.process = subprocess.Popen(
+            [sys.executable, str(settings.BASE_DIR / "manage.py"), "qcluster"], env=env, cwd=settings.BASE_DIR,
+            stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+
+    def kill(self):
+        """SIGKILL, as a crashed machine: no cleanup runs in any of its processes."""
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=30)
+        self.log.close()
+
+    def stop(self):
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=30)
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)  # any orphaned worker of this group
+        except ProcessLookupError:
+            pass
+        self.log.close()
+
+    def output(self):
+        return self.log_path.read_text(errors="replace")
+
+
+def shape_claims(approved, refused=0, running=0, cancelled=0, terminated=0, mapped_only=True):
+    """Give the seeded 费用报销 instances exactly these outcomes (the rest are deleted); returns them by outcome."""
+    unmapped = {person.userid for person in roster.employees()[len(roster.employees()) - 4:]} if mapped_only else set()
+    instances = list(ApprovalInstance.objects.filter(template__process_code=roster.EXPENSE_PROCESS_CODE)
+                     .exclude(originator__userid__in=unmapped).order_by("create_time", "pk"))
+    wanted = {"approved": approved, "refused": refused, "running": running, "cancelled": cancelled,
+              "terminated": terminated}
+    assert len(instances) >= sum(wanted.values()), "seed more instances"
+    shaped, position = {}, 0
+    outcomes = {"approved": (Status.COMPLETED, "agree"), "refused": (Status.COMPLETED, "refuse"),
+                "running": (Status.RUNNING, ""), "cancelled": (Status.CANCELED, ""),
+                "terminated": (Status.TERMINATED, "")}
+    for outcome, count in wanted.items():
+        status, result = outcomes[outcome]
+        chosen = instances[position:position + count]
+        position += count
+        for instance in chosen:
+            instance.status, instance.result, instance.biz_action = status, result, "NONE"
+            instance.finish_time = None if status == Status.RUNNING else (
+                instance.finish_time or instance.create_time + timedelta(hours=3))
+            instance.save()
+        shaped[outcome] = chosen
+    ApprovalInstance.objects.filter(pk__in=[i.pk for i in instances[position:]]).delete()
+    ApprovalInstance.objects.filter(template__process_code=roster.EXPENSE_PROCESS_CODE,
+                                    originator__userid__in=unmapped).delete()
+    return shaped
+
+
+def build_world(base_url, *, instances=260, unmapped=0, rate_limit=200.0, concurrency=8):
+    """Seed both sandboxes, create the demo connections (pointing at `base_url`), the scheme and identities."""
+    credentials = demo.seed_sandbox(instances=instances)
+    dingtalk, _robot, kingdee = demo.sandbox_connections(base_url, credentials)
+    for connection_ in (dingtalk, kingdee):
+        connection_.rate_limit, connection_.max_concurrency = rate_limit, concurrency
+        connection_.save()
+    scheme = demo.expense_scheme(dingtalk, kingdee, credentials["dingtalk"]["process_code"])
+    scheme.schedule_kind = scheme.ScheduleKind.MANUAL
+    scheme.start_from = timezone.now() - timedelta(days=demo.SEED_DAYS + 1)
+    scheme.save()
+    seed_demo_identities(roster.employees(), unmapped=unmapped)
+    return scheme
+
+
+def sandbox_faults(base_url, system, **knobs):
+    response = requests.post(f"{base_url}/sandbox/{system}/_faults", data=json.dumps({"reset": True, **knobs}),
+                             timeout=10)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def bill_counts(base_url):
+    """{FTHIRDBILLNO: number of AP_PAYBILL bills}, as the sandbox Kingdee reports it."""
+    body = requests.get(f"{base_url}/sandbox/kingdee/_bills", params={"form": "AP_PAYBILL"}, timeout=10).json()
+    return Counter(body["by_third_bill_no"])
+
+
+def bills_by_instance():
+    return {record.third_bill_no: record for record in FormRecord.objects.filter(form_id="AP_PAYBILL")}
+
+
+def claim_rows(instance):
+    """The 报销明细 rows of a sandbox instance as {column label: value}, parsed from its stored form values."""
+    for component in instance.form_values:
+        if component.get("name") == "报销明细":
+            rows = json.loads(component["value"])
+            return [{cell.get("label") or cell.get("key"): cell.get("value") for cell in row["rowValue"]}
+                    for row in rows if "rowValue" in row]
+    return []
+
+
+def assert_bill_matches(bill, instance):
+    """Amounts, entry rows, payee, date and base-data numbers of the bill agree with the claim."""
+    model = bill.model
+    staff = instance.originator.job_number
+    assert model["FTHIRDBILLNO"] == instance.process_instance_id
+    assert model["FCONTACTUNIT"]["FNumber"] == model["FRECTUNIT"]["FNumber"] == staff
+    assert model["FCONTACTUNITTYPE"] == model["FRECTUNITTYPE"] == "BD_Empinfo"
+    assert model["FDATE"].startswith(instance.finish_time.astimezone(BEIJING).strftime("%Y-%m-%d"))
+    assert model["FBillTypeID"]["FNumber"] == "FKDLX04_SYS" and model["FCURRENCYID"]["FNumber"] == "PRE001"
+    assert model["FPAYORGID"]["FNumber"] == roster.ORG_NUMBER
+    rows = claim_rows(instance)
+    entries = model["FPAYBILLENTRY"]
+    assert len(entries) == len(rows)
+    for entry, row in zip(entries, rows):
+        assert Decimal(str(entry["FPAYTOTALAMOUNTFOR"])) == Decimal(row["报销金额(元)"].replace(",", ""))
+        assert entry["FCOSTID"]["FNumber"] == roster.expense_item_number(row["费用明细"])
+        assert entry["FOPPOSITECCOUNTNAME"] == row["收款人"] and entry["FOPPOSITEBANKACCOUNT"] == row["收款账号"]
+        assert entry["FSETTLETYPEID"]["FNumber"] == "JSFS04_SYS" and entry["FACCOUNTID"]["FNumber"] == "YHZH001"

@@ -1,0 +1,8 @@
+"""Settings of the qcluster processes the end-to-end tests start: the portal's, with a short run lease."""
+
+import os
+
+from portal.settings import *  # noqa: F403
+
+SYNC_LEASE_SECONDS = int(os.environ.get("SYNC_LEASE_SECONDS", "6"))
+Q_CLUSTER = {**Q_CLUSTER, "workers": int(os.environ.get("Q_WORKERS", "1")), "name": "portal"}  # noqa: F405
