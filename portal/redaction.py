@@ -14,6 +14,7 @@ MIN_SECRET_LENGTH = 6
 
 _lock = threading.Lock()
 _known: set[str] = set()
+_known_pattern = None
 
 SECRET_NAMES = (
     r"access_?token|accessToken|app_?secret|appSecret|appsecret|client_?secret|clientSecret|secret|password|"
@@ -26,25 +27,38 @@ _HEADER = re.compile(rf"(?i)\b({SECRET_NAMES})(:\s+)(\S+)")
 
 
 def remember_secret(value):
-    if isinstance(value, str) and len(value) >= MIN_SECRET_LENGTH:
+    global _known_pattern
+    if isinstance(value, str) and len(value) >= MIN_SECRET_LENGTH and value not in _known:
         with _lock:
             _known.add(value)
+            _known_pattern = None
 
 
 def forget_all_secrets():
+    global _known_pattern
     with _lock:
         _known.clear()
+        _known_pattern = None
+
+
+def _known_secrets():
+    """One regex for all stored secrets, matched only as whole tokens so a secret that is
+    also a word ("secret123") does not mangle text that merely contains it."""
+    global _known_pattern
+    with _lock:
+        if _known_pattern is None and _known:
+            alternatives = "|".join(re.escape(v) for v in sorted(_known, key=len, reverse=True))
+            _known_pattern = re.compile(rf"(?<![A-Za-z0-9])(?:{alternatives})(?![A-Za-z0-9])")
+        return _known_pattern
 
 
 def redact(text):
     if not text:
         return text
     text = str(text)
-    with _lock:
-        known = sorted(_known, key=len, reverse=True)
-    for secret in known:
-        if secret in text:
-            text = text.replace(secret, MASK)
+    # Patterns first: a stored secret that happens to be a word like "appsecret" must not hide a parameter name.
     text = _QUERY_PARAM.sub(lambda m: f"{m.group(1)}={MASK}", text)
     text = _JSON_MEMBER.sub(lambda m: f"{m.group(1)}{m.group(3)}{MASK}{m.group(3)}", text)
-    return _HEADER.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", text)
+    text = _HEADER.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", text)
+    known = _known_secrets()
+    return known.sub(MASK, text) if known else text

@@ -71,7 +71,7 @@ class HttpClient:
     def _wait(self, retry_state):
         error = retry_state.outcome.exception()
         initial = 1.0 if isinstance(error, ThrottledError) else 0.5
-        return wait_exponential_jitter(initial=initial, max=8, jitter=initial)(retry_state) * retry_wait_scale()
+        return wait_exponential_jitter(multiplier=initial, max=8, jitter=initial)(retry_state) * retry_wait_scale()
 
     def _send_once(self, method, url, **kwargs):
         if self.rate_limit:
