@@ -6,10 +6,12 @@ import pytest
 
 from integrations.models import Connection
 from portal.logs import MaskSecretsFilter, SingleLineFormatter
+from portal.redaction import forget_all_secrets
 
 
 @pytest.fixture
 def log_output():
+    forget_all_secrets()  # secrets other tests stored (e.g. "secret") would mask words of these messages
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     handler.addFilter(MaskSecretsFilter())
