@@ -60,7 +60,8 @@ class KingdeeClient(HttpClient):
       the call is repeated once; a second refusal raises `SessionLostError` (an `AuthError`) with
       Kingdee's message. In signature mode a wrong app id/secret/user looks exactly like this
       (reference pitfall 1), so it surfaces after one retry instead of looping;
-    - a refused login → `ConfigurationError` with Kingdee's `Message`;
+    - a refused login → `ConfigurationError` with Kingdee's `Message`; HTTP 4xx (a wrong server
+      URL) → `ConfigurationError`;
     - MsgCode 14, HTTP 429 → `ThrottledError`; HTTP 5xx or an empty body → `TransientError`;
     - MsgCode 2, 7, 15 → `ConfigurationError`; any other failure → `BusinessError` carrying
       Kingdee's messages (`.errors`, `.payload`).
@@ -275,6 +276,9 @@ class KingdeeClient(HttpClient):
     def raise_for_response(self, response):
         if response.status_code == 429:
             raise ThrottledError("too many requests", code=429, system=self.system, http_status=429)
+        if 400 <= response.status_code < 500:
+            raise ConfigurationError(f"HTTP {response.status_code}: is the server URL right (it ends in /k3cloud/)?",
+                                     code=response.status_code, system=self.system, http_status=response.status_code)
         if response.status_code >= 500 or not response.content.strip():
             raise TransientError(f"HTTP {response.status_code}" + ("" if response.content.strip() else ", empty body"),
                                  code=response.status_code, system=self.system, http_status=response.status_code)

@@ -2,7 +2,6 @@
 
 import base64
 import hmac
-import logging
 import secrets
 import string
 import time
@@ -13,9 +12,8 @@ from django.utils import timezone
 
 from integrations import protocol
 from sandbox.kingdee.models import DataCentre, KingdeeSession, KingdeeUser, ThirdPartyApp
-from sandbox.kingdee.wire import ASPNET_COOKIE, SESSION_COOKIE, get, json_response
+from sandbox.kingdee.wire import ASPNET_COOKIE, SESSION_COOKIE, json_response
 
-logger = logging.getLogger("sandbox.kingdee")
 
 # Parameter names of the login services, in positional order (reference §2.2).
 LOGIN_PARAMS = {
@@ -226,12 +224,3 @@ def data_centres(call):
     rows = [{"Id": c.acct_id, "Number": c.acct_id, "Name": c.name, "DatabaseType": 3, "IsDefault": False}
             for c in DataCentre.objects.all()]
     return json_response(rows), "ok"
-
-
-def user_in_session(request):
-    """The user of a live session presented by the request, if any (for the landing page)."""
-    session = live_session(presented_session_id(request))
-    return session.user if session else None
-
-
-__all__ = ["LOGIN_PARAMS", "SessionLost", "login", "resolve_session", "set_session_cookies", "get"]

@@ -1,7 +1,5 @@
 """DynamicFormService writes: Save, BatchSave, Draft, and the status operations (reference §5.1–5.3, §6)."""
 
-import logging
-
 from django.db import IntegrityError, transaction
 
 from sandbox.kingdee import metadata
@@ -10,7 +8,6 @@ from sandbox.kingdee.query import header_value
 from sandbox.kingdee.validation import Checker, Lookups, Problem
 from sandbox.kingdee.wire import BadRequest, error, get, status, truthy
 
-logger = logging.getLogger("sandbox.kingdee")
 Status = FormRecord.Status
 # A business rule the fault injector breaks, the way a closed period would.
 INJECTED_ERROR = "业务日期所在期间已结账，不能保存单据！（沙箱注入的业务错误）"

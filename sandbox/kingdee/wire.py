@@ -1,7 +1,7 @@
 """Kingdee's request envelopes and response shapes (reference §2.3, §3.4, §6.1)."""
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from django.http import HttpResponse
 
@@ -28,7 +28,6 @@ class Call:
     params: dict
     faults: object = None
     session: object = None
-    extras: dict = field(default_factory=dict)
 
     def data(self):
         data = self.params.get("data")

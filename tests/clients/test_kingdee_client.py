@@ -19,12 +19,25 @@ VECTOR = {"acct_id": "62f3c9b0aa1b2c", "username": "demo", "app_id": "230001_K3s
 SAVE_URL = "http://k3.example.com/k3cloud/Kingdee.BOS.WebApi.ServicesStub.DynamicFormService.Save.common.kdsvc"
 
 
+OPEN_CLIENTS = []
+
+
+@pytest.fixture(autouse=True)
+def close_clients():
+    """Keep-alive connections would pin live-server threads, and their database connections, past the test."""
+    yield
+    while OPEN_CLIENTS:
+        OPEN_CLIENTS.pop().session.close()
+
+
 def make_client(url, kingdee, auth_mode="signature", **overrides):
     options = {"base_url": url, "acct_id": kingdee["acct_id"], "username": kingdee["username"],
                "app_id": kingdee["app_id"], "app_secret": kingdee["app_secret"], "password": kingdee.get("password"),
                "lcid": kingdee["lcid"], "org_number": "100", "auth_mode": auth_mode, "rate_limit": None,
                "max_concurrency": 8, "connect_timeout": 2, "read_timeout": 10, "name": f"test-{auth_mode}"}
-    return KingdeeClient(**{**options, **overrides})
+    client = KingdeeClient(**{**options, **overrides})
+    OPEN_CLIENTS.append(client)
+    return client
 
 
 def calls(service, outcome=None):
@@ -76,6 +89,25 @@ def test_check_raises_with_kingdees_message_for_a_wrong_secret(creds, kd_url, au
         make_client(kd_url, wrong, auth_mode).check()
 
     assert caught.value.message == message
+
+
+@live
+def test_a_wrong_server_url_is_a_configuration_error(creds, kd_url):
+    with pytest.raises(ConfigurationError) as caught:
+        make_client(kd_url + "nowhere/", creds["kingdee"]).check()
+
+    assert caught.value.http_status == 404
+
+
+@live
+def test_forbidding_an_employee_through_excute_operation_makes_it_unusable(creds, kd_url, people):
+    client = make_client(kd_url, creds["kingdee"])
+
+    assert [o.ok for o in client.operation("BD_Empinfo", "Forbid", numbers=[people[0].job_number])] == [True]
+    with pytest.raises(BusinessError) as caught:
+        client.save("AP_PAYBILL", paybill(people[0], "P-FORBIDDEN"))
+
+    assert "FCONTACTUNIT" in caught.value.message or "往来单位" in caught.value.message
 
 
 @live

@@ -225,5 +225,6 @@ def test_bill_numbers_stay_unique_under_concurrent_writers(creds, kd_url, people
     for thread in threads:
         thread.join()
 
+    client.session.close()
     assert failures == []
     assert len(numbers) == len(set(numbers)) == 30

@@ -160,3 +160,16 @@ def test_the_reference_vector_link_is_accepted(client, creds):
                                        "1700000000") == "db50cb1713836286e9309b61141bd42c88655b896e1aa7d6febd5dd0e081f4ca"
 
     assert client.get(ud_link(vector, "张三")).status_code == 200
+
+
+def test_the_test_link_command_prints_a_working_link(client, sso, people):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("kingdee_test_link", people[0].kingdee_username, "--formid", "AP_PAYBILL", stdout=out)
+
+    link = out.getvalue().strip()
+    assert link.startswith("http://127.0.0.1:8000/sandbox/kingdee/html5/index.aspx?ud=")
+    assert client.get(link.removeprefix("http://127.0.0.1:8000")).status_code == 200
