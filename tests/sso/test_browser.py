@@ -37,9 +37,11 @@ def page(browser):
     context.close()
 
 
-def open_as_in_dingtalk(page, env, person):
+def open_as_in_dingtalk(page, env, person, app_url=""):
     page.goto(f"{env['live_server'].url}/sandbox/dingtalk/client/")
     page.select_option("#userid", person.userid)
+    if app_url:
+        page.fill("#url", app_url)
     page.click("#open-top")
 
 
@@ -49,6 +51,12 @@ def test_in_dingtalk_an_employee_lands_in_kingdee_as_their_kingdee_user(page, sa
     page.wait_for_selector("#kd-user")
     assert page.get_attribute("#kd-user", "data-username") == person.kingdee_username
     assert LoginEvent.objects.get().flow == "in_client"
+
+
+def test_a_workbench_link_can_open_an_allowed_kingdee_form(page, sandbox_sso):
+    open_as_in_dingtalk(page, sandbox_sso, sandbox_sso["mapped"][2], "/sso/dingtalk/?corpId=$CORPID$&form=AP_PAYBILL")
+    page.wait_for_selector("#kd-user")
+    assert page.get_attribute("#kd-form", "data-formid") == "AP_PAYBILL"
 
 
 def test_in_a_plain_browser_the_page_falls_back_to_the_dingtalk_web_login(page, sandbox_sso):
