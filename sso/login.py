@@ -4,6 +4,7 @@ Every failure is a `Refused` with a reason; the views turn it into the Chinese r
 page and a LoginEvent. Nothing here logs or stores an auth code, a token or the link.
 """
 
+import threading
 from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit
 
@@ -20,7 +21,7 @@ Reason = LoginEvent.Reason
 # DingTalk answers these for a code that is unknown, expired or already used (reference §7.1).
 CODE_REJECTED_CODES = {"40078", "40079", "invalidAuthCode"}
 # ... and these for someone who is not (or no longer) a member of the organisation.
-NOT_MEMBER_CODES = {"60121", "60011", "33012", "50002", "external_contact", "ExternalContact"}
+NOT_MEMBER_CODES = {"60121", "external_contact"}
 REAL_LOGIN_HOST = "https://login.dingtalk.com/"
 SANDBOX_DINGTALK_PATH = "/sandbox/dingtalk/"
 
@@ -83,16 +84,32 @@ def settings_for(corp_id="", pk=None):
     return sso if sso and sso.app_secret else None
 
 
+_clients = {}
+_clients_lock = threading.Lock()
+
+
 def dingtalk(sso):
-    return client_for(sso.dingtalk)
+    """One client per DingTalk connection and process: logins reuse its HTTPS connections and token.
+
+    Keyed on the connection's last change, so edited credentials take effect at once.
+    """
+    connection = sso.dingtalk
+    key = (connection.pk, connection.updated_at)
+    with _clients_lock:
+        client = _clients.get(key)
+        if client is None:
+            for stale in [k for k in _clients if k[0] == connection.pk]:
+                del _clients[stale]  # not closed: a login in another thread may still be using it
+            client = _clients[key] = client_for(connection)
+        return client
 
 
 def refusal_for(exc):
     """The reason a DingTalk error means for the person trying to log in."""
-    codes = {str(exc.code), str(getattr(exc, "sub_code", ""))}
-    if codes & CODE_REJECTED_CODES:
+    code = str(exc.code)  # the client already moved errcode 88's sub_code here
+    if code in CODE_REJECTED_CODES:
         return Refused(Reason.CODE_REJECTED, str(exc))
-    if codes & NOT_MEMBER_CODES:
+    if code in NOT_MEMBER_CODES:
         return Refused(Reason.WRONG_ORG, str(exc))
     return Refused(Reason.DINGTALK_ERROR, str(exc))
 
