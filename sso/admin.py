@@ -81,7 +81,6 @@ class LoginEventAdmin(admin.ModelAdmin):
     search_fields = ("reference", "dingtalk_userid", "name", "kingdee_username", "ip")
     date_hierarchy = "created_at"
     show_full_result_count = False
-    list_select_related = ("sso_settings__kingdee",)
 
     def has_add_permission(self, request):
         return False

@@ -85,7 +85,8 @@ class IdentityImportAdminMixin:
         return TemplateResponse(request, "admin/sso/identitymap/import_status.html", context)
 
     def confirm_import(self, request, job):
-        if identity_import.claim(job.pk, Status.READY, Status.QUEUED):
+        retry = job.status == Status.FAILED and bool(job.total_rows)
+        if identity_import.claim(job.pk, Status.FAILED if retry else Status.READY, Status.QUEUED):
             self.log_change(request, job, _("Confirmed the import of %(rows)s rows.") % {"rows": job.total_rows})
             tasks.enqueue_apply(job)
             self.message_user(request, _("The import runs in the background; this page shows its progress."))

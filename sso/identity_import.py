@@ -116,12 +116,17 @@ def refused_rows(result, rows):
 
 
 def finish(job, status, error="", finished=True):
+    """Record the outcome; a file that is done with (imported, or refused) is not kept: it holds personal data."""
     job.status = status
     if error:
         job.error = error
     if finished:
         job.finished_at = timezone.now()
-    job.save(update_fields=[f.name for f in job._meta.concrete_fields if f.name not in ("id", "content")])
+    fields = [f.name for f in job._meta.concrete_fields if f.name not in ("id", "content")]
+    if status in (IdentityImport.Status.DONE, IdentityImport.Status.INVALID):
+        job.content = b""
+        fields.append("content")
+    job.save(update_fields=fields)
 
 
 def claim(job_id, from_status, to_status):

@@ -44,6 +44,7 @@ def test_a_valid_workbook_is_imported_with_leading_zeros_and_flags_intact():
     assert (wangwu.kingdee_staff_number, wangwu.active, wangwu.mobile) == ("A-9", True, "")
     assert IdentityMap.objects.get(dingtalk_userid="user002").active is False
     assert IdentityMap.objects.get(dingtalk_userid="user001").kingdee_staff_number == "000123"
+    assert bytes(job.content) == b""  # the file is not kept once imported
 
 
 def test_reimporting_the_same_file_changes_nothing():
@@ -114,6 +115,19 @@ def test_checking_does_not_write_the_map():
     job = IdentityImport.objects.create(file_name="map.xlsx", content=xlsx_bytes(GOOD))
     check(job)
     assert job.status == "ready" and IdentityMap.objects.count() == 0
+
+
+def test_a_failed_import_can_be_run_again_from_its_page(client, it_admin, q_sync, django_capture_on_commit_callbacks):
+    job = IdentityImport.objects.create(file_name="map.xlsx", content=xlsx_bytes(GOOD))
+    check_identity_import(job.pk)
+    IdentityImport.objects.filter(pk=job.pk).update(status=IdentityImport.Status.FAILED, error="worker killed")
+    client.force_login(it_admin)
+    url = reverse("admin:sso_identitymap_import_status", args=[job.pk])
+    assert "confirm-import" in client.get(url).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(url)
+    job.refresh_from_db()
+    assert job.status == "done" and IdentityMap.objects.count() == 3
 
 
 def test_an_import_that_is_not_queued_is_not_applied():

@@ -100,10 +100,11 @@ class Command(BaseCommand):
 
     def run_prepare(self, env, port):
         manage = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py")]
-        subprocess.run([*manage, "migrate", "-v0"], env=env, check=True)
-        out = subprocess.run([*manage, "bench_sso", "--prepare", "--port", str(port)], env=env, check=True,
-                             capture_output=True, text=True).stdout
-        return json.loads(out.strip().splitlines()[-1])
+        for step in (["migrate", "-v0"], ["bench_sso", "--prepare", "--port", str(port)]):
+            done = subprocess.run([*manage, *step], env=env, capture_output=True, text=True)
+            if done.returncode:
+                raise CommandError(f"{' '.join(step[:1])} failed:\n{done.stderr[-2000:]}")
+        return json.loads(done.stdout.strip().splitlines()[-1])
 
     def prepare(self, port):
         """Inside the benchmark database: seed, connect, configure SSO, map everyone. Prints the people."""
