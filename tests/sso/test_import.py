@@ -190,3 +190,15 @@ def test_a_50000_row_workbook_imports_in_under_30_seconds():
     assert float(figures["total_s"]) < 30, out.getvalue()
     assert figures["reimport_unchanged"] == "50000"
     assert IdentityMap.objects.count() == 0  # the benchmark cleans up after itself
+
+
+@pytest.mark.parametrize("fmt, name", [(0, "map.xlsx"), (1, "map.csv")])
+def test_the_admin_export_downloads_a_file_that_imports_back_unchanged(client, it_admin, fmt, name):
+    run(xlsx_bytes(GOOD))
+    before = snapshot()
+    client.force_login(it_admin)
+    response = client.post(reverse("admin:sso_identitymap_export"), {"format": fmt, "resource": 0})
+    assert response.status_code == 200 and name.rsplit(".", 1)[1] in response["Content-Disposition"]
+    job = run(b"".join(response.streaming_content) if response.streaming else response.content, name)
+    assert (job.status, job.unchanged_rows, job.new_rows, job.changed_rows) == ("done", 3, 0, 0)
+    assert snapshot() == before
