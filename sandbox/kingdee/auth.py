@@ -11,7 +11,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from integrations import protocol
-from sandbox.kingdee.models import DataCentre, KingdeeSession, KingdeeUser, ThirdPartyApp
+from sandbox.kingdee.models import SESSION_MINUTES, DataCentre, KingdeeSession, KingdeeUser, ThirdPartyApp
 from sandbox.kingdee.wire import ASPNET_COOKIE, SESSION_COOKIE, json_response
 
 
@@ -50,6 +50,8 @@ def live_session(session_id):
 
 
 def open_session(user, via, app=None, lcid=2052, org_number=""):
+    # Sessions nobody resumes would pile up: each new one sweeps out the expired.
+    KingdeeSession.objects.filter(last_seen__lt=timezone.now() - timedelta(minutes=SESSION_MINUTES)).delete()
     aspnet = "".join(secrets.choice(string.ascii_lowercase + string.digits) for _ in range(24))
     return KingdeeSession.objects.create(session_id=str(uuid.uuid4()), aspnet_id=aspnet, user=user, app=app, via=via,
                                          lcid=_int(lcid, 2052), org_number=str(org_number or ""))
