@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+from django.apps import apps
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -79,8 +80,9 @@ class AutoMatchAdminMixin:
         sso, people = self._people(request)
         report = automatch.coverage(*people, list(IdentityMap.objects.all())) if people else None
         refused = recent_refusals(RECENT_DAYS)
+        unbooked = unbooked_claims(RECENT_DAYS)
         return self._page(request, "coverage.html", _("Identity map coverage"), sso=sso, report=report,
-                          refused=refused, days=RECENT_DAYS)
+                          refused=refused, unbooked=unbooked, days=RECENT_DAYS)
 
 
 def recent_refusals(days):
@@ -97,3 +99,22 @@ def recent_refusals(days):
         .order_by("-last")[:200]
     )
     return [{**row, "reason": LoginEvent.Reason(row["reason"]).label} for row in rows]
+
+
+def unbooked_claims(days):
+    """Originators of recent claims that failed in mapping and still lack a complete, active mapping."""
+    SyncRecord = apps.get_model("integrations", "SyncRecord")
+    complete = (IdentityMap.objects.filter(active=True).exclude(kingdee_username="")
+                .exclude(kingdee_staff_number="").values("dingtalk_userid"))
+    return list(
+        SyncRecord.objects.filter(
+            status=SyncRecord.Status.FAILED,
+            error_kind=SyncRecord.ErrorKind.MAPPING,
+            updated_at__gte=timezone.now() - timedelta(days=days),
+        )
+        .exclude(originator="")
+        .exclude(originator__in=complete)
+        .values("originator")
+        .annotate(claims=Count("id"), last=Max("updated_at"), example=Max("title"))
+        .order_by("-last")[:200]
+    )

@@ -85,3 +85,22 @@ def test_the_coverage_report_lists_the_unmapped_and_the_refused(it_client, sandb
     assert [m.dingtalk_userid for m in report["unknown_user"]] == ["ghost"]
     assert [m.dingtalk_userid for m in report["unknown_staff"]] == ["ghost"]
     assert page.context["refused"][0]["dingtalk_userid"] == unmapped.userid
+
+
+@pytest.mark.django_db
+def test_the_coverage_report_names_originators_whose_claims_failed_for_want_of_a_mapping(it_client, monkeypatch):
+    from integrations.models import Connection, Scheme, SyncRecord
+    from sso import automatch
+
+    monkeypatch.setattr(automatch, "fetch_people", lambda sso: ([], [], []))
+    IdentityMap.objects.create(dingtalk_userid="complete", kingdee_username="甲", kingdee_staff_number="A1")
+    IdentityMap.objects.create(dingtalk_userid="no-staff", kingdee_username="乙")
+    source = Connection.objects.create(name="d", kind="dingtalk", base_url="http://d/", app_key="k")
+    target = Connection.objects.create(name="k", kind="kingdee", base_url="http://k/")
+    scheme = Scheme.objects.create(name="报销", source_connection=source, target_connection=target)
+    for key, originator, kind in [("1", "complete", "mapping"), ("2", "no-staff", "mapping"),
+                                  ("3", "nobody", "mapping"), ("4", "nobody", "mapping"), ("5", "other", "rejected")]:
+        SyncRecord.objects.create(scheme=scheme, source_key=key, status="failed", error_kind=kind,
+                                  originator=originator, title=f"报销单 {key}")
+    rows = it_client.get(reverse("admin:sso_identitymap_coverage")).context["unbooked"]
+    assert {r["originator"]: r["claims"] for r in rows} == {"nobody": 2, "no-staff": 1}
