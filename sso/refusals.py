@@ -1,5 +1,7 @@
 """The page a person sees when SSO says no: plain words, a reference number, nothing internal."""
 
+import ipaddress
+
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
@@ -54,8 +56,16 @@ STATUS = {Reason.RATE_LIMITED: 429, Reason.DINGTALK_ERROR: 502, Reason.NOT_CONFI
 RETRYABLE = {Reason.MISSING_CODE, Reason.CODE_REJECTED, Reason.DINGTALK_ERROR, Reason.BAD_STATE, Reason.RATE_LIMITED}
 
 
+def client_ip(request):
+    """REMOTE_ADDR if it is an address (behind a unix-socket proxy it may be empty or a path)."""
+    try:
+        return str(ipaddress.ip_address(request.META.get("REMOTE_ADDR", "")))
+    except ValueError:
+        return None
+
+
 def record(request, event):
-    event.ip = request.META.get("REMOTE_ADDR") or None
+    event.ip = client_ip(request)
     event.user_agent = request.META.get("HTTP_USER_AGENT", "")[:300]
     event.save()
     return event

@@ -145,3 +145,8 @@ def test_the_rate_limit_refuses_an_address_after_its_quota_and_logs_once(client,
 
 def test_login_accepts_only_get_and_post(client, dingtalk):
     assert client.put(LOGIN).status_code == 405
+
+
+def test_an_address_that_is_not_an_ip_is_recorded_as_unknown(client, dingtalk, mapped):
+    client.get(LOGIN, {"code": dingtalk.code_for("user001")}, REMOTE_ADDR="unix:/run/gunicorn.sock")
+    assert LoginEvent.objects.get().ip is None
