@@ -1,11 +1,10 @@
 """The page a person sees when SSO says no: plain words, a reference number, nothing internal."""
 
-import ipaddress
-
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
 from sso.models import LoginEvent
+from sso.ratelimit import client_ip
 
 Reason = LoginEvent.Reason
 
@@ -54,14 +53,6 @@ MESSAGES = {
 }
 STATUS = {Reason.RATE_LIMITED: 429, Reason.DINGTALK_ERROR: 502, Reason.NOT_CONFIGURED: 503}
 RETRYABLE = {Reason.MISSING_CODE, Reason.CODE_REJECTED, Reason.DINGTALK_ERROR, Reason.BAD_STATE, Reason.RATE_LIMITED}
-
-
-def client_ip(request):
-    """REMOTE_ADDR if it is an address (behind a unix-socket proxy it may be empty or a path)."""
-    try:
-        return str(ipaddress.ip_address(request.META.get("REMOTE_ADDR", "")))
-    except ValueError:
-        return None
 
 
 def record(request, event):

@@ -1,7 +1,9 @@
 """The SSO doors with an in-process DingTalk: who gets a Kingdee link, who gets the refusal page."""
 
 import base64
+import ipaddress
 import json
+import secrets
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
@@ -134,13 +136,18 @@ def test_the_refusal_page_speaks_chinese_by_default(client, dingtalk):
     assert "参考编号" in response.content.decode()
 
 
+def fresh_ip():
+    """Counters live in the shared cache (Redis keeps them between runs): every test gets unused addresses."""
+    return str(ipaddress.ip_address(f"2001:db8::{secrets.token_hex(2)}:{secrets.token_hex(2)}"))
+
+
 def test_the_rate_limit_refuses_an_address_after_its_quota_and_logs_once(client, settings, dingtalk, mapped):
     settings.SSO_RATE_LIMIT = (3, 60)
-    address = {"REMOTE_ADDR": "192.0.2.77"}
+    address = {"REMOTE_ADDR": fresh_ip()}
     answers = [client.get(LOGIN, {"code": dingtalk.code_for("user001")}, **address).status_code for _ in range(6)]
     assert answers == [302, 302, 302, 429, 429, 429]
     assert LoginEvent.objects.filter(reason="rate_limited").count() == 1
-    assert client.get(LOGIN, {"code": dingtalk.code_for("user001")}, REMOTE_ADDR="192.0.2.78").status_code == 302
+    assert client.get(LOGIN, {"code": dingtalk.code_for("user001")}, REMOTE_ADDR=fresh_ip()).status_code == 302
 
 
 def test_login_accepts_only_get_and_post(client, dingtalk):
@@ -150,3 +157,17 @@ def test_login_accepts_only_get_and_post(client, dingtalk):
 def test_an_address_that_is_not_an_ip_is_recorded_as_unknown(client, dingtalk, mapped):
     client.get(LOGIN, {"code": dingtalk.code_for("user001")}, REMOTE_ADDR="unix:/run/gunicorn.sock")
     assert LoginEvent.objects.get().ip is None
+
+
+def test_behind_a_trusted_proxy_the_forwarded_address_is_limited_and_recorded(client, settings, dingtalk, mapped):
+    settings.SSO_RATE_LIMIT, settings.SSO_TRUSTED_PROXIES = (2, 60), ["10.0.0.1"]
+    proxied = {"REMOTE_ADDR": "10.0.0.1"}
+    employees = [fresh_ip() for _ in range(3)]
+    for employee in employees:
+        forwarded = {**proxied, "HTTP_X_FORWARDED_FOR": f"6.6.6.6, {employee}"}  # the left part is the client's
+        assert client.get(LOGIN, {"code": dingtalk.code_for("user001")}, **forwarded).status_code == 302
+    assert set(LoginEvent.objects.values_list("ip", flat=True)) == set(employees)
+    spoofed = {"REMOTE_ADDR": fresh_ip(), "HTTP_X_FORWARDED_FOR": fresh_ip()}  # not from the proxy
+    for _ in range(2):
+        client.get(LOGIN, {"code": dingtalk.code_for("user001")}, **spoofed)
+    assert client.get(LOGIN, {"code": dingtalk.code_for("user001")}, **spoofed).status_code == 429
