@@ -195,6 +195,13 @@ STORAGES = {
 
 LOGIN_URL = "admin:login"
 
+# SSO endpoints: at most this many requests per client IP per window (seconds); X-Forwarded-For is
+# believed only from these reverse proxies, so a client cannot pick its own address.
+SSO_RATE_LIMIT = (env_int("SSO_RATE_LIMIT_REQUESTS", default=60), env_int("SSO_RATE_LIMIT_SECONDS", default=60))
+SSO_TRUSTED_PROXIES = env.list("SSO_TRUSTED_PROXIES", default=[])
+
+# Exports are opened in Excel: a cell starting with "=" must not run as a formula.
+IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True
 # Exporting needs the view permission, importing the add permission (the default lets any staff user export).
 IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
 IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "add"

@@ -6,6 +6,14 @@ import pytest
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
+
+def pytest_configure(config):
+    from django.conf import settings
+
+    # Live-server threads must not keep PostgreSQL connections open past a test: the test
+    # database could not be dropped at the end.
+    settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
+
 _real_connect = socket.socket.connect
 
 

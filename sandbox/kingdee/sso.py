@@ -9,6 +9,7 @@ import json
 from django.db import IntegrityError, transaction
 from django.shortcuts import render
 from django.utils import translation
+from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.utils.translation import gettext as _
 
 from integrations import protocol
@@ -26,6 +27,7 @@ class Refusal(Exception):
         self.reason, self.status = reason, status
 
 
+@xframe_options_sameorigin  # the sandbox DingTalk client shows apps in a phone frame
 def landing(request, page):
     attempt = SsoLanding(page=page, ip=request.META.get("REMOTE_ADDR") or None,
                          user_agent=request.headers.get("User-Agent", "")[:300])
