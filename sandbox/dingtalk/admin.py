@@ -6,10 +6,10 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from sandbox.dingtalk import approvals
+from sandbox.dingtalk import approvals, push
 from sandbox.dingtalk.models import (
-    App, ApprovalInstance, Comment, Department, Employee, ProcessTemplate, QuotaUsage, Robot, RobotMessage,
-    SandboxSettings, WorkNotice,
+    App, ApprovalInstance, Comment, Department, Employee, ProcessTemplate, PushedEvent, QuotaUsage, Robot,
+    RobotMessage, SandboxSettings, StreamGateway, WorkNotice,
 )
 from sandbox.dingtalk.views.gate import injector, reset_counters
 
@@ -32,6 +32,8 @@ class SandboxSettingsAdmin(admin.ModelAdmin):
         (_("Limits"), {"fields": ["qps_limit", "monthly_quota"]}),
         (_("Tokens"), {"fields": ["token_ttl", "expire_token_every", "token_error_style"]}),
         (_("Contact permissions"), {"fields": ["mobile_visible", "email_visible"]}),
+        (_("Events"), {"fields": ["event_duplicate_rate", "stream_ack_timeout", "stream_ping_seconds",
+                                  "stream_rotate_seconds"]}),
     ]
 
     def has_add_permission(self, request):
@@ -53,7 +55,34 @@ class QuotaUsageAdmin(ReadOnlyAdmin):
 
 @admin.register(App)
 class AppAdmin(admin.ModelAdmin):
-    list_display = ["name", "app_key", "agent_id", "corp_id"]
+    list_display = ["name", "app_key", "agent_id", "corp_id", "push_mode", "callback_url"]
+    actions = ["verify_callback_url"]
+
+    @admin.action(description=_("Check the HTTP push URL (check_url event)"), permissions=["change"])
+    def verify_callback_url(self, request, queryset):
+        for app in queryset.exclude(callback_url=""):
+            outcome = push.verify_url(app, app.callback_url)
+            if outcome["ok"]:
+                self.message_user(request, _("%(url)s answered success in %(ms)d ms.") % {
+                    "url": app.callback_url, "ms": outcome["elapsed_ms"]}, messages.SUCCESS)
+            else:
+                self.message_user(request, _("%(url)s failed the check: %(error)s") % {
+                    "url": app.callback_url, "error": outcome["error"]}, messages.ERROR)
+
+
+@admin.register(PushedEvent)
+class PushedEventAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "event_type", "summary", "process_instance_id", "app", "channel", "status",
+                    "attempts", "deliveries", "delivered_at"]
+    list_filter = ["status", "channel", "event_type"]
+    search_fields = ["=event_id", "=process_instance_id"]
+    list_select_related = ["app"]
+    show_full_result_count = False
+
+
+@admin.register(StreamGateway)
+class StreamGatewayAdmin(ReadOnlyAdmin):
+    list_display = ["endpoint", "pid", "started_at", "sessions", "pongs"]
 
 
 @admin.register(Department)

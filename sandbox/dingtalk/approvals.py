@@ -1,10 +1,13 @@
-"""Every change to a sandbox approval goes through here, so event pushes can be hooked in one place."""
+"""Every change to a sandbox approval goes through here, so event pushes are hooked in one place."""
 
+import random
+import uuid
 from datetime import timezone as dt_timezone
 
 from django.db import transaction
 from django.utils import timezone
 
+from sandbox.dingtalk import events
 from sandbox.dingtalk.models import ApprovalInstance, Comment
 
 Status = ApprovalInstance.Status
@@ -50,8 +53,27 @@ def change_state(instance, action, remark="", at=None):
         instance.result = ""
     instance.finish_time = at
     instance.save(update_fields=["status", "result", "finish_time", "operation_records", "tasks"])
-    # Issue 4 hooks bpms_instance_change / bpms_task_change pushes here (after commit).
+    events.approval_finished(instance, task, action, remark)  # delivered once this transaction commits
     return True
+
+
+@transaction.atomic
+def start(template, originator, dept, form_values, approvers, cc_userids=(), at=None):
+    """A new RUNNING instance, its first approver's task open (what topapi/processinstance/create does)."""
+    at = at or timezone.now()
+    instance = ApprovalInstance.objects.create(
+        process_instance_id=str(uuid.uuid4()), template=template, title=f"{originator.name}提交的{template.name}",
+        business_id=timezone.localtime(at).strftime("%Y%m%d%H%M") + f"{random.randint(0, 10**9 - 1):09d}",
+        originator=originator, originator_dept_id=str(dept.dept_id), originator_dept_name=dept.name,
+        create_time=at, approver_userids=list(approvers), cc_userids=list(cc_userids), form_values=form_values,
+        operation_records=[_record(originator.userid, at, "START_PROCESS_INSTANCE", "NONE")],
+    )
+    task = {"task_id": 80000000000 + instance.pk, "userid": approvers[0], "activity_id": "sandbox",
+            "status": "RUNNING", "result": "NONE", "create_time": _iso(at)}
+    instance.tasks = [task]
+    instance.save(update_fields=["tasks"])
+    events.approval_started(instance, task)
+    return instance
 
 
 def _open_task(instance, at):

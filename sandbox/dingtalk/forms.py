@@ -8,7 +8,7 @@ table that comes back as its schema when left empty.
 """
 
 import json
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from sandbox import roster
 
@@ -102,6 +102,85 @@ def table_schema(columns):
          "props": {"id": component_id, "label": label, "placeholder": "请输入", "required": False}}
         for component_id, label, kind in columns
     ])
+
+
+OPTIONS = {**EXPENSE_OPTIONS, **TRAVEL_OPTIONS}
+
+
+class FormError(ValueError):
+    """A create request's form values do not fit the template."""
+
+
+def stored_values(template_form, items, rng):
+    """`form_component_values` in the create format (reference §3.4: tables as a JSON 2-D array of
+    {name, value}) → the values as the get APIs return them, in the template's order."""
+    given = {}
+    for item in items:
+        if not isinstance(item, dict) or "value" not in item:
+            raise FormError("form_component_values的每一项需要name和value")
+        given[item.get("name") or item.get("id")] = item["value"]
+    values = []
+    for spec in template_form:
+        component_id, label, kind = spec["id"], spec["label"], spec["componentType"]
+        if kind == "TextNote":
+            values.append({"id": component_id, "component_type": "TextNote"})
+            continue
+        raw = given.get(label, given.get(component_id))
+        if raw in (None, ""):
+            values.append(component(component_id, label, kind, "null"))
+        elif kind == "TableField":
+            values.append(component(component_id, label, kind, _table(spec, raw, rng),
+                                    {"statValue": [], "componentName": "TableField"}))
+        else:
+            values.append(component(component_id, label, kind, *_field(label, kind, raw)))
+    return values
+
+
+def _field(label, kind, raw):
+    """(value, ext_value) of one header field as stored."""
+    if kind == "MoneyField":
+        amount = _decimal(label, raw)
+        return money_text(amount), {"upper": rmb_upper(amount), "componentName": "MoneyField"}
+    if kind == "DDSelectField" and label in OPTIONS:
+        if raw not in OPTIONS[label]:
+            raise FormError(f"{label}的值“{raw}”不是可选项")
+        return raw, select_ext(raw, OPTIONS[label])
+    return (raw if isinstance(raw, str) else dumps(raw)), None
+
+
+def _table(spec, raw, rng):
+    try:
+        rows = json.loads(raw) if isinstance(raw, str) else raw
+    except ValueError:
+        rows = None
+    if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
+        raise FormError(f"{spec['label']}的值需要是二维数组的JSON")
+    columns = [(child["id"], child["label"], child["componentType"]) for child in spec.get("children", [])]
+    stored = []
+    for row in rows:
+        cells = {cell.get("name"): cell.get("value") for cell in row if isinstance(cell, dict)}
+        stored.append([_cell(column, cells.get(column[1])) for column in columns])
+    return table_value(spec["id"], stored, rng)
+
+
+def _cell(column, raw):
+    _component_id, label, kind = column
+    if raw in (None, ""):
+        return table_cell(column, "null")
+    if kind == "MoneyField":
+        return table_cell(column, money_text(_decimal(label, raw)))
+    if kind == "DDSelectField" and label in OPTIONS:
+        if raw not in OPTIONS[label]:
+            raise FormError(f"{label}的值“{raw}”不是可选项")
+        return table_cell(column, raw, select_ext(raw, OPTIONS[label]))
+    return table_cell(column, str(raw))
+
+
+def _decimal(label, raw):
+    try:
+        return Decimal(str(raw).replace(",", "").strip())
+    except InvalidOperation:
+        raise FormError(f"{label}的值“{raw}”不是金额") from None
 
 
 _DIGITS = "零壹贰叁肆伍陆柒捌玖"

@@ -1,5 +1,7 @@
 """The state of the imitation DingTalk organisation: org chart, app, approvals, messages."""
 
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -25,6 +27,20 @@ class SandboxSettings(FaultSettings):
     )
     mobile_visible = models.BooleanField(_("mobile numbers readable"), default=True)
     email_visible = models.BooleanField(_("e-mail and personal fields readable"), default=True)
+    event_duplicate_rate = models.FloatField(
+        _("duplicate event deliveries"), default=0.02, validators=[MinValueValidator(0), MaxValueValidator(1)],
+        help_text=_("Share of events delivered twice (DingTalk delivers at least once), between 0 and 1."),
+    )
+    stream_ack_timeout = models.FloatField(
+        _("Stream: redeliver after (s) without an ack"), default=5.0, validators=[MinValueValidator(0.1)]
+    )
+    stream_ping_seconds = models.FloatField(
+        _("Stream: ping every (s)"), default=30.0, validators=[MinValueValidator(0.1)]
+    )
+    stream_rotate_seconds = models.FloatField(
+        _("Stream: disconnect every (s)"), default=0.0,
+        help_text=_("The gateway asks clients to reconnect this often, as DingTalk rotates connections; 0 means never."),
+    )
 
     class Meta:
         verbose_name = _("fault and limit settings")
@@ -45,6 +61,11 @@ class QuotaUsage(models.Model):
 
 
 class App(models.Model):
+    class PushMode(models.TextChoices):
+        NONE = "", _("no event push")
+        HTTP = "http", _("HTTP push (encrypted callback)")
+        STREAM = "stream", _("Stream mode")
+
     name = models.CharField(_("name"), max_length=100)
     app_key = models.CharField(_("AppKey"), max_length=64, unique=True)
     app_secret = models.CharField(_("AppSecret"), max_length=128)
@@ -52,6 +73,10 @@ class App(models.Model):
     corp_id = models.CharField(_("CorpId"), max_length=64)
     callback_token = models.CharField(_("callback token"), max_length=64, blank=True)
     callback_aes_key = models.CharField(_("callback AES key"), max_length=43, blank=True)
+    push_mode = models.CharField(_("event push"), max_length=6, choices=PushMode.choices, blank=True, default="")
+    callback_url = models.CharField(
+        _("HTTP push URL"), max_length=300, blank=True, help_text=_("Where approval events are posted, encrypted.")
+    )
 
     class Meta:
         verbose_name = _("app")
@@ -59,6 +84,12 @@ class App(models.Model):
 
     def __str__(self):
         return self.name
+
+    def clean(self):
+        if self.callback_url and not self.callback_url.startswith(("http://", "https://")):
+            raise ValidationError({"callback_url": _("Enter a full http:// or https:// address.")})
+        if self.push_mode == self.PushMode.HTTP and not self.callback_url:
+            raise ValidationError({"callback_url": _("HTTP push needs a URL.")})
 
 
 class AccessToken(models.Model):
@@ -256,3 +287,68 @@ class RobotMessage(models.Model):
 
     def __str__(self):
         return f"{self.robot} {self.msgtype}"
+
+
+class PushedEvent(models.Model):
+    """One event for one app: the outbox both push modes deliver from, at least once."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("waiting to be delivered")
+        SENDING = "sending", _("being delivered")
+        DELIVERED = "delivered", _("delivered")
+        FAILED = "failed", _("gave up")
+
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="events", verbose_name=_("app"))
+    channel = models.CharField(_("channel"), max_length=6, choices=App.PushMode.choices)
+    event_id = models.CharField(_("event id"), max_length=64, unique=True)
+    event_type = models.CharField(_("event type"), max_length=40)
+    process_instance_id = models.CharField(_("instance id"), max_length=64, blank=True, db_index=True)
+    summary = models.CharField(_("change"), max_length=40, blank=True)
+    body = models.JSONField(_("event body"))
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    deliveries = models.PositiveIntegerField(
+        _("deliveries"), default=0, help_text=_("Successful deliveries; more than one is a duplicate.")
+    )
+    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
+    claimed_until = models.DateTimeField(_("claimed until"), null=True, blank=True)
+    message_id = models.CharField(_("Stream message id"), max_length=64, blank=True, db_index=True)
+    last_error = models.TextField(_("last error"), blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
+    delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("pushed event")
+        verbose_name_plural = _("pushed events")
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["channel", "status", "next_attempt_at"], name="push_due")]
+
+    def __str__(self):
+        return f"{self.event_type} {self.summary} {self.process_instance_id}"
+
+
+class StreamTicket(models.Model):
+    """Issued by /v1.0/gateway/connections/open: single use, valid 90 seconds."""
+
+    ticket = models.CharField(max_length=64, unique=True)
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="stream_tickets")
+    subscriptions = models.JSONField(default=list, blank=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+
+class StreamGateway(models.Model):
+    """Where `sandbox_stream` listens (one row), so the open API can hand out its endpoint."""
+
+    endpoint = models.CharField(_("endpoint"), max_length=200)
+    pid = models.PositiveIntegerField(_("process id"), default=0)
+    started_at = models.DateTimeField(_("started"), auto_now_add=True)
+    sessions = models.PositiveIntegerField(_("connections opened"), default=0)
+    pongs = models.PositiveIntegerField(_("pings answered"), default=0)
+
+    class Meta:
+        verbose_name = _("Stream gateway")
+        verbose_name_plural = _("Stream gateway")
+
+    def __str__(self):
+        return self.endpoint

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from sandbox.dingtalk.views import approvals, contacts, control, messaging, sso, tokens
+from sandbox.dingtalk.views import approvals, contacts, control, messaging, sso, stream, tokens
 
 app_name = "sandbox_dingtalk"
 
@@ -16,6 +16,7 @@ urlpatterns = [
     path("v1.0/workflow/processInstances/comments", approvals.comments, name="comments"),
     path("topapi/processinstance/listids", approvals.listids, name="listids"),
     path("topapi/processinstance/get", approvals.processinstance_get, name="processinstance_get"),
+    path("topapi/processinstance/create", approvals.processinstance_create, name="processinstance_create"),
     # contacts
     path("topapi/v2/department/listsub", contacts.department_listsub, name="department_listsub"),
     path("topapi/v2/department/listsubid", contacts.department_listsubid, name="department_listsubid"),
@@ -38,7 +39,11 @@ urlpatterns = [
     path("topapi/message/corpconversation/asyncsend_v2", messaging.asyncsend_v2, name="asyncsend_v2"),
     path("topapi/message/corpconversation/getsendresult", messaging.getsendresult, name="getsendresult"),
     path("robot/send", messaging.robot_send, name="robot_send"),
+    # events: Stream mode registration (the websocket itself is served by `manage.py sandbox_stream`)
+    path("v1.0/gateway/connections/open", stream.connections_open, name="connections_open"),
     # sandbox controls
     path("_faults", control.faults, name="faults"),
     path("_calls", control.calls, name="calls"),
+    path("_approvals/<str:instance_id>", control.decide, name="decide"),
+    path("_events", control.events, name="events"),
 ]

@@ -1,11 +1,13 @@
 """Approval APIs of both generations (reference §3): id lists, details, comments."""
 
+import json
+import random
 from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
 
 from django.utils import timezone
 
-from sandbox.dingtalk import approvals, render
+from sandbox.dingtalk import approvals, forms, render
 from sandbox.dingtalk.models import ApprovalInstance, Employee, ProcessTemplate
 from sandbox.dingtalk.views.gate import OAPI, V1, Refusal, api, json_response, oapi_ok
 
@@ -160,3 +162,53 @@ def comments(request):
         raise Refusal("invalidParameter", "commentUserId不存在")
     approvals.add_comment(instance, userid, text)
     return json_response({"result": True, "success": True})
+
+
+@api(OAPI, quota=True)
+def processinstance_create(request):
+    """topapi/processinstance/create: form values in the create format (reference §3.4)."""
+    p = request.params
+    template = ProcessTemplate.objects.filter(process_code=p.get("process_code") or "").first()
+    if template is None:
+        raise Refusal(400002, "process_code对应的审批模板不存在")
+    originator = Employee.objects.filter(userid=p.get("originator_user_id") or "", active=True).first()
+    if originator is None:
+        raise Refusal(60121, "找不到该用户")
+    dept = _originator_dept(originator, p.get("dept_id"))
+    approvers = [u for u in str(p.get("approvers") or "").split(",") if u] or _default_approvers(originator)
+    if Employee.objects.filter(userid__in=approvers, active=True).count() != len(set(approvers)):
+        raise Refusal(400002, "approvers中有不存在的用户")
+    items = p.get("form_component_values")
+    if isinstance(items, str):
+        try:
+            items = json.loads(items)
+        except ValueError:
+            raise Refusal(400002, "form_component_values不是合法的JSON") from None
+    if not isinstance(items, list) or not items:
+        raise Refusal(40035, "缺少参数 form_component_values")
+    try:
+        values = forms.stored_values(template.form, items, random.Random())
+    except forms.FormError as error:
+        raise Refusal(400002, str(error)) from None
+    cc = [u for u in str(p.get("cc_list") or "").split(",") if u]
+    instance = approvals.start(template, originator, dept, values, approvers, cc)
+    return oapi_ok(process_instance_id=instance.process_instance_id)
+
+
+def _originator_dept(originator, dept_id):
+    departments = list(originator.departments.all())
+    if dept_id in (None, "", -1, "-1"):
+        return departments[0]
+    chosen = [d for d in departments if str(d.dept_id) == str(dept_id)]
+    if not chosen:
+        raise Refusal(400002, "dept_id不是发起人所在的部门")
+    return chosen[0]
+
+
+def _default_approvers(originator):
+    """The originator's manager, else the first administrator (the sandbox has no approval routing)."""
+    manager = originator.manager_userid
+    if manager and manager != originator.userid:
+        return [manager]
+    admin = Employee.objects.filter(admin=True, active=True).exclude(pk=originator.pk).first()
+    return [(admin or originator).userid]
