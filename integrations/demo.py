@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from django.core.management import call_command
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from integrations import market, tasks
@@ -73,14 +74,27 @@ def expense_scheme(dingtalk, kingdee, process_code):
         scheme = market.create_scheme(market.DEFAULT, source_connection=dingtalk, target_connection=kingdee,
                                       process_code=process_code)
     scheme.target_connection, scheme.enabled = kingdee, True
-    scheme.schedule_kind, scheme.interval_minutes = Scheme.ScheduleKind.INTERVAL, 1
+    # Approvals are booked on DingTalk's events; the schedule is the safety net for a missed one.
+    scheme.event_trigger = True
+    scheme.schedule_kind, scheme.interval_minutes = Scheme.ScheduleKind.INTERVAL, 30
     scheme.start_from = scheme.start_from or timezone.now() - timedelta(days=SEED_DAYS + 1)
     scheme.save()
     fill_departments(scheme)
     return scheme
 
 
-def setup_demo(base_url):
+def sandbox_push(base_url, dingtalk, mode="callback"):
+    """The sandbox DingTalk app sends its approval events to this portal: by HTTP push to the connection's
+    callback URL, or in Stream mode (then `sandbox_stream` and `dingtalk_stream` must run)."""
+    from sandbox.dingtalk.models import App
+
+    url = base_url.rstrip("/") + reverse("integrations:dingtalk_callback", args=[dingtalk.pk])
+    push_mode = App.PushMode.STREAM if mode == "stream" else App.PushMode.HTTP
+    App.objects.filter(app_key=dingtalk.app_key).update(push_mode=push_mode, callback_url=url)
+    return url if push_mode == App.PushMode.HTTP else "Stream mode"
+
+
+def setup_demo(base_url, events="callback"):
     """Idempotent. Returns a few lines describing what is ready."""
     from sandbox import roster
     from sso.identities import seed_demo_identities
@@ -88,10 +102,13 @@ def setup_demo(base_url):
     credentials = seed_sandbox()
     dingtalk, robot, kingdee = sandbox_connections(base_url, credentials)
     scheme = expense_scheme(dingtalk, kingdee, credentials["dingtalk"]["process_code"])
+    pushed_to = sandbox_push(base_url, dingtalk, events)
     mapped, unmapped = seed_demo_identities(roster.employees())
     tasks.enqueue_run(scheme)
     return [
         f"Sandbox connections: {dingtalk.name}, {robot.name}, {kingdee.name} → {base_url.rstrip('/')}/sandbox/",
-        f"Scheme “{scheme.name}” (id {scheme.pk}) runs every minute; a first run is queued.",
+        f"Scheme “{scheme.name}” (id {scheme.pk}) books approvals on DingTalk events and polls every 30 minutes "
+        "as a safety net; a first run is queued.",
+        f"Sandbox approval events → {pushed_to}: approve a running claim in the sandbox admin and its bill follows.",
         f"Identity map: {mapped} employees mapped, {unmapped} left unmapped on purpose.",
     ]

@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils.dateparse import parse_datetime
 from django_q.tasks import async_task
 
-from integrations import engine
+from integrations import engine, events
 from integrations.models import Trigger
 
 
@@ -34,6 +34,11 @@ def backfill_scheme(scheme_id, since, until, user_id=None):
 
 def sync_source_keys(scheme_id, keys, trigger=Trigger.EVENT):
     return summary(engine.sync_keys(scheme_id, keys, trigger=trigger))
+
+
+def sync_event(event_id, scheme_id):
+    event = events.process(event_id, scheme_id)
+    return f"event {event.pk} {event.outcome}: {event.instance_id}"
 
 
 def retry_sync_records(record_ids, user_id=None):
@@ -66,3 +71,8 @@ def enqueue_retry(record_ids, user=None):
     record_ids = list(record_ids)
     _enqueue("integrations.tasks.retry_sync_records", record_ids, getattr(user, "pk", None),
              name=f"retry {len(record_ids)} record(s)", group="retry")
+
+
+def enqueue_event(event, scheme):
+    _enqueue("integrations.tasks.sync_event", event.pk, scheme.pk,
+             name=f"scheme {scheme.pk} event {event.pk} {event.instance_id}", group=f"scheme-{scheme.pk}")

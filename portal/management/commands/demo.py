@@ -23,16 +23,19 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--no-serve", action="store_true", help="set everything up, then exit")
+        parser.add_argument("--events", choices=["callback", "stream"], default="callback",
+                            help="how the sandbox's approval events reach the portal (stream also runs the "
+                                 "sandbox's Stream gateway and the portal's Stream client)")
 
     def handle(self, *args, **options):
         call_command("migrate", interactive=False, verbosity=0)
         username, password = self.ensure_admin()
         base_url = f"http://{options['host']}:{options['port']}"
         if settings.PORTAL_SANDBOX and "demo_setup" in get_commands():
-            call_command("demo_setup", base_url=base_url, stdout=self.stdout)
+            call_command("demo_setup", base_url=base_url, events=options["events"], stdout=self.stdout)
         self.stdout.write(self.style.SUCCESS(f"Portal: {base_url}/admin/   login: {username} / {password}"))
         if not options["no_serve"]:
-            self.serve(options["host"], options["port"])
+            self.serve(options["host"], options["port"], stream=options["events"] == "stream")
 
     def ensure_admin(self):
         stored = json.loads(CREDENTIALS_FILE.read_text()) if CREDENTIALS_FILE.exists() else {}
@@ -48,12 +51,12 @@ class Command(BaseCommand):
         CREDENTIALS_FILE.chmod(0o600)
         return username, password
 
-    def serve(self, host, port):
+    def serve(self, host, port, stream=False):
         manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
-        children = [
-            subprocess.Popen([*manage, "runserver", f"{host}:{port}", "--noreload"]),
-            subprocess.Popen([*manage, "qcluster"]),
-        ]
+        commands = [["runserver", f"{host}:{port}", "--noreload"], ["qcluster"]]
+        if stream:  # runserver cannot serve websockets: the sandbox's gateway runs on its own port
+            commands += [["sandbox_stream", "--host", host], ["dingtalk_stream"]]
+        children = [subprocess.Popen([*manage, *command]) for command in commands]
         stop = lambda *_: [child.terminate() for child in children if child.poll() is None]  # noqa: E731
         signal.signal(signal.SIGTERM, stop)
         try:

@@ -1,0 +1,169 @@
+"""DingTalk events, by HTTP callback or Stream: kept, deduplicated by event id, turned into one-instance syncs.
+
+An event is only a hint to look at one instance: the sync re-reads the instance and the ledger keeps one
+bill per instance, so a repeated, late or out-of-order event books nothing twice and nothing unapproved.
+Receiving writes the event row and, for an approved claim, the instance's ledger row, then enqueues the
+sync after the commit; if the worker is lost before it runs, the scheme's next polling run finds the
+pending ledger row and books it.
+"""
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.db.models import Count
+from django.utils import timezone
+from django.utils.translation import gettext
+
+from integrations import engine, tasks
+from integrations.models import DingTalkEvent, Scheme, SyncRecord, Trigger
+
+Outcome = DingTalkEvent.Outcome
+Status = SyncRecord.Status
+INSTANCE_CHANGE = "bpms_instance_change"
+APPROVAL_SOURCE = "dingtalk.approval"
+
+
+@dataclass(frozen=True)
+class Incoming:
+    channel: str
+    event_id: str
+    event_type: str
+    body: dict
+    signature: str = ""
+    remote_addr: str | None = None
+
+    def get(self, *names):
+        for name in names:
+            if self.body.get(name) not in (None, ""):
+                return str(self.body[name])
+        return ""
+
+
+def from_callback(message, signature="", remote_addr=None):
+    """A decrypted HTTP push: the envelope (EventType, eventId …) and the event's fields in one object."""
+    event_id = message.get("eventId") or message.get("EventId") or _fingerprint(message)
+    return Incoming(DingTalkEvent.Channel.CALLBACK, str(event_id), str(message.get("EventType") or ""), message,
+                    signature, remote_addr)
+
+
+def from_stream(headers, data):
+    """A Stream EVENT frame: the envelope is in the headers, the event's fields in `data`."""
+    data = data if isinstance(data, dict) else {}
+    return Incoming(DingTalkEvent.Channel.STREAM, str(headers.event_id or _fingerprint(data)),
+                    str(headers.event_type or ""), data)
+
+
+def _fingerprint(body):
+    """Old pushes carry no event id: identical bodies are the same event."""
+    text = json.dumps(body, sort_keys=True, ensure_ascii=False)
+    return "sha1:" + hashlib.sha1(text.encode()).hexdigest()
+
+
+def receive(connection, incoming):
+    """Keep the event once per event id; for an approved instance of an event-driven scheme, note it in the
+    ledger and enqueue its sync after the commit. Returns the kept DingTalkEvent."""
+    with transaction.atomic():
+        event = _keep(connection, incoming)
+        if event.outcome == Outcome.RECEIVED:
+            _decide(event, connection, incoming)
+    return event
+
+
+def reject(connection, channel, reason, signature="", remote_addr=None):
+    """A delivery that failed verification is recorded too, with nothing enqueued."""
+    return DingTalkEvent.objects.create(connection=connection, channel=channel, outcome=Outcome.REJECTED,
+                                        reason=reason, signature=signature[:64], remote_addr=remote_addr,
+                                        processed_at=timezone.now())
+
+
+def _keep(connection, incoming):
+    fields = {
+        "connection": connection, "channel": incoming.channel, "event_id": incoming.event_id[:100],
+        "event_type": incoming.event_type[:60], "change": "/".join(filter(None, [incoming.get("type"),
+                                                                                 incoming.get("result")]))[:40],
+        "instance_id": incoming.get("processInstanceId")[:128], "process_code": incoming.get("processCode")[:100],
+        "body": incoming.body, "signature": incoming.signature[:64], "remote_addr": incoming.remote_addr,
+    }
+    try:
+        with transaction.atomic():
+            return DingTalkEvent.objects.create(**fields)
+    except IntegrityError:  # this event id was kept before: keep the repeat as a duplicate of it
+        first = (DingTalkEvent.objects.filter(connection=connection, event_id=fields["event_id"])
+                 .exclude(outcome=Outcome.DUPLICATE).first())
+        return DingTalkEvent.objects.create(
+            **fields, outcome=Outcome.DUPLICATE, duplicate_of=first, processed_at=timezone.now(),
+            reason=gettext("Delivered again: event %(id)s was received before.") % {"id": fields["event_id"]})
+
+
+def _decide(event, connection, incoming):
+    if event.event_type == "check_url":
+        return _settle(event, Outcome.IGNORED, gettext("The callback URL check, answered with success."))
+    if event.event_type != INSTANCE_CHANGE or (incoming.get("type"), incoming.get("result")) != ("finish", "agree"):
+        return _settle(event, Outcome.IGNORED, gettext("Only approved instances (finish/agree) are booked."))
+    if not event.instance_id or not event.process_code:
+        return _settle(event, Outcome.IGNORED, gettext(
+            "The event names no instance or process code; the scheme's polling books the instance."))
+    schemes = list(listening_schemes(connection, event.process_code))
+    if not schemes:
+        return _settle(event, Outcome.IGNORED, gettext(
+            "No enabled scheme books process code %(code)s on events.") % {"code": event.process_code})
+    for scheme in schemes:
+        note_in_ledger(scheme, event.instance_id)
+        tasks.enqueue_event(event, scheme)
+    event.scheme, event.outcome = schemes[0], Outcome.QUEUED
+    event.save(update_fields=["scheme", "outcome"])
+    return event
+
+
+def listening_schemes(connection, process_code):
+    return Scheme.objects.filter(enabled=True, event_trigger=True, source_connection=connection,
+                                 source_kind=APPROVAL_SOURCE, source_params__process_code=process_code)
+
+
+def note_in_ledger(scheme, key):
+    """A pending ledger row, as the engine writes for a listed key: if the queued sync is lost, the next
+    polling run processes it (it reads the ledger's pending rows first)."""
+    SyncRecord.objects.bulk_create([SyncRecord(scheme=scheme, source_key=key, status=Status.PENDING)],
+                                   ignore_conflicts=True)
+
+
+def _settle(event, outcome, reason="", **links):
+    event.outcome, event.reason, event.processed_at = outcome, reason, timezone.now()
+    for name, value in links.items():
+        setattr(event, name, value)
+    event.save(update_fields=["outcome", "reason", "processed_at", *links])
+    return event
+
+
+def process(event_id, scheme_id):
+    """The worker's side: sync the event's instance in the scheme (re-read, judged, booked at most once)."""
+    event = DingTalkEvent.objects.get(pk=event_id)
+    scheme = Scheme.objects.filter(pk=scheme_id).first()
+    if scheme is None or not (scheme.enabled and scheme.event_trigger):
+        return _settle(event, Outcome.IGNORED, gettext("The scheme stopped booking on events before this one ran."))
+    run = engine.sync_keys(scheme.pk, [event.instance_id], trigger=Trigger.EVENT)
+    record = SyncRecord.objects.filter(scheme=scheme, source_key=event.instance_id).first()
+    outcome, reason = result_of(record, run)
+    return _settle(event, outcome, reason, record=record, run=run, scheme=scheme)
+
+
+def result_of(record, run):
+    if record is None:
+        return Outcome.NOT_BOOKED, run.error if run else ""
+    if record.status == Status.SUCCEEDED:
+        if run is not None and record.run_id == run.pk:
+            return Outcome.BOOKED, ""
+        return Outcome.ALREADY_BOOKED, gettext("Booked before as bill %(number)s.") % {"number": record.target_number}
+    if record.status == Status.WRITING:
+        return Outcome.NOT_BOOKED, gettext("Another run is writing this instance; see its record.")
+    return Outcome.NOT_BOOKED, record.error or (run.error if run else "")
+
+
+def booked_by_channel(scheme=None):
+    """{booked_via: number of bills}: how many came by event, by polling, by retry …"""
+    records = SyncRecord.objects.filter(status=Status.SUCCEEDED)
+    if scheme is not None:
+        records = records.filter(scheme=scheme)
+    return dict(records.values_list("booked_via").annotate(n=Count("id")).values_list("booked_via", "n"))

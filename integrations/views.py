@@ -1,0 +1,34 @@
+"""DingTalk's HTTP callback: one URL per DingTalk connection, answered fast; the work is queued."""
+
+import logging
+
+from django.http import Http404, JsonResponse
+from django.shortcuts import get_object_or_404
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from integrations import callbacks, events
+from integrations.models import Connection, DingTalkEvent
+
+logger = logging.getLogger("integrations.events")
+
+
+@csrf_exempt
+@require_POST
+def dingtalk_callback(request, connection_id):
+    connection = get_object_or_404(Connection, pk=connection_id, kind=Connection.Kind.DINGTALK)
+    if not (connection.callback_token and connection.callback_aes_key):
+        raise Http404("This connection has no callback token and AES key.")
+    push = callbacks.Push.from_request(request)
+    address = request.META.get("REMOTE_ADDR")
+    try:
+        if not connection.enabled:
+            raise callbacks.Refused(403, 900012, "the connection is disabled")
+        message = callbacks.open_push(connection, push)
+    except callbacks.Refused as refusal:
+        events.reject(connection, DingTalkEvent.Channel.CALLBACK, f"{refusal.code} {refusal.reason}",
+                      push.signature, address)
+        logger.warning("callback for connection %s refused: %s", connection.pk, refusal.reason)
+        return JsonResponse({"errcode": refusal.code, "errmsg": refusal.reason}, status=refusal.status)
+    events.receive(connection, events.from_callback(message, push.signature, address))
+    return JsonResponse(callbacks.reply(connection))
