@@ -45,11 +45,14 @@ def build_adapters(scheme):
     for connection in (scheme.source_connection, scheme.target_connection):
         if not connection.enabled:
             raise SchemeUnavailable(gettext("The connection “%(name)s” is disabled.") % {"name": connection.name})
-    source = adapters.source_class(scheme.source_kind)(scheme.source_params, client_for(scheme.source_connection))
     target = adapters.target_class(scheme.target_kind)(
         scheme.target_params, client_for(scheme.target_connection), scheme.dedupe_field
     )
-    return source, target
+    return build_source(scheme), target
+
+
+def build_source(scheme):
+    return adapters.source_class(scheme.source_kind)(scheme.source_params, client_for(scheme.source_connection))
 
 
 def load_scheme(scheme_id):
@@ -128,7 +131,9 @@ def _execute(run, scheme, via, work, should_stop=None):
         source, target = build_adapters(scheme)
     except SchemeUnavailable as error:
         return ledger.finish_run(run, error=str(error))
-    pipeline = Pipeline(run, scheme, source, target, via=via, should_stop=should_stop)
+    # The listing gets a client of its own: a page of ids must never hold the parallel-request slot that a
+    # detail fetch already has its rate-limit token for (it would go out late, bunched with the next one).
+    pipeline = Pipeline(run, scheme, source, target, via=via, should_stop=should_stop, lister=build_source(scheme))
     try:
         work(pipeline, source, target)
     except Exception as error:
@@ -148,7 +153,9 @@ def run_stats(pipeline, source, target):
     def calls(client):
         return dict(getattr(client, "calls", {}) or {})
 
+    listing = calls(pipeline.lister.client)
     return {
         "latency_ms": {"p50": percentile(0.5), "p95": percentile(0.95), "count": len(latencies)},
-        "calls": {"source": calls(source.client), "target": calls(target.client)},
+        "calls": {"source": {path: n + listing.pop(path, 0) for path, n in calls(source.client).items()} | listing,
+                  "target": calls(target.client)},
     }

@@ -74,8 +74,9 @@ def identity_lookup():
 
 
 class Pipeline:
-    def __init__(self, run, scheme, source, target, *, via, should_stop=None):
+    def __init__(self, run, scheme, source, target, *, via, should_stop=None, lister=None):
         self.run, self.scheme, self.source, self.target, self.via = run, scheme, source, target, via
+        self.lister = lister or source
         self.should_stop = should_stop or (lambda: False)
         self.rows = scheme.rows()
         self.lookups = mapping.Lookups(value_maps=scheme.value_map_dicts(), identity=identity_lookup())
@@ -168,7 +169,7 @@ class Pipeline:
 
         def produce():
             try:
-                for listed in self.source.list(since, until, recheck_since):
+                for listed in self.lister.list(since, until, recheck_since):
                     if self.stopping:
                         break
                     self.events.put(("listed", listed))
