@@ -58,9 +58,13 @@ def backoff(failures, rng=random):
 
 
 def receive_frame(connection_id, headers, data):
+    """One frame, handled the way Django handles a request: stale database connections closed around it."""
     close_old_connections()
-    connection = Connection.objects.get(pk=connection_id)
-    return events.receive(connection, events.from_stream(headers, data))
+    try:
+        connection = Connection.objects.get(pk=connection_id)
+        return events.receive(connection, events.from_stream(headers, data))
+    finally:
+        close_old_connections()
 
 
 class PortalEventHandler(dingtalk_stream.EventHandler):

@@ -172,6 +172,7 @@ class Pusher:
                     self.queue.put(event_id)
                 waiting = PushedEvent.objects.filter(channel=App.PushMode.HTTP,
                                                      status__in=[Status.PENDING, Status.SENDING]).exists()
+                connections.close_all()
                 if not waiting:
                     with self.lock:
                         self.sweeping = False

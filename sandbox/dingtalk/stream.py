@@ -20,7 +20,7 @@ from datetime import timedelta
 from http import HTTPStatus
 from urllib.parse import parse_qs, urlsplit
 
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 from django.db.models import F, Q
 from django.utils import timezone
 from websockets.asyncio.server import serve
@@ -186,6 +186,7 @@ class Gateway:
             for session in list(self.sessions):
                 await session.close()
         await self.call(unregister_gateway, self.endpoint)
+        await self.call(connections.close_all)
         self.db.shutdown(wait=True)
 
     async def check_ticket(self, connection, request):
