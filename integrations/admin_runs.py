@@ -152,7 +152,8 @@ class SyncRecordAdmin(ReadOnlyAdmin):
             count = engine.mark_handled([record.pk for record in records], user=request.user,
                                         note=form.cleaned_data["note"])
             for record in records:
-                self.log_change(request, record, gettext("Marked handled: %(note)s") % {"note": form.cleaned_data["note"]})
+                self.log_change(request, record,
+                                gettext("Marked handled: %(note)s") % {"note": form.cleaned_data["note"]})
             self.message_user(request, ngettext("%(count)d record marked handled.", "%(count)d records marked handled.",
                                                 count) % {"count": count}, messages.SUCCESS)
             return None

@@ -112,7 +112,8 @@ class SchemeAdmin(admin.ModelAdmin):
     def failed_records(self, scheme):
         if not getattr(scheme, "failed_total", 0):
             return 0
-        url = reverse("admin:integrations_syncrecord_changelist") + f"?scheme__id__exact={scheme.pk}&status__exact=failed"
+        url = reverse("admin:integrations_syncrecord_changelist")
+        url += f"?scheme__id__exact={scheme.pk}&status__exact=failed"
         return format_html('<a href="{}">{}</a>', url, scheme.failed_total)
 
     # ---- actions -----------------------------------------------------------------------
@@ -188,7 +189,8 @@ class SchemeAdmin(admin.ModelAdmin):
         self.log_change(request, scheme, gettext("Run now requested."))
         self.message_user(request, gettext("“%(name)s” will run shortly in the worker.") % {"name": scheme.name},
                           messages.SUCCESS)
-        return HttpResponseRedirect(reverse("admin:integrations_syncrun_changelist") + f"?scheme__id__exact={scheme.pk}")
+        runs = reverse("admin:integrations_syncrun_changelist")
+        return HttpResponseRedirect(f"{runs}?scheme__id__exact={scheme.pk}")
 
     def from_template_view(self, request):
         if not self.has_add_permission(request):

@@ -389,7 +389,8 @@ def check_row(row):
     if transform is None:
         return [("transform", MappingError(gettext_noop("Unknown transform “%(name)s”."), name=row.transform))]
     if not TARGET_PATH.match(row.target or ""):
-        problems.append(("target", MappingError(gettext_noop("Write a field key, e.g. FDATE or FPAYBILLENTRY[].FCOSTID."))))
+        problems.append(("target", MappingError(
+            gettext_noop("Write a field key, e.g. FDATE or FPAYBILLENTRY[].FCOSTID."))))
     if row.source and not SOURCE_PATH.match(row.source):
         problems.append(("source", MappingError(gettext_noop("Write a source path, e.g. 报销事由 or 报销明细[].报销金额(元)."))))
     if transform.needs_source and not row.source and row.default == "":
@@ -438,7 +439,8 @@ def build_payload(rows, record, lookups=None):
     for entity, group in groups.items():
         if entity is None:
             for row in group:
-                cells.append(apply_row(row, row.target, row.source, record, None, lookups, payload, row.target.split(".")))
+                parts = row.target.split(".")
+                cells.append(apply_row(row, row.target, row.source, record, None, lookups, payload, parts))
         else:
             cells.extend(build_entries(entity, group, record, lookups, payload))
     return Result(payload, cells)

@@ -131,11 +131,13 @@ def _execute(run, scheme, via, work, should_stop=None):
         source, target = build_adapters(scheme)
     except SchemeUnavailable as error:
         return ledger.finish_run(run, error=str(error))
-    # The listing gets a client of its own: a page of ids must never hold the parallel-request slot that a
-    # detail fetch already has its rate-limit token for (it would go out late, bunched with the next one).
-    pipeline = Pipeline(run, scheme, source, target, via=via, should_stop=should_stop, lister=build_source(scheme))
     try:
-        work(pipeline, source, target)
+        with ledger.LeaseKeeper(run) as lease:
+            # The listing gets a client of its own: a page of ids must never hold the parallel-request slot that
+            # a detail fetch already has its rate-limit token for (it would go out late, bunched with the next).
+            pipeline = Pipeline(run, scheme, source, target, via=via, should_stop=should_stop,
+                                lister=build_source(scheme), lease=lease)
+            work(pipeline, source, target)
     except Exception as error:
         logger.exception("run %s of scheme %s crashed", run.pk, scheme.pk)
         ledger.finish_run(run, error=gettext("Unexpected error: %(error)s") % {"error": repr(error)})

@@ -7,11 +7,12 @@ processes that race for the same run or record cannot both win.
 import logging
 import os
 import socket
+import threading
 import uuid
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, transaction
 from django.db.models import Count, F, Min, Q
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -77,13 +78,53 @@ def start_run(scheme, trigger, *, exclusive, since=None, until=None, user_id=Non
     return run
 
 
-def renew_lease(run, **progress):
-    """Extend the lease and store progress; False when the run is no longer ours (it was abandoned)."""
+def renew_lease(run):
+    """Extend the lease; False when the run is no longer ours (it was abandoned)."""
     return bool(
         SyncRun.objects.filter(pk=run.pk, status=SyncRun.Status.RUNNING).update(
-            lease_expires_at=timezone.now() + timedelta(seconds=lease_seconds()), **progress
+            lease_expires_at=timezone.now() + timedelta(seconds=lease_seconds())
         )
     )
+
+
+def store_progress(run):
+    SyncRun.objects.filter(pk=run.pk).update(read_count=run.read_count, total=run.total,
+                                             done=min(run.done, run.total), adopted_count=run.adopted_count)
+
+
+class LeaseKeeper:
+    """Renews a run's lease from a thread of its own, so that the lease says "this process is alive" even
+    while the run's main thread waits on a slow remote call. Should another worker take the run over anyway
+    (this process was frozen for longer than the lease), `lost` is set and the run writes nothing more."""
+
+    def __init__(self, run):
+        self.run = run
+        self.lost = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._keep, name=f"lease-{run.pk}", daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _keep(self):
+        every = max(0.5, min(10.0, lease_seconds() / 4))
+        try:
+            while not self._stop.wait(every):
+                try:
+                    renewed = renew_lease(self.run)
+                except Exception:  # noqa: BLE001 (a database hiccup: the next renewal tries again)
+                    logger.exception("renewing the lease of run %s failed", self.run.pk)
+                    continue
+                if not renewed:
+                    self.lost.set()
+                    return
+        finally:
+            connections.close_all()
 
 
 def finish_run(run, *, error=""):

@@ -27,7 +27,7 @@ from integrations.models import SyncRecord
 logger = logging.getLogger("integrations.engine")
 Status = SyncRecord.Status
 MAX_BATCH_WAIT = 5.0  # seconds a partial batch may wait for more records
-RENEW_EVERY = 2.0  # seconds between lease renewals (with progress)
+RENEW_EVERY = 2.0  # seconds between progress updates
 CHUNK = 500  # listed keys looked up in the ledger at once
 
 
@@ -74,8 +74,9 @@ def identity_lookup():
 
 
 class Pipeline:
-    def __init__(self, run, scheme, source, target, *, via, should_stop=None, lister=None):
+    def __init__(self, run, scheme, source, target, *, via, should_stop=None, lister=None, lease=None):
         self.run, self.scheme, self.source, self.target, self.via = run, scheme, source, target, via
+        self.lease = lease
         self.lister = lister or source
         self.should_stop = should_stop or (lambda: False)
         self.rows = scheme.rows()
@@ -188,7 +189,8 @@ class Pipeline:
         """Look listed keys up in the ledger: new ones get a row before anything else happens; only keys
         the ledger has not settled are fetched (a running instance seen by the listing is not fetched)."""
         self.unfinished.update(entry.key for entry in listed if entry.finished is False)
-        listed = [entry for entry in dict((entry.key, entry) for entry in listed).values() if entry.key not in self.seen]
+        unique = dict((entry.key, entry) for entry in listed)
+        listed = [entry for entry in unique.values() if entry.key not in self.seen]
         if not listed:
             return
         self.seen.update(entry.key for entry in listed)
@@ -464,14 +466,12 @@ class Pipeline:
 
     # ---- lease ----------------------------------------------------------------------------
 
-    def maybe_renew(self, force=False):
-        if not force and time.monotonic() - self.last_renewal < RENEW_EVERY:
+    def maybe_renew(self):
+        """Progress for the admin's bar every few seconds; the lease itself is renewed by `ledger.LeaseKeeper`."""
+        if time.monotonic() - self.last_renewal < RENEW_EVERY:
             return
         self.last_renewal = time.monotonic()
-        run = self.run
-        if self.lost:
-            return
-        if not ledger.renew_lease(run, read_count=run.read_count, total=run.total, done=min(run.done, run.total),
-                                  adopted_count=run.adopted_count):
+        ledger.store_progress(self.run)
+        if self.lease is not None and self.lease.lost.is_set() and not self.lost:
             self.lost = True
             self.stop(gettext("This run lost its lease (another worker took the scheme over)."), writes=False)

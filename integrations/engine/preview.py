@@ -29,7 +29,8 @@ class Preview:
 
 def latest_key(scheme, source):
     """The newest key the ledger knows, else the last finished key listed in a short recent window."""
-    known = SyncRecord.objects.filter(scheme=scheme).order_by("-source_time", "-id").values_list("source_key", flat=True)
+    known = SyncRecord.objects.filter(scheme=scheme).order_by("-source_time", "-id")
+    known = known.values_list("source_key", flat=True)
     if known.first():
         return known.first()
     now = timezone.now()

@@ -34,7 +34,8 @@ class SyncRun(models.Model):
     window_start = models.DateTimeField(_("window from"), null=True, blank=True)
     window_end = models.DateTimeField(_("window to"), null=True, blank=True)
     requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("requested by")
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name=_("requested by"),
     )
     worker = models.CharField(_("worker"), max_length=100, blank=True)
     started_at = models.DateTimeField(_("started"), auto_now_add=True)

@@ -49,8 +49,9 @@ class Cluster:
     """`manage.py qcluster` in its own process group, against the test database; ended by its own id."""
 
     def __init__(self, workers=1, lease=6, log_name="qcluster"):
-        env = {**os.environ, "DATABASE_URL": database_url(), "DJANGO_SETTINGS_MODULE": "tests.integrations.worker_settings",
-               "Q_WORKERS": str(workers), "SYNC_LEASE_SECONDS": str(lease), "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, "DATABASE_URL": database_url(), "Q_WORKERS": str(workers),
+               "DJANGO_SETTINGS_MODULE": "tests.integrations.worker_settings", "SYNC_LEASE_SECONDS": str(lease),
+               "PYTHONUNBUFFERED": "1"}
         self.log_path = settings.BASE_DIR / "var" / f"{log_name}-{os.getpid()}-{time.monotonic_ns()}.log"
         self.log = open(self.log_path, "wb")
         self.process = subprocess.Popen(
@@ -66,10 +67,11 @@ class Cluster:
         self.log.close()
 
     def stop(self):
+        """SIGTERM to the cluster's own process (it stops its workers), then SIGKILL to whatever is left."""
         if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.send_signal(signal.SIGTERM)
             try:
-                self.process.wait(timeout=30)
+                self.process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(timeout=30)

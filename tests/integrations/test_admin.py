@@ -184,7 +184,8 @@ def test_the_record_list_is_read_only_filterable_searchable_and_does_not_query_p
 
     def list_queries():
         with CaptureQueriesContext(connection) as queries:
-            page = admin_client.get(changelist("syncrecord"), {"status__exact": "failed", "scheme__id__exact": scheme.pk})
+            page = admin_client.get(changelist("syncrecord"),
+                                    {"status__exact": "failed", "scheme__id__exact": scheme.pk})
         assert page.status_code == 200
         return len(queries)
 

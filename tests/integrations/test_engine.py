@@ -22,7 +22,7 @@ def record(scheme, key):
 
 
 def test_it_books_each_approved_claim_once_with_its_rows_payee_and_base_data(scheme, remote):
-    remote.dingtalk.add(claim("a", created=recent(5), items=(("差旅费", "1000.50"), ("交通费", "80")))),
+    remote.dingtalk.add(claim("a", created=recent(5), items=(("差旅费", "1000.50"), ("交通费", "80"))))
     remote.dingtalk.add(claim("b", created=recent(4)))
 
     run = engine.run_scheme(scheme.pk)
@@ -33,8 +33,8 @@ def test_it_books_each_approved_claim_once_with_its_rows_payee_and_base_data(sch
     assert model["FCONTACTUNIT"] == model["FRECTUNIT"] == {"FNumber": "XH0001"}
     assert model["FBillTypeID"] == {"FNumber": "FKDLX04_SYS"}
     assert model["FDATE"] == datetime.fromisoformat(claim("a", created=recent(5))["finish_time"]).strftime("%Y-%m-%d")
-    assert [(row["FCOSTID"], row["FPAYTOTALAMOUNTFOR"], row["FOPPOSITECCOUNTNAME"]) for row in model["FPAYBILLENTRY"]] == [
-        ({"FNumber": "FYXM02_SYS"}, 1000.5, "张伟"), ({"FNumber": "FYXM11_SYS"}, 80.0, "张伟")]
+    rows = [(row["FCOSTID"], row["FPAYTOTALAMOUNTFOR"], row["FOPPOSITECCOUNTNAME"]) for row in model["FPAYBILLENTRY"]]
+    assert rows == [({"FNumber": "FYXM02_SYS"}, 1000.5, "张伟"), ({"FNumber": "FYXM11_SYS"}, 80.0, "张伟")]
     assert model["FPAYBILLENTRY"][0]["FEXPENSEDEPTID"] == {"FNumber": "BM000003"}
     booked = record(scheme, "a")
     assert (booked.status, booked.target_number, booked.booked_via) == (Status.SUCCEEDED, bill["number"], "polling")
@@ -68,7 +68,8 @@ def test_refused_withdrawn_and_cancelled_claims_are_skipped_with_the_reason(sche
 
 
 def test_a_running_claim_waits_and_is_booked_once_approved_later(scheme, remote):
-    remote.dingtalk.add(claim("slow", status="RUNNING", result="", created=recent(30)), claim("quick", created=recent(20)))
+    remote.dingtalk.add(claim("slow", status="RUNNING", result="", created=recent(30)),
+                        claim("quick", created=recent(20)))
     engine.run_scheme(scheme.pk)
     waiting = record(scheme, "slow")
     assert waiting.status == Status.WAITING and "RUNNING" in waiting.error
@@ -186,18 +187,16 @@ def test_only_one_window_run_holds_a_scheme_until_its_lease_expires(scheme, remo
     assert holder.status == SyncRun.Status.ABANDONED
 
 
-def test_a_record_claimed_by_another_run_is_not_written(scheme, remote):
-    remote.dingtalk.add(claim("a", created=recent(3)))
+def test_a_pending_record_is_claimed_for_writing_by_one_run_only(scheme, remote):
+    first = ledger.start_run(scheme, Trigger.EVENT, exclusive=False)
+    second = ledger.start_run(scheme, Trigger.EVENT, exclusive=False)
+    pending = SyncRecord.objects.create(scheme=scheme, source_key="a", status=Status.PENDING)
 
-    def someone_else_claims(models):
-        SyncRecord.objects.filter(source_key="a").update(status=Status.SUCCEEDED)
+    _token, claimed = ledger.claim_for_writing(first, [pending.pk])
+    _token, claimed_again = ledger.claim_for_writing(second, [pending.pk])
 
-    engine.run_scheme(scheme.pk)  # books it
-    remote.kingdee.on_batch = someone_else_claims
-    SyncRecord.objects.filter(source_key="a").update(status=Status.PENDING)
-    token, claimed = ledger.claim_for_writing(SyncRun.objects.first(), [record(scheme, "a").pk])
-    assert claimed  # first claim wins
-    assert ledger.claim_for_writing(SyncRun.objects.first(), [record(scheme, "a").pk])[1] == set()
+    assert claimed == {pending.pk} and claimed_again == set()
+    assert record(scheme, "a").status == Status.WRITING and record(scheme, "a").run == first
 
 
 def test_a_used_up_quota_stops_the_run_and_leaves_the_rest_for_later(scheme, remote):
@@ -315,3 +314,18 @@ def test_two_runs_racing_over_the_same_keys_book_each_once(scheme, remote):
     assert not errors
     assert all(len(remote.kingdee.bills_for(f"k{n:02d}")) == 1 for n in range(20))
     assert SyncRecord.objects.filter(status=Status.SUCCEEDED).count() == 20
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_lease_is_renewed_while_the_run_lives_and_lost_when_another_worker_takes_over(scheme, settings):
+    settings.SYNC_LEASE_SECONDS = 2
+    run = ledger.start_run(scheme, Trigger.SCHEDULE, exclusive=True)
+    first_expiry = run.lease_expires_at
+
+    with ledger.LeaseKeeper(run) as lease:
+        import time
+
+        time.sleep(1.2)  # the main thread is "busy": the keeper renews anyway
+        assert SyncRun.objects.get(pk=run.pk).lease_expires_at > first_expiry
+        SyncRun.objects.filter(pk=run.pk).update(status=SyncRun.Status.ABANDONED)
+        assert lease.lost.wait(timeout=3)
