@@ -11,6 +11,7 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext, gettext_lazy as _, ngettext
 
@@ -106,7 +107,8 @@ class SchemeAdmin(admin.ModelAdmin):
     def last_run(self, scheme):
         if not getattr(scheme, "last_run_status", None):
             return "—"
-        return f"{SyncRun.Status(scheme.last_run_status).label} · {scheme.last_run_at:%Y-%m-%d %H:%M}"
+        started = timezone.localtime(scheme.last_run_at)
+        return f"{SyncRun.Status(scheme.last_run_status).label} · {started:%Y-%m-%d %H:%M}"
 
     @admin.display(description=_("failed records"), ordering="failed_total")
     def failed_records(self, scheme):

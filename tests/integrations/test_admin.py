@@ -205,3 +205,17 @@ def test_the_run_list_shows_counts_and_progress(admin_client, scheme, remote):
     page = admin_client.get(changelist("syncrun")).content.decode()
     assert "sync-progress" in page and str(run.pk) in page
     assert admin_client.get(reverse("admin:integrations_syncrun_change", args=[run.pk])).status_code == 200
+
+
+def test_the_django_q_scheduler_runs_the_scheme_when_its_time_comes(scheme, remote, q_sync):
+    from django.utils import timezone
+    from django_q.scheduler import scheduler
+
+    remote.dingtalk.add(claim("due", created=recent(2)))
+    Schedule.objects.filter(pk=scheme.schedule_id).update(next_run=timezone.now() - timezone.timedelta(seconds=1))
+
+    scheduler()
+
+    run = SyncRun.objects.get(scheme=scheme)
+    assert run.trigger == Trigger.SCHEDULE and len(remote.kingdee.bills_for("due")) == 1
+    assert Schedule.objects.get(pk=scheme.schedule_id).next_run > timezone.now()
