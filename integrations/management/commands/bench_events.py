@@ -140,7 +140,10 @@ def environment(database_url):
 
 def manage(env, *args):
     command = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), *args]
-    return subprocess.run(command, env=env, check=True, capture_output=True, text=True).stdout
+    result = subprocess.run(command, env=env, capture_output=True, text=True)
+    if result.returncode:
+        raise CommandError(f"manage.py {args[0]} failed:\n{result.stderr[-3000:]}")
+    return result.stdout
 
 
 def start_servers(env, portal_port, sandbox_port, workdir):
