@@ -97,6 +97,7 @@ def sandbox_push(base_url, dingtalk, mode="callback"):
 def setup_demo(base_url, events="callback"):
     """Idempotent. Returns a few lines describing what is ready."""
     from sandbox import roster
+    from sso.demo import setup_demo_sso
     from sso.identities import seed_demo_identities
 
     credentials = seed_sandbox()
@@ -104,6 +105,7 @@ def setup_demo(base_url, events="callback"):
     scheme = expense_scheme(dingtalk, kingdee, credentials["dingtalk"]["process_code"])
     pushed_to = sandbox_push(base_url, dingtalk, events)
     mapped, unmapped = seed_demo_identities(roster.employees())
+    setup_demo_sso(kingdee, credentials["kingdee_sso"], dingtalk)
     tasks.enqueue_run(scheme)
     return [
         f"Sandbox connections: {dingtalk.name}, {robot.name}, {kingdee.name} → {base_url.rstrip('/')}/sandbox/",
@@ -111,4 +113,6 @@ def setup_demo(base_url, events="callback"):
         "as a safety net; a first run is queued.",
         f"Sandbox approval events → {pushed_to}: approve a running claim in the sandbox admin and its bill follows.",
         f"Identity map: {mapped} employees mapped, {unmapped} left unmapped on purpose.",
+        f"Single sign-on: open {base_url.rstrip('/')}/sandbox/dingtalk/client/, pick an employee and open the "
+        "Kingdee app to land in the sandbox Kingdee logged in as them.",
     ]
