@@ -6,6 +6,7 @@ later id pages are still being listed, and the next batch fills while the last o
 being written, but every ledger update happens in one place, in order.
 """
 
+import gc
 import logging
 import queue
 import threading
@@ -107,6 +108,11 @@ class Pipeline:
         self.fetchers = Workers(self.concurrency, "fetch")
         self.writer = Workers(1, "write")
         self.notifier = Workers(1, "notify")
+        # A collection that walks the worker's whole heap stops every thread at once; the fetches it held back
+        # then leave together and break the remote's per-second quota. Collect now and leave the old objects
+        # out of the collections during the run.
+        gc.collect()
+        gc.freeze()
         try:
             self.queue_ledger_records(record_ids)
             if keys:
@@ -118,6 +124,7 @@ class Pipeline:
             self.stopping = True
             for workers in (self.fetchers, self.writer, self.notifier):
                 workers.shutdown()
+            gc.unfreeze()
         if self.crash is not None:
             raise self.crash
 
