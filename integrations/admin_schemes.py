@@ -17,6 +17,8 @@ from django.utils.translation import gettext, gettext_lazy as _, ngettext
 
 from integrations import engine, market, tasks
 from integrations.admin_forms import BackfillForm, CompactJSONWidget, FromTemplateForm, MappingFormSet, PreviewForm
+from integrations.admin_versions import SchemeVersionsMixin
+from integrations.backfill import estimate as count_backfill
 from integrations.models import FieldMapping, Scheme, SyncRecord, SyncRun, ValueMap, ValueMapEntry
 
 JSON_FIELDS = ("source_params", "target_params")
@@ -62,7 +64,7 @@ class SchemeForm(forms.ModelForm):
 
 
 @admin.register(Scheme)
-class SchemeAdmin(admin.ModelAdmin):
+class SchemeAdmin(SchemeVersionsMixin, admin.ModelAdmin):
     form = SchemeForm
     class Media:
         css = {"all": ["integrations/admin.css"]}
@@ -85,6 +87,7 @@ class SchemeAdmin(admin.ModelAdmin):
         (_("When it runs"), {"fields": (("schedule_kind", "interval_minutes", "cron"), "event_trigger",
                                         "start_from", "cursor")}),
         (_("Write-back"), {"fields": ("writeback", "writeback_template"), "classes": ("collapse",)}),
+        (_("Alerts"), {"fields": ("alert_connection", ("alert_after_failed_runs", "alert_window_minutes"))}),
     )
 
     def get_queryset(self, request):
@@ -135,8 +138,10 @@ class SchemeAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Backfill history…"), permissions=["run"])
     def backfill(self, request, queryset):
-        form = BackfillForm(request.POST if "apply" in request.POST else None)
-        if form.is_bound and form.is_valid():
+        """Dates first, then how many records they cover and what reading them costs, then the backfill."""
+        form = BackfillForm(request.POST if {"apply", "count"} & set(request.POST) else None)
+        valid = form.is_bound and form.is_valid()
+        if valid and "apply" in request.POST:
             since, until = form.window()
             schemes = list(queryset)
             for scheme in schemes:
@@ -147,10 +152,12 @@ class SchemeAdmin(admin.ModelAdmin):
                 "Backfill of %(count)d scheme queued: already booked records are skipped, never duplicated.",
                 "Backfill of %(count)d schemes queued: already booked records are skipped, never duplicated.",
                 len(schemes)) % {"count": len(schemes)}, messages.SUCCESS)
-            return None
+            runs = reverse("admin:integrations_syncrun_changelist") + "?trigger__exact=backfill"
+            return HttpResponseRedirect(runs + (f"&scheme__id__exact={schemes[0].pk}" if len(schemes) == 1 else ""))
+        estimates = [count_backfill(scheme, *form.window()) for scheme in queryset] if valid else None
         context = {
             **self.admin_site.each_context(request), "opts": self.opts, "form": form, "queryset": queryset,
-            "action": "backfill", "title": _("Backfill history"),
+            "action": "backfill", "title": _("Backfill history"), "estimates": estimates,
             "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
         }
         return TemplateResponse(request, "admin/integrations/scheme/backfill.html", context)

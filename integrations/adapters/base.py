@@ -98,6 +98,10 @@ class SourceAdapter(Adapter):
         records that were not reported, because they have finished."""
         raise NotImplementedError
 
+    def keys(self, since, until):
+        """The keys of [since, until), by listing only (no detail call): what a backfill would cover."""
+        return (listed.key for listed in self.list(since, until))
+
     def fetch(self, key):
         """The record as a dict for mapping; raises RemoteError."""
         raise NotImplementedError

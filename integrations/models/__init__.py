@@ -1,7 +1,8 @@
 from integrations.models.connections import Connection
 from integrations.models.events import DingTalkEvent
+from integrations.models.ops import Alert, AlertGate, ReviewRecord, SchemeVersion
 from integrations.models.runs import SyncRecord, SyncRun, Trigger
 from integrations.models.schemes import FieldMapping, Scheme, ValueMap, ValueMapEntry
 
-__all__ = ["Connection", "DingTalkEvent", "FieldMapping", "Scheme", "SyncRecord", "SyncRun", "Trigger", "ValueMap",
-           "ValueMapEntry"]
+__all__ = ["Alert", "AlertGate", "Connection", "DingTalkEvent", "FieldMapping", "ReviewRecord", "Scheme",
+           "SchemeVersion", "SyncRecord", "SyncRun", "Trigger", "ValueMap", "ValueMapEntry"]

@@ -74,6 +74,19 @@ class Scheme(models.Model):
         help_text=_("Placeholders: {title}, {business_id}, {bill_number} and any source field."),
     )
 
+    alert_connection = models.ForeignKey(
+        Connection, models.SET_NULL, null=True, blank=True, related_name="alert_schemes",
+        limit_choices_to={"kind": "dingtalk_robot"}, verbose_name=_("alert robot"),
+        help_text=_("A DingTalk group robot told about failed records, failing runs and a stopped worker."),
+    )
+    alert_after_failed_runs = models.PositiveSmallIntegerField(
+        _("alert after failed runs in a row"), default=3, validators=[MinValueValidator(1), MaxValueValidator(100)]
+    )
+    alert_window_minutes = models.PositiveIntegerField(
+        _("at most one alert every (minutes)"), default=60, validators=[MinValueValidator(1)],
+        help_text=_("Further alerts of the scheme within this time are counted, not sent."),
+    )
+
     schedule = models.OneToOneField(
         "django_q.Schedule", models.SET_NULL, null=True, blank=True, editable=False, related_name="+"
     )

@@ -1,0 +1,114 @@
+"""One scheme as one JSON file: settings, mapping rows and value maps, connections by name (never secrets),
+so a scheme rehearsed on a test portal can be promoted to production. Importing is validated exactly like
+saving in the admin, in a transaction; a dry run does all of it and rolls back."""
+
+import json
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.text import slugify
+from django.utils.translation import gettext
+
+from integrations import versions
+from integrations.models import Connection, Scheme, SchemeVersion
+
+FORMAT = "dingtalk-kingdee-portal/scheme"
+FORMAT_VERSION = 1
+
+
+def export(scheme):
+    state = versions.snapshot(scheme)
+    kinds = dict(Connection.objects.filter(name__in=[name for name in (
+        state["settings"][field] for field in versions.CONNECTIONS) if name]).values_list("name", "kind"))
+    return {
+        "format": FORMAT, "format_version": FORMAT_VERSION, "exported_at": timezone.now().isoformat(),
+        "exported_from": settings.PORTAL_BASE_URL,
+        "connections": {field: {"name": state["settings"][field], "kind": kinds.get(state["settings"][field])}
+                        for field in versions.CONNECTIONS if state["settings"][field]},
+        **state,
+    }
+
+
+def dumps(scheme):
+    return json.dumps(export(scheme), ensure_ascii=False, indent=2)
+
+
+def filename(scheme):
+    return f"scheme-{slugify(scheme.name, allow_unicode=True) or scheme.pk}.json"
+
+
+def parse(text):
+    """The file's data, checked for shape; ValidationError with a message a person can act on."""
+    try:
+        data = json.loads(text)
+    except ValueError as error:
+        raise ValidationError(gettext("The file is not valid JSON: %(error)s") % {"error": error}) from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise ValidationError(gettext("This is not a scheme exported from an integration portal."))
+    if not isinstance(data.get("format_version"), int) or data["format_version"] > FORMAT_VERSION:
+        raise ValidationError(gettext("The file was written by a newer portal (format %(version)s); this portal reads "
+                                      "format %(ours)d.") % {"version": data.get("format_version"),
+                                                             "ours": FORMAT_VERSION})
+    shapes = {"settings": dict, "mappings": list, "value_maps": list}
+    broken = [key for key, shape in shapes.items() if not isinstance(data.get(key), shape)]
+    if broken or not data["settings"].get("name"):
+        raise ValidationError(gettext("The file is incomplete: %(parts)s missing or malformed.") % {
+            "parts": ", ".join(broken or ["settings.name"])})
+    _check_connection_kinds(data)
+    return data
+
+
+def _check_connection_kinds(data):
+    errors = []
+    for spec in (data.get("connections") or {}).values():
+        connection = Connection.objects.filter(name=spec.get("name")).first()
+        wanted = spec.get("kind")
+        if connection is not None and wanted and connection.kind != wanted:
+            label = Connection.Kind(wanted).label if wanted in Connection.Kind.values else wanted
+            errors.append(gettext("The connection “%(name)s” here is a %(here)s, but the scheme needs a %(wanted)s.")
+                          % {"name": connection.name, "here": connection.get_kind_display(), "wanted": label})
+    if errors:
+        raise ValidationError(errors)
+
+
+@dataclass
+class Plan:
+    """What an import does (or did): create or update which scheme, with which changes."""
+
+    name: str
+    existing: Scheme | None
+    changes: list = field(default_factory=list)
+    mappings: int = 0
+    value_maps: int = 0
+    entries: int = 0
+    scheme: Scheme | None = None
+
+
+class _DryRun(Exception):
+    pass
+
+
+def load(data, *, user=None, dry_run=False):
+    """Create the scheme, or update the one of the same name; returns the Plan. Raises ValidationError."""
+    state = {key: data[key] for key in ("settings", "mappings", "value_maps")}
+    existing = Scheme.objects.filter(name=state["settings"]["name"]).first()
+    before = versions.snapshot(existing) if existing else None
+    plan = Plan(name=state["settings"]["name"], existing=existing,
+                changes=[versions.describe(change) for change in versions.diff(before, state)] if before else [],
+                mappings=len(state["mappings"]), value_maps=len(state["value_maps"]),
+                entries=sum(len(spec.get("entries", [])) for spec in state["value_maps"]))
+    try:
+        with transaction.atomic():
+            with versions.acting(user=user, action=SchemeVersion.Action.IMPORTED):
+                plan.scheme = versions.apply(existing or Scheme(), state)
+            if dry_run:
+                raise _DryRun
+    except _DryRun:
+        plan.scheme = None
+    except IntegrityError as error:
+        raise ValidationError(gettext("The file repeats a mapping target or a value map entry: %(error)s")
+                              % {"error": error}) from None
+    return plan

@@ -1,0 +1,62 @@
+import pytest
+from django.contrib.auth.models import Group, User
+
+from portal.roles import FINANCE, IT_ADMIN, sync_roles
+from integrations import market
+from integrations.models import ValueMap, ValueMapEntry
+from tests.integrations.conftest import add_identity, dingtalk_connection, kingdee_connection, remote  # noqa: F401
+from tests.integrations.fakes import PROCESS_CODE
+from tests.integrations.fakes import claim
+from tests.integrations.test_engine import recent
+
+
+def member(role, username):
+    sync_roles()
+    user = User.objects.create_user(username, password="pw", is_staff=True)
+    user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+@pytest.fixture
+def finance_user(db):
+    return member(FINANCE, "cashier")
+
+
+@pytest.fixture
+def it_user(db):
+    return member(IT_ADMIN, "it-admin")
+
+
+@pytest.fixture
+def finance_client(client, finance_user):
+    client.force_login(finance_user)
+    return client
+
+
+@pytest.fixture
+def it_client(client, it_user):
+    client.force_login(it_user)
+    return client
+
+
+@pytest.fixture
+def scheme(dingtalk_connection, kingdee_connection, committed):
+    """The expense-claim template as in tests/integrations, committed (so its first version is recorded)."""
+    with committed():
+        scheme = market.create_scheme(market.DEFAULT, source_connection=dingtalk_connection,
+                                      target_connection=kingdee_connection, process_code=PROCESS_CODE, batch_size=10)
+        departments = ValueMap.objects.get(scheme=scheme, name="钉钉部门→金蝶部门")
+        ValueMapEntry.objects.create(value_map=departments, source_value="582976341", target_value="BM000003")
+    add_identity("u1", "XH0001")
+    return scheme
+
+
+@pytest.fixture
+def committed(django_capture_on_commit_callbacks):
+    """Tasks and versions wait for the commit; inside a test's transaction, run those callbacks as it would."""
+    return lambda: django_capture_on_commit_callbacks(execute=True)
+
+
+def unknown_expense(key, hours_ago=3, userid="u1"):
+    """A claim whose expense type (团建费) the scheme's value map does not know yet: it fails on mapping."""
+    return claim(key, userid=userid, created=recent(hours_ago), items=(("团建费", "320"),))
