@@ -10,6 +10,7 @@ from django.utils.translation import gettext, gettext_lazy as _, ngettext
 
 from integrations import engine, tasks
 from integrations.admin_forms import HandleForm
+from integrations.admin_ops import RunPagesMixin, live_progress
 from integrations.models import SyncRecord, SyncRun
 
 
@@ -33,16 +34,8 @@ def pretty_json(value):
     return format_html('<pre class="sync-json">{}</pre>', json.dumps(value, ensure_ascii=False, indent=2))
 
 
-def progress_bar(done, total, running):
-    percent = 100 if not total and not running else (min(100, round(100 * done / total)) if total else 0)
-    return format_html(
-        '<span class="sync-progress" title="{} / {}"><span style="width: {}%"></span></span> {}%',
-        done, total, percent, percent,
-    )
-
-
 @admin.register(SyncRun)
-class SyncRunAdmin(ReadOnlyAdmin):
+class SyncRunAdmin(RunPagesMixin, ReadOnlyAdmin):
     list_display = ("id", "scheme", "trigger", "status", "started_at", "duration", "progress", "read_count",
                     "succeeded_count", "skipped_count", "failed_count", "waiting_count", "adopted_count")
     list_display_links = ("id", "scheme")
@@ -69,7 +62,7 @@ class SyncRunAdmin(ReadOnlyAdmin):
 
     @admin.display(description=_("progress"))
     def progress(self, run):
-        return progress_bar(run.done, run.total, run.status == SyncRun.Status.RUNNING)
+        return live_progress(run)
 
     @admin.display(description=_("statistics"))
     def stats_json(self, run):
@@ -135,6 +128,8 @@ class SyncRecordAdmin(ReadOnlyAdmin):
         ids = list(queryset.filter(status=SyncRecord.Status.FAILED).values_list("id", flat=True))
         if ids:
             tasks.enqueue_retry(ids, request.user)
+            for record in queryset.filter(pk__in=ids):
+                self.log_change(request, record, gettext("Retry requested."))
         skipped = queryset.count() - len(ids)
         self.message_user(request, ngettext("%(count)d failed record will be retried in the worker.",
                                             "%(count)d failed records will be retried in the worker.", len(ids))

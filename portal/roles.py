@@ -20,6 +20,7 @@ FINANCE_PERMISSIONS = [
     "integrations.view_syncrecord",
     "integrations.retry_syncrecord",
     "integrations.handle_syncrecord",
+    "integrations.view_reviewrecord",
 ]
 
 

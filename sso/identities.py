@@ -1,5 +1,7 @@
 """Who a DingTalk user is in Kingdee: the one look-up other apps may use (integrations' `identity` transform)."""
 
+from django.db.models import Subquery
+
 from sso.models import IdentityMap
 
 
@@ -13,6 +15,12 @@ def kingdee_identity(dingtalk_userid):
     if row is None:
         return None
     return {"username": row["kingdee_username"], "staff_number": row["kingdee_staff_number"], "name": row["name"]}
+
+
+def name_of(userid):
+    """The mapped person's name for a DingTalk userid expression (e.g. `OuterRef("originator")`), as a
+    subquery: list pages annotate their rows with it instead of looking each row up."""
+    return Subquery(IdentityMap.objects.filter(dingtalk_userid=userid).values("name")[:1])
 
 
 def seed_demo_identities(people, unmapped=4):

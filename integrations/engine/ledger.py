@@ -17,6 +17,7 @@ from django.db.models import Count, F, Min, Q
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from integrations import alerts
 from integrations.clients.errors import RemoteError
 from integrations.models import SyncRecord, SyncRun
 
@@ -153,6 +154,7 @@ def finish_run(run, *, error=""):
         fields.remove("status")
         SyncRun.objects.filter(pk=run.pk).update(**{name: getattr(run, name) for name in fields})
         run.refresh_from_db(fields=["status"])
+    alerts.run_finished(run)
     return run
 
 

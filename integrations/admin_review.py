@@ -1,0 +1,166 @@
+"""Finance's review list (待复核记录): failed and skipped records across schemes, why, and what to do."""
+
+import json
+
+from django.contrib import admin, messages
+from django.contrib.admin.models import LogEntry
+from django.contrib.admin.utils import unquote
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext, gettext_lazy as _
+
+from integrations import engine, review, tasks
+from integrations.admin_forms import HandleForm
+from integrations.admin_runs import SyncRecordAdmin
+from integrations.models import ReviewRecord, SyncRecord
+
+Status = SyncRecord.Status
+
+
+class ReviewFilter(admin.SimpleListFilter):
+    title = _("show")
+    parameter_name = "review"
+
+    def lookups(self, request, model_admin):
+        return [("failed", _("failed")), ("skipped", _("skipped")), ("handled", _("handled by a person")),
+                ("retried", _("booked after a retry"))]
+
+    def choices(self, changelist):
+        choices = list(super().choices(changelist))
+        choices[0]["display"] = _("failed and skipped")
+        return choices
+
+    def queryset(self, request, queryset):
+        return queryset.filter(review.SHOWS.get(self.value(), review.SHOWS[None]))
+
+
+class ReasonFilter(admin.SimpleListFilter):
+    """The most frequent reasons among records to review, as they read (one GROUP BY)."""
+
+    title = _("reason")
+    parameter_name = "reason"
+
+    def lookups(self, request, model_admin):
+        reasons = review.top_reasons(SyncRecord.objects.filter(review.SHOWS[None]))
+        return [(text, f"{review.short_reason(text, 40)} ({count})") for text, count in reasons]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(error=self.value()) if self.value() else queryset
+
+
+@admin.register(ReviewRecord)
+class ReviewRecordAdmin(SyncRecordAdmin):
+    class Media:
+        css = {"all": ["integrations/ops.css"]}
+
+    change_form_template = "admin/integrations/reviewrecord/change_form.html"
+    list_display = ("title_link", "scheme", "originator_display", "amount", "source_number", "reason", "attempts",
+                    "last_attempt", "status")
+    list_display_links = None
+    list_filter = (ReviewFilter, "scheme", "error_kind", ReasonFilter, "updated_at")
+    search_fields = ("=source_key", "=source_number", "=target_number", "title", "originator")
+    date_hierarchy = None
+    ordering = ("-updated_at",)
+    list_per_page = 50
+    fieldsets = (
+        (None, {"fields": ("scheme", "status", "title", "originator_display", "amount", "source_number",
+                           "source_key", "source_time")}),
+        (_("Reason"), {"fields": ("full_reason", "error_kind", "attempts", "last_attempt_at", "run")}),
+        (_("Kingdee bill"), {"fields": ("target_number", "booked_via", "booked_at")}),
+        (_("Handled"), {"fields": ("handled_by", "handled_at", "note")}),
+    )
+    readonly_fields = ("originator_display", "full_reason")
+
+    def get_queryset(self, request):
+        return review.with_originator_names(super().get_queryset(request))
+
+    @admin.display(description=_("claim"), ordering="title")
+    def title_link(self, record):
+        url = reverse("admin:integrations_reviewrecord_change", args=[record.pk])
+        return format_html('<a href="{}">{}</a>', url, record.title or record.source_key)
+
+    @admin.display(description=_("originator"), ordering="originator")
+    def originator_display(self, record):
+        return review.originator_label(record)
+
+    @admin.display(description=_("reason"))
+    def reason(self, record):
+        return format_html('<span title="{}">{}</span>', review.readable_reason(record.error),
+                           review.short_reason(record.error))
+
+    @admin.display(description=_("last attempt"), ordering="last_attempt_at")
+    def last_attempt(self, record):
+        return timezone.localtime(record.last_attempt_at).strftime("%m-%d %H:%M") if record.last_attempt_at else "—"
+
+    @admin.display(description=_("reason"))
+    def full_reason(self, record):
+        return format_html('<div class="review-reason">{}</div>', review.readable_reason(record.error) or "—")
+
+    # ---- the record page -----------------------------------------------------------------------
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("<path:object_id>/retry/", view(self.retry_view), name="integrations_reviewrecord_retry"),
+            path("<path:object_id>/handle/", view(self.handle_view), name="integrations_reviewrecord_handle"),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        record = self.get_object(request, unquote(object_id))
+        extra = {} if record is None else {
+            "data_columns": [(_("source data"), pretty(record.source_data)),
+                             (_("payload sent"), pretty(record.payload)), (_("response"), pretty(record.response))],
+            "audit": audit_entries(record),
+            "can_retry": record.status == Status.FAILED and self.has_retry_permission(request),
+            "can_handle": record.status in (Status.FAILED, Status.SKIPPED) and self.has_handle_permission(request),
+        }
+        return super().change_view(request, object_id, form_url, {**(extra_context or {}), **extra})
+
+    def retry_view(self, request, object_id):
+        record = get_object_or_404(ReviewRecord, pk=unquote(object_id))
+        if request.method != "POST" or not self.has_retry_permission(request):
+            raise PermissionDenied
+        if record.status != Status.FAILED:
+            self.message_user(request, gettext("Only failed records can be retried."), messages.WARNING)
+        else:
+            tasks.enqueue_retry([record.pk], request.user)
+            self.log_change(request, record, gettext("Retry requested."))
+            self.message_user(request, gettext("The record will be retried in the worker with the current mapping and "
+                                               "value maps; reload this page to see the outcome."), messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:integrations_reviewrecord_change", args=[record.pk]))
+
+    def handle_view(self, request, object_id):
+        record = get_object_or_404(ReviewRecord, pk=unquote(object_id))
+        if not self.has_handle_permission(request):
+            raise PermissionDenied
+        form = HandleForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            note = form.cleaned_data["note"]
+            if engine.mark_handled([record.pk], user=request.user, note=note):
+                self.log_change(request, record, gettext("Marked handled: %(note)s") % {"note": note})
+                self.message_user(request, gettext("Marked handled."), messages.SUCCESS)
+            else:
+                self.message_user(request, gettext("This record cannot be marked handled any more (it is %(status)s).")
+                                  % {"status": record.get_status_display()}, messages.WARNING)
+            return HttpResponseRedirect(reverse("admin:integrations_reviewrecord_change", args=[record.pk]))
+        context = {**self.admin_site.each_context(request), "opts": self.opts, "original": record, "form": form,
+                   "title": gettext("Mark handled: %(record)s") % {"record": record}}
+        return TemplateResponse(request, "admin/integrations/reviewrecord/handle.html", context)
+
+
+def pretty(value):
+    return "" if value in (None, "", {}, []) else json.dumps(value, ensure_ascii=False, indent=2)
+
+
+def audit_entries(record):
+    """Who did what to this record, from its pages in either list (retries, marks)."""
+    types = ContentType.objects.get_for_models(SyncRecord, ReviewRecord, for_concrete_models=False).values()
+    return (LogEntry.objects.filter(content_type__in=list(types), object_id=str(record.pk))
+            .select_related("user").order_by("-action_time")[:20])

@@ -1,0 +1,140 @@
+"""The operations dashboard's numbers: a handful of GROUP BY queries over the last 30 days, whatever the
+size of the ledger (the page's query count does not depend on the number of records or runs)."""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+
+from django.db.models import Case, Count, IntegerField, OuterRef, Subquery, Value, When
+from django.utils import timezone
+from django.utils.translation import gettext
+
+from integrations import charts
+from integrations.models import Alert, Scheme, SyncRecord, SyncRun
+
+DAYS = 30
+TOP_REASONS = 5
+Status = SyncRecord.Status
+Via = SyncRecord.Via
+SERIES = ((Status.SUCCEEDED, "chart-ok"), (Status.FAILED, "chart-failed"), (Status.SKIPPED, "chart-skipped"),
+          (Status.HANDLED, "chart-handled"))
+VIA_CSS = {Via.EVENT: "chart-event", Via.POLLING: "chart-polling", Via.RETRY: "chart-retry",
+           Via.BACKFILL: "chart-backfill", Via.RECONCILED: "chart-reconciled"}
+
+
+@dataclass
+class SchemeBoard:
+    scheme: Scheme
+    records: dict = field(default_factory=lambda: defaultdict(lambda: defaultdict(int)))  # day → status → n
+    booked_via: dict = field(default_factory=lambda: defaultdict(int))
+    runs: dict = field(default_factory=lambda: defaultdict(list))  # day → [(seconds, records)]
+    open_counts: dict = field(default_factory=dict)
+    reasons: list = field(default_factory=list)
+
+    def totals(self):
+        totals = defaultdict(int)
+        for statuses in self.records.values():
+            for status, count in statuses.items():
+                totals[status] += count
+        return totals
+
+    def run_count(self):
+        return sum(len(runs) for runs in self.runs.values())
+
+    def charts(self, days):
+        records = charts.stacked_bars(gettext("Records per day"), days, [
+            charts.Series(Status(status).label, css, [self.records[day][status] for day in days])
+            for status, css in SERIES])
+        p95 = [percentile([seconds for seconds, _n in self.runs[day]], 0.95) for day in days]
+        throughput = [rate(self.runs[day]) for day in days]
+        booked = charts.share_bar(gettext("Bills booked by"), [
+            (Via(via).label, css, self.booked_via.get(via, 0)) for via, css in VIA_CSS.items()])
+        return {
+            "records": records,
+            "p95": charts.bars(gettext("p95 run duration"), days, p95, css="chart-duration", unit="s",
+                               caption=gettext("p95 run duration per day, seconds")),
+            "throughput": charts.bars(gettext("Throughput"), days, throughput, css="chart-throughput",
+                                      caption=gettext("Records per minute of run time, per day")),
+            "booked": booked or charts.empty(gettext("No bill booked in the last 30 days.")),
+        }
+
+
+def percentile(values, share):
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def rate(runs):
+    seconds = sum(seconds for seconds, _n in runs)
+    records = sum(n for _seconds, n in runs)
+    return round(60 * records / seconds, 1) if seconds > 0 and records else None
+
+
+def window(today=None):
+    """The last 30 local days, oldest first, and the aware moment each one starts."""
+    today = today or timezone.localdate()
+    days = [today - timedelta(days=DAYS - 1 - offset) for offset in range(DAYS)]
+    return days, [timezone.make_aware(datetime.combine(day, time.min)) for day in days]
+
+
+def day_of(field, starts):
+    """The index of the local day a timestamp falls in, as SQL: plain comparisons, so SQLite needs no
+    per-row time-zone function and PostgreSQL none either."""
+    whens = [When(**{f"{field}__gte": start}, then=Value(index)) for index, start in reversed(list(enumerate(starts)))]
+    return Case(*whens, output_field=IntegerField())
+
+
+def schemes_with_last_run():
+    last = SyncRun.objects.filter(scheme=OuterRef("pk")).order_by("-started_at")
+    return Scheme.objects.select_related("schedule").annotate(
+        last_run_id=Subquery(last.values("pk")[:1]),
+        last_run_status=Subquery(last.values("status")[:1]),
+        last_run_started=Subquery(last.values("started_at")[:1]),
+        last_run_done=Subquery(last.values("done")[:1]),
+        last_run_total=Subquery(last.values("total")[:1]),
+    ).order_by("name")
+
+
+def build(today=None):
+    days, starts = window(today)
+    since = starts[0]
+    boards = {scheme.pk: SchemeBoard(scheme) for scheme in schemes_with_last_run()}
+
+    per_day = (SyncRecord.objects.filter(updated_at__gte=since).annotate(day=day_of("updated_at", starts))
+               .values_list("scheme_id", "day", "status", "booked_via").annotate(n=Count("id")).order_by())
+    for scheme_id, day, status, via, count in per_day:
+        board = boards.get(scheme_id)
+        if board is None:
+            continue
+        board.records[days[day]][status] += count
+        if status == Status.SUCCEEDED:
+            board.booked_via[via] += count
+
+    open_counts = (SyncRecord.objects.filter(status__in=[Status.FAILED, Status.SKIPPED])
+                   .values_list("scheme_id", "status").annotate(n=Count("id")).order_by())
+    for scheme_id, status, count in open_counts:
+        if scheme_id in boards:
+            boards[scheme_id].open_counts[status] = count
+
+    reasons = (SyncRecord.objects.filter(status=Status.FAILED).exclude(error="")
+               .values_list("scheme_id", "error").annotate(n=Count("id")).order_by("-n")[:200])
+    for scheme_id, error, count in reasons:
+        board = boards.get(scheme_id)
+        if board is not None and len(board.reasons) < TOP_REASONS:
+            board.reasons.append((error, count))
+
+    runs = (SyncRun.objects.filter(started_at__gte=since, finished_at__isnull=False)
+            .annotate(day=day_of("started_at", starts))
+            .values_list("scheme_id", "day", "started_at", "finished_at", "succeeded_count", "failed_count",
+                         "skipped_count"))
+    for scheme_id, day, started, finished, *counts in runs.iterator(chunk_size=2000):
+        board = boards.get(scheme_id)
+        if board is not None:
+            board.runs[days[day]].append(((finished - started).total_seconds(), sum(counts)))
+    return days, list(boards.values())
+
+
+def recent_alerts(limit=5):
+    return list(Alert.objects.select_related("scheme", "connection")[:limit])

@@ -1,0 +1,54 @@
+"""Finance's review of the ledger: which records need a person, in words a person reads."""
+
+import re
+
+from django.db.models import Count, OuterRef, Q
+
+from integrations.models import SyncRecord
+
+Status = SyncRecord.Status
+
+# The review list's `review` filter: what each choice shows. None is the default (failed and skipped).
+SHOWS = {
+    None: Q(status__in=[Status.FAILED, Status.SKIPPED]),
+    "failed": Q(status=Status.FAILED),
+    "skipped": Q(status=Status.SKIPPED),
+    "handled": Q(status=Status.HANDLED),
+    "retried": Q(status=Status.SUCCEEDED, booked_via=SyncRecord.Via.RETRY),
+}
+# DingTalk names approvals "<originator>提交的<template>".
+TITLE_ORIGINATOR = re.compile(r"^(.{1,20}?)提交的")
+# Lines that belong to a Python traceback, never to a reason a person should read.
+TRACEBACK_LINE = re.compile(r'^(Traceback \(most recent call last\)|\s+File "|\s{4}\S)')
+
+
+def with_originator_names(queryset):
+    from sso.identities import name_of
+
+    return queryset.annotate(originator_name=name_of(OuterRef("originator")))
+
+
+def originator_label(record):
+    """The originator's name from the identity map, else from the approval's title, else the userid."""
+    name = getattr(record, "originator_name", None)
+    if name:
+        return name
+    found = TITLE_ORIGINATOR.match(record.title or "")
+    return found.group(1) if found else record.originator or "—"
+
+
+def readable_reason(text):
+    """The reason as stored (Kingdee's or DingTalk's own words, mapping errors naming the field), without any
+    traceback a crash might have left."""
+    lines = [line for line in (text or "").splitlines() if line.strip() and not TRACEBACK_LINE.match(line)]
+    return "\n".join(lines).strip()
+
+
+def short_reason(text, length=80):
+    first = readable_reason(text).split("\n", 1)[0]
+    return first if len(first) <= length else first[: length - 1] + "…"
+
+
+def top_reasons(records, limit=8):
+    """[(reason, count)] most frequent first, over the records given (one GROUP BY)."""
+    return list(records.exclude(error="").values_list("error").annotate(n=Count("id")).order_by("-n", "error")[:limit])
