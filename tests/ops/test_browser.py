@@ -140,3 +140,13 @@ def test_it_watches_the_dashboard_with_its_charts(open_as, live_server, failures
     expect(it.locator(f"#scheme-{failures.pk} svg").first).to_be_visible()
     expect(it.locator(f"#scheme-{failures.pk} .ops-reasons")).to_contain_text("团建费")
     snap(it, "dashboard")
+
+
+def test_run_now_on_the_scheme_page_starts_a_run_in_the_worker(open_as, live_server, failures, it_user, remote,
+                                                                q_sync):
+    remote.dingtalk.add(claim("fresh", created=recent(0.01)))
+    it = open_as(it_user)
+    it.goto(f"{live_server.url}/admin/integrations/scheme/{failures.pk}/change/")
+    it.click("button[form=run-now-form]")
+    expect(it.locator(".messagelist")).to_contain_text("将很快由后台任务运行")
+    assert SyncRecord.objects.get(source_key="fresh").status == SyncRecord.Status.SUCCEEDED
