@@ -74,11 +74,13 @@ class HttpClient:
         return wait_exponential_jitter(multiplier=initial, max=8, jitter=initial)(retry_state) * retry_wait_scale()
 
     def _send_once(self, method, url, **kwargs):
-        if self.rate_limit:
-            bucket_for(self.limiter_key(url), self.rate_limit).acquire()
         kwargs.setdefault("timeout", self.timeout)
-        started = time.monotonic()
+        # The slot comes before the rate-limit token: a token taken while waiting for a slot
+        # would send its request late, bunched with the next one.
         with self._concurrency:
+            if self.rate_limit:
+                bucket_for(self.limiter_key(url), self.rate_limit).acquire()
+            started = time.monotonic()
             try:
                 response = self.session.request(method, url, **kwargs)
             except requests.Timeout as exc:

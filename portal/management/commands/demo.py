@@ -1,3 +1,4 @@
+import io
 import json
 import secrets
 import signal
@@ -11,6 +12,7 @@ from django.core.management import call_command, get_commands
 from django.core.management.base import BaseCommand
 
 CREDENTIALS_FILE = settings.BASE_DIR / "var" / "demo-admin.json"
+WORKER_CHECK_EVERY = 120  # seconds
 
 
 class Command(BaseCommand):
@@ -60,8 +62,13 @@ class Command(BaseCommand):
         stop = lambda *_: [child.terminate() for child in children if child.poll() is None]  # noqa: E731
         signal.signal(signal.SIGTERM, stop)
         try:
+            next_check = time.monotonic() + WORKER_CHECK_EVERY
             while all(child.poll() is None for child in children):
                 time.sleep(0.5)
+                if time.monotonic() >= next_check:
+                    # What cron does in production: a stopped worker cannot raise its own alert.
+                    call_command("check_worker", stdout=io.StringIO())
+                    next_check = time.monotonic() + WORKER_CHECK_EVERY
         except KeyboardInterrupt:
             pass
         finally:
