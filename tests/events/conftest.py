@@ -4,7 +4,8 @@ from integrations import market
 from integrations.models import Connection, ValueMap, ValueMapEntry
 from sso.models import IdentityMap
 from tests.events.pushes import AES_KEY, APP_KEY, CORP_ID, TOKEN
-from tests.integrations.fakes import PROCESS_CODE, FakeDingTalk, FakeKingdee
+from tests.integrations.conftest import kingdee_connection, remote  # noqa: F401  (shared fixtures)
+from tests.integrations.fakes import PROCESS_CODE
 
 
 @pytest.fixture
@@ -17,26 +18,8 @@ def dingtalk(db):
 
 
 @pytest.fixture
-def kingdee(db):
-    return Connection.objects.create(
-        name="金蝶", kind=Connection.Kind.KINGDEE, base_url="http://127.0.0.1:9/k3cloud/", acct_id="acct",
-        username="demo", app_id="app_1", app_secret="secret",
-    )
-
-
-@pytest.fixture
-def remote(monkeypatch):
-    """The fake DingTalk and Kingdee every engine call in the test talks to."""
-
-    class Remote:
-        dingtalk = FakeDingTalk()
-        kingdee = FakeKingdee()
-
-    def client_for(connection):
-        return Remote.dingtalk if connection.kind == Connection.Kind.DINGTALK else Remote.kingdee
-
-    monkeypatch.setattr("integrations.engine.client_for", client_for)
-    return Remote
+def kingdee(kingdee_connection):
+    return kingdee_connection
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from integrations.models import DingTalkEvent, SyncRecord, SyncRun
 from sandbox.dingtalk.models import PushedEvent, StreamGateway
 from tests.events.processes import ManageProcess, cluster
 from tests.events.sandbox_world import create_claims, decide, events_world, instance, pushed, set_push
-from tests.integrations.live import assert_bill_matches, bill_counts, bills_by_instance, sandbox_faults, wait_for
+from tests.integrations.live import faultless, assert_bill_matches, bill_counts, bills_by_instance, sandbox_faults, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 Outcome = DingTalkEvent.Outcome
@@ -22,11 +22,8 @@ Status = SyncRecord.Status
 
 @pytest.fixture
 def base_url(live_server):
-    sandbox_faults(live_server.url, "dingtalk", event_duplicate_rate=0)
-    sandbox_faults(live_server.url, "kingdee")
-    yield live_server.url
-    sandbox_faults(live_server.url, "dingtalk")
-    sandbox_faults(live_server.url, "kingdee")
+    with faultless(live_server.url, event_duplicate_rate=0) as url:
+        yield url
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from sandbox.dingtalk.models import PushedEvent, SandboxSettings
 from tests.events.sandbox_world import (
     access_token, create_claims, decide, dingtalk_url, events_world, instance, pushed, set_push,
 )
-from tests.integrations.live import assert_bill_matches, bill_counts, bills_by_instance, sandbox_faults, wait_for
+from tests.integrations.live import faultless, assert_bill_matches, bill_counts, bills_by_instance, sandbox_faults, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 Outcome = DingTalkEvent.Outcome
@@ -21,10 +21,8 @@ Delivery = PushedEvent.Status
 
 @pytest.fixture
 def base_url(live_server):
-    sandbox_faults(live_server.url, "dingtalk", event_duplicate_rate=0)
-    sandbox_faults(live_server.url, "kingdee")
-    yield live_server.url
-    sandbox_faults(live_server.url, "dingtalk")
+    with faultless(live_server.url, event_duplicate_rate=0) as url:
+        yield url
 
 
 def delivered(instance_id, count):

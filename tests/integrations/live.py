@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from contextlib import contextmanager
 from datetime import timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -133,6 +134,18 @@ def sandbox_faults(base_url, system, **knobs):
                              timeout=10)
     assert response.status_code == 200, response.text
     return response.json()
+
+
+@contextmanager
+def faultless(base_url, **dingtalk_knobs):
+    """Both sandboxes without faults (DingTalk with `dingtalk_knobs`) for one test, and reset after it."""
+    sandbox_faults(base_url, "dingtalk", **dingtalk_knobs)
+    sandbox_faults(base_url, "kingdee")
+    try:
+        yield base_url
+    finally:
+        sandbox_faults(base_url, "dingtalk")
+        sandbox_faults(base_url, "kingdee")
 
 
 def bill_counts(base_url):

@@ -8,7 +8,7 @@ from integrations.models import FieldMapping, SyncRecord, SyncRun, ValueMap, Val
 from sandbox.kingdee.models import FormRecord
 from sandbox import roster
 from sandbox.dingtalk.models import ApprovalInstance
-from tests.integrations.live import bill_counts, build_world, claim_rows, sandbox_faults
+from tests.integrations.live import faultless, bill_counts, build_world, claim_rows, sandbox_faults
 
 pytestmark = pytest.mark.django_db(transaction=True)
 Status = SyncRecord.Status
@@ -16,11 +16,8 @@ Status = SyncRecord.Status
 
 @pytest.fixture
 def base_url(live_server):
-    sandbox_faults(live_server.url, "dingtalk")
-    sandbox_faults(live_server.url, "kingdee")
-    yield live_server.url
-    sandbox_faults(live_server.url, "dingtalk")
-    sandbox_faults(live_server.url, "kingdee")
+    with faultless(live_server.url) as url:
+        yield url
 
 
 def snapshot():

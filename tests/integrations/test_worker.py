@@ -9,6 +9,7 @@ from django_q.models import Task
 from integrations import tasks
 from integrations.models import SyncRecord, SyncRun
 from tests.integrations.live import (
+    faultless,
     Cluster,
     assert_bill_matches,
     bill_counts,
@@ -25,11 +26,8 @@ Status = SyncRecord.Status
 
 @pytest.fixture
 def base_url(live_server):
-    sandbox_faults(live_server.url, "dingtalk")
-    sandbox_faults(live_server.url, "kingdee")
-    yield live_server.url
-    sandbox_faults(live_server.url, "dingtalk")
-    sandbox_faults(live_server.url, "kingdee")
+    with faultless(live_server.url) as url:
+        yield url
 
 
 @pytest.fixture

@@ -86,7 +86,7 @@ def test_finance_filters_opens_retries_after_it_fixes_the_value_map_and_marks_an
     it = open_as(it_user)
     gift = ValueMapEntry.objects.get(source_value="礼品费")
     it.goto(f"{live_server.url}/admin/integrations/valuemap/{gift.value_map_id}/change/")
-    it.fill(f'input[value="FYXM99"]', "FYXM01_SYS")
+    it.fill('input[value="FYXM99"]', "FYXM01_SYS")
     it.click('input[name="_save"]')
     expect(it.locator(".messagelist")).to_contain_text("成功")
 
