@@ -6,7 +6,7 @@ import time
 import pytest
 from django.db.models import Count
 from django.utils import timezone
-from django_q.models import OrmQ
+from django_q.brokers import get_broker
 
 from integrations import tasks
 from integrations.models import DingTalkEvent, SyncRecord, SyncRun
@@ -138,7 +138,7 @@ def test_events_that_arrive_while_the_worker_is_down_are_booked_after_it_restart
     claims = create_claims(base_url, 10)
 
     approve_all(base_url, claims, pause=0)
-    wait_for(lambda: OrmQ.objects.count() == 10, timeout=30, message="ten queued syncs")
+    wait_for(lambda: get_broker().queue_size() == 10, timeout=30, message="ten queued syncs")
     assert not SyncRecord.objects.filter(status=Status.SUCCEEDED).exists()
     worker = processes(cluster(workers=1))
 
@@ -163,7 +163,7 @@ def test_a_worker_killed_while_booking_from_events_loses_nothing_the_polling_net
     wait_for(lambda: not SyncRun.objects.filter(status=SyncRun.Status.RUNNING,
                                                 lease_expires_at__gte=timezone.now()).exists(),
              timeout=30, message="the dead run's lease to expire")
-    OrmQ.objects.all().delete()  # the dead worker's queue is gone with it (a broker restart, say)
+    get_broker().purge_queue()  # the dead worker's queue is gone with it (a broker restart, say)
 
     processes(cluster(workers=1, lease=6))
     tasks.enqueue_run(scheme)  # the scheduled run: the safety net

@@ -161,6 +161,9 @@ def test_old_events_sent_again_out_of_order_book_nothing_twice(base_url, q_sync)
         decide(base_url, instance_id)
     wait_for(lambda: all(bill_counts(base_url).get(i) == 1 for i in claims), timeout=30, message="three bills")
     first_pushes = [event.event_id for i in claims for event in pushed(i)]
+    # Bills can be booked before the last task events arrive; redeliver only once all arrived.
+    wait_for(lambda: DingTalkEvent.objects.filter(event_id__in=first_pushes).count() == len(first_pushes),
+             timeout=30, message="every first delivery")
 
     set_push(base_url, redeliver=list(reversed(first_pushes)))
 
