@@ -51,3 +51,14 @@ def q_sync(monkeypatch):
 def instant_retries(settings):
     """Client retries keep their logic but do not sleep."""
     settings.REMOTE_RETRY_WAIT_SCALE = 0
+
+
+@pytest.fixture(autouse=True)
+def empty_redis_queue():
+    """A database rollback empties the ORM broker between tests; the Redis broker needs emptying by hand."""
+    from django.conf import settings
+
+    if settings.Q_CLUSTER.get("redis"):
+        from django_q.brokers import get_broker
+
+        get_broker().purge_queue()
