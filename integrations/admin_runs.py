@@ -12,20 +12,12 @@ from integrations import engine, tasks
 from integrations.admin_forms import HandleForm
 from integrations.admin_ops import RunPagesMixin, live_progress
 from integrations.models import SyncRecord, SyncRun
+from portal.admin_mixins import LogAdminMixin
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(LogAdminMixin, admin.ModelAdmin):
     class Media:
         css = {"all": ["integrations/admin.css"]}
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 def pretty_json(value):

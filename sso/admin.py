@@ -9,6 +9,7 @@ from import_export.formats.base_formats import CSV, XLSX
 from import_export.forms import ExportForm
 
 from integrations.forms import SecretFormMixin, clear_checkbox
+from portal.admin_mixins import LogAdminMixin
 from sso.admin_automatch import AutoMatchAdminMixin
 from sso.admin_import import IdentityImportAdminMixin
 from sso.models import IdentityImport, IdentityMap, KingdeeSSOSettings, LoginEvent
@@ -74,22 +75,13 @@ class KingdeeSSOSettingsAdmin(admin.ModelAdmin):
 
 
 @admin.register(LoginEvent)
-class LoginEventAdmin(admin.ModelAdmin):
+class LoginEventAdmin(LogAdminMixin, admin.ModelAdmin):
     list_display = ("created_at", "reference", "outcome", "reason", "flow", "name", "dingtalk_userid",
                     "kingdee_username", "ip")
     list_filter = ("outcome", "reason", "flow", "created_at")
     search_fields = ("reference", "dingtalk_userid", "name", "kingdee_username", "ip")
     date_hierarchy = "created_at"
     show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(IdentityImport)

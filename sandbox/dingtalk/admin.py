@@ -6,6 +6,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from portal.admin_mixins import ReadOnlyAdminMixin
 from sandbox.dingtalk import approvals, push
 from sandbox.dingtalk.models import (
     App, ApprovalInstance, Comment, Department, Employee, ProcessTemplate, PushedEvent, QuotaUsage, Robot,
@@ -14,12 +15,8 @@ from sandbox.dingtalk.models import (
 from sandbox.dingtalk.views.gate import injector, reset_counters
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
+class ReadOnlyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    pass
 
 
 @admin.register(SandboxSettings)

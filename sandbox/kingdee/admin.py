@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from portal.admin_mixins import ReadOnlyAdminMixin
 from sandbox.kingdee.metadata import FORMS
 from sandbox.kingdee.models import (
     BaseData, Bill, DataCentre, KingdeeFaults, KingdeeSession, KingdeeUser, SsoLanding, ThirdPartyApp,
@@ -11,14 +12,6 @@ from sandbox.kingdee.models import (
 from sandbox.kingdee.views import injector
 
 BASE_DATA_FORMS = [form.form_id for form in FORMS.values() if not form.is_bill]
-
-
-class ReadOnlyMixin:
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(DataCentre)
@@ -50,7 +43,7 @@ class ThirdPartyAppAdmin(admin.ModelAdmin):
 
 
 @admin.register(KingdeeSession)
-class KingdeeSessionAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class KingdeeSessionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("session_id", "user", "via", "app", "created_at", "last_seen")
     list_filter = ("via",)
     list_select_related = ("user", "app")
@@ -91,7 +84,7 @@ class BaseDataAdmin(FormRecordAdmin):
 
 
 @admin.register(SsoLanding)
-class SsoLandingAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class SsoLandingAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("at", "username", "outcome", "reason", "page", "formid", "app_id", "ip")
     list_filter = ("outcome", "page")
     search_fields = ("username", "reason", "app_id")
