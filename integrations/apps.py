@@ -7,6 +7,6 @@ class IntegrationsConfig(AppConfig):
     verbose_name = _("Integrations")
 
     def ready(self):
-        from integrations import versions
+        from integrations import checks, versions  # noqa: F401  (checks registers system checks)
 
         versions.connect_signals()

@@ -8,6 +8,6 @@ class PortalConfig(AppConfig):
     verbose_name = _("Portal")
 
     def ready(self):
-        from portal import checks, roles  # noqa: F401  (registers system checks)
+        from portal import roles
 
         post_migrate.connect(roles.sync_roles_after_migrate, dispatch_uid="portal.sync_roles")

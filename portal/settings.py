@@ -81,7 +81,8 @@ INSTALLED_APPS = [
     "sso",
 ]
 if PORTAL_SANDBOX:
-    INSTALLED_APPS += ["sandbox", "sandbox.dingtalk", "sandbox.kingdee"]
+    # devtools (demo set-up, benchmarks) needs the sandbox; nothing of the product imports either.
+    INSTALLED_APPS += ["sandbox", "sandbox.dingtalk", "sandbox.kingdee", "devtools"]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -216,6 +217,13 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", defa
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=False)
 if env_bool("SECURE_PROXY_SSL_HEADER", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# A sync run holds its scheme by a lease it renews; a dead worker's lease runs out after this many seconds.
+SYNC_LEASE_SECONDS = env_int("SYNC_LEASE_SECONDS", default=120)
+# DingTalk callbacks older than this (seconds, by their signed timestamp) are refused as replays.
+DINGTALK_CALLBACK_MAX_AGE = env_int("DINGTALK_CALLBACK_MAX_AGE", default=600)
+# Multiplies the waits between retries of remote calls (tests set 0).
+REMOTE_RETRY_WAIT_SCALE = env.float("REMOTE_RETRY_WAIT_SCALE", default=1.0)
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {

@@ -6,7 +6,7 @@ import random
 
 import requests
 
-from integrations import demo
+from devtools import demo
 from sandbox import roster
 from sandbox.dingtalk import claims
 from sandbox.dingtalk.models import App, ApprovalInstance, Employee, PushedEvent

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from integrations import demo
+from devtools import demo
 from sandbox import roster
 from sandbox.dingtalk.models import ApprovalInstance
 from sandbox.kingdee.models import FormRecord

@@ -22,7 +22,7 @@ def test_demo_setup_prepares_connections_scheme_identities_and_sso():
 
 @pytest.mark.django_db
 def test_demo_command_prints_a_login_that_works(client, settings, tmp_path, monkeypatch):
-    from portal.management.commands import demo
+    from devtools.management.commands import demo
 
     monkeypatch.setattr(demo, "CREDENTIALS_FILE", tmp_path / "demo-admin.json")
     out = io.StringIO()

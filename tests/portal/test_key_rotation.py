@@ -5,7 +5,7 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from integrations.models import Connection
-from portal.checks import undecryptable_secrets_check
+from integrations.checks import undecryptable_secrets_check
 
 OLD = "old-key-0123456789abcdef0123456789abcdef"
 NEW = "new-key-fedcba9876543210fedcba9876543210"

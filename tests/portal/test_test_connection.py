@@ -4,7 +4,7 @@ import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
-from integrations import demo
+from devtools import demo
 from integrations.models import Connection
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -3,7 +3,7 @@
 import pytest
 
 from integrations.models import Connection
-from sso.demo import setup_demo_sso
+from devtools.sso_demo import setup_demo_sso
 from sso.models import IdentityMap
 
 PEOPLE = 10

@@ -1,6 +1,5 @@
 """Admin for runs and records: read-only logs with the actions that matter (retry, mark handled)."""
 
-import json
 
 from django.contrib import admin, messages
 from django.template.response import TemplateResponse
@@ -9,10 +8,12 @@ from django.utils.html import format_html
 from django.utils.translation import gettext, gettext_lazy as _, ngettext
 
 from integrations import engine, tasks
-from integrations.admin_forms import HandleForm
-from integrations.admin_ops import RunPagesMixin, live_progress
+from integrations.admin.forms import HandleForm
+from integrations.admin.ops import RunPagesMixin, live_progress
 from integrations.models import SyncRecord, SyncRun
+from portal import text as text_helpers
 from portal.admin_mixins import LogAdminMixin
+from portal.text import shorten
 
 
 class ReadOnlyAdmin(LogAdminMixin, admin.ModelAdmin):
@@ -21,9 +22,8 @@ class ReadOnlyAdmin(LogAdminMixin, admin.ModelAdmin):
 
 
 def pretty_json(value):
-    if value in (None, "", {}, []):
-        return "—"
-    return format_html('<pre class="sync-json">{}</pre>', json.dumps(value, ensure_ascii=False, indent=2))
+    text = text_helpers.pretty_json(value)
+    return format_html('<pre class="sync-json">{}</pre>', text) if text else "—"
 
 
 @admin.register(SyncRun)
@@ -94,8 +94,7 @@ class SyncRecordAdmin(ReadOnlyAdmin):
 
     @admin.display(description=_("reason"))
     def reason(self, record):
-        text = record.error or ""
-        return text if len(text) <= 80 else text[:79] + "…"
+        return shorten(record.error)
 
     @admin.display(description=_("source data"))
     def source_data_json(self, record):

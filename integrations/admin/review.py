@@ -1,6 +1,5 @@
 """Finance's review list (待复核记录): failed and skipped records across schemes, why, and what to do."""
 
-import json
 
 from django.contrib import admin, messages
 from django.contrib.admin.models import LogEntry
@@ -16,9 +15,10 @@ from django.utils.html import format_html
 from django.utils.translation import gettext, gettext_lazy as _
 
 from integrations import engine, review, tasks
-from integrations.admin_forms import HandleForm
-from integrations.admin_runs import SyncRecordAdmin
+from integrations.admin.forms import HandleForm
+from integrations.admin.runs import SyncRecordAdmin
 from integrations.models import ReviewRecord, SyncRecord
+from portal.text import pretty_json
 
 Status = SyncRecord.Status
 
@@ -115,8 +115,8 @@ class ReviewRecordAdmin(SyncRecordAdmin):
     def change_view(self, request, object_id, form_url="", extra_context=None):
         record = self.get_object(request, unquote(object_id))
         extra = {} if record is None else {
-            "data_columns": [(_("source data"), pretty(record.source_data)),
-                             (_("payload sent"), pretty(record.payload)), (_("response"), pretty(record.response))],
+            "data_columns": [(_("source data"), pretty_json(record.source_data)),
+                             (_("payload sent"), pretty_json(record.payload)), (_("response"), pretty_json(record.response))],
             "audit": audit_entries(record),
             "can_retry": record.status == Status.FAILED and self.has_retry_permission(request),
             "can_handle": record.status in (Status.FAILED, Status.SKIPPED) and self.has_handle_permission(request),
@@ -153,10 +153,6 @@ class ReviewRecordAdmin(SyncRecordAdmin):
         context = {**self.admin_site.each_context(request), "opts": self.opts, "original": record, "form": form,
                    "title": gettext("Mark handled: %(record)s") % {"record": record}}
         return TemplateResponse(request, "admin/integrations/reviewrecord/handle.html", context)
-
-
-def pretty(value):
-    return "" if value in (None, "", {}, []) else json.dumps(value, ensure_ascii=False, indent=2)
 
 
 def audit_entries(record):

@@ -1,11 +1,12 @@
 from django.core.checks import Error, Warning, register
 from django.db import DatabaseError
 
+from integrations.fields import current_fernet
+from integrations.secrets import unreadable_secrets
+
 
 @register()
 def fernet_keys_check(app_configs, **kwargs):
-    from integrations.fields import current_fernet
-
     try:
         current_fernet()
     except Exception as exc:  # a malformed key must stop start-up, whatever the cause
@@ -15,8 +16,6 @@ def fernet_keys_check(app_configs, **kwargs):
 
 @register()
 def undecryptable_secrets_check(app_configs, **kwargs):
-    from integrations.secrets import unreadable_secrets
-
     try:
         lost = list(unreadable_secrets())
     except DatabaseError:

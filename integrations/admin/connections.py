@@ -128,4 +128,4 @@ def check_connection(connection):
 
 
 # Schemes, value maps, runs and records register themselves.
-from integrations import admin_events, admin_review, admin_runs, admin_schemes  # noqa: E402,F401
+

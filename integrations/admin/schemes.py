@@ -16,8 +16,8 @@ from django.utils.html import format_html
 from django.utils.translation import gettext, gettext_lazy as _, ngettext
 
 from integrations import engine, market, tasks
-from integrations.admin_forms import BackfillForm, CompactJSONWidget, FromTemplateForm, MappingFormSet, PreviewForm
-from integrations.admin_versions import SchemeVersionsMixin
+from integrations.admin.forms import BackfillForm, CompactJSONWidget, FromTemplateForm, MappingFormSet, PreviewForm
+from integrations.admin.versions import SchemeVersionsMixin
 from integrations.backfill import estimate as count_backfill
 from integrations.models import FieldMapping, Scheme, SyncRecord, SyncRun, ValueMap, ValueMapEntry
 

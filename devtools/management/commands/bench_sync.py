@@ -97,7 +97,7 @@ class Command(BaseCommand):
     def start_sandbox(self, env, port, workers, niceness=0):
         command = [sys.executable, "-m", "gunicorn", "portal.wsgi:application", "--bind", f"127.0.0.1:{port}",
                    "--workers", str(workers), "--threads", "32", "--worker-class", "gthread", "--log-level",
-                   "warning", "--timeout", "120", "--config", "python:integrations.bench_server"]
+                   "warning", "--timeout", "120", "--config", "python:devtools.bench_server"]
         server = subprocess.Popen(command, env=env, cwd=settings.BASE_DIR, start_new_session=True,
                                   preexec_fn=(lambda: os.nice(niceness)) if niceness else None)
         deadline = time.monotonic() + 60
@@ -134,7 +134,7 @@ class Command(BaseCommand):
     def prepare(self, base_url, count, batch_size):
         from django.db.models import F
 
-        from integrations import demo
+        from devtools import demo
         from sandbox import roster
         from sandbox.dingtalk.models import ApprovalInstance
         from sso.identities import seed_demo_identities
@@ -154,7 +154,7 @@ class Command(BaseCommand):
         from django.core.cache import cache
         from django.utils import timezone
 
-        from integrations import demo
+        from devtools import demo
         from integrations.models import SyncRecord, SyncRun
         from sandbox.kingdee.models import FormRecord
 

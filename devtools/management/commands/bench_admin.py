@@ -63,7 +63,7 @@ class Command(BaseCommand):
 
         if os.environ.get(SCRATCH_FLAG) != os.environ.get("DATABASE_URL") or not os.environ.get(SCRATCH_FLAG):
             raise CommandError("--measure runs only in the scratch database that bench_admin itself creates.")
-        from integrations.benchmark import fill, render_times
+        from devtools.benchmark import fill, render_times
 
         user = fill(options["records"], options["failed_share"])
         for page, (times, queries) in render_times(user, options["repeat"]).items():

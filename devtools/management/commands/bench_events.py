@@ -73,7 +73,7 @@ class Command(BaseCommand):
 
     def prepare(self, options):
         """Seed, connect, create the event-driven scheme and N+1 running claims, then turn the push on."""
-        from integrations import demo
+        from devtools import demo
         from integrations.models import Connection, Scheme
         from sandbox import roster
         from sandbox.dingtalk import claims

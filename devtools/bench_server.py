@@ -1,4 +1,4 @@
-"""gunicorn settings for the sandbox servers `bench_sync` starts (`-c python:integrations.bench_server`).
+"""gunicorn settings for the sandbox servers `bench_sync` starts (`-c python:devtools.bench_server`).
 
 The sandbox keeps DingTalk's QPS window in its own process and charges it after the injected
 latency, so a garbage-collection pause of that process bunches admissions the client spaced

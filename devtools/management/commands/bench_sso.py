@@ -110,7 +110,7 @@ class Command(BaseCommand):
         """Inside the benchmark database: seed, connect, configure SSO, map everyone. Prints the people."""
         from integrations.models import Connection
         from sandbox import roster
-        from sso.demo import setup_demo_sso
+        from devtools.sso_demo import setup_demo_sso
         from sso.models import IdentityMap
 
         out = tempfile.SpooledTemporaryFile(mode="w+")

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from integrations.demo import setup_demo
+from devtools.demo import setup_demo
 
 
 class Command(BaseCommand):

@@ -97,7 +97,7 @@ def sandbox_push(base_url, dingtalk, mode="callback"):
 def setup_demo(base_url, events="callback"):
     """Idempotent. Returns a few lines describing what is ready."""
     from sandbox import roster
-    from sso.demo import setup_demo_sso
+    from devtools.sso_demo import setup_demo_sso
     from sso.identities import seed_demo_identities
 
     credentials = seed_sandbox()

@@ -6,8 +6,9 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from integrations import events
-from integrations.admin_runs import ReadOnlyAdmin, pretty_json
+from integrations.admin.runs import ReadOnlyAdmin, pretty_json
 from integrations.models import DingTalkEvent, SyncRecord
+from portal.text import shorten
 
 
 @admin.register(DingTalkEvent)
@@ -42,7 +43,7 @@ class DingTalkEventAdmin(ReadOnlyAdmin):
 
     @admin.display(description=_("reason"))
     def short_reason(self, event):
-        return event.reason if len(event.reason) <= 60 else event.reason[:59] + "…"
+        return shorten(event.reason, 60)
 
     @admin.display(description=_("sync record"))
     def record_link(self, event):
