@@ -15,7 +15,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, F, Q
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.http import urlencode
@@ -24,6 +24,7 @@ from django_q.tasks import async_task
 
 from integrations.clients import client_for
 from integrations.clients.errors import RemoteError
+from integrations import review
 from integrations.models import Alert, AlertGate, Connection, Scheme, SyncRecord, SyncRun
 
 logger = logging.getLogger("integrations.alerts")
@@ -156,7 +157,7 @@ def top_reasons(scheme, run=None):
     records = SyncRecord.objects.filter(scheme=scheme, status=SyncRecord.Status.FAILED)
     if run is not None:
         records = records.filter(run=run)
-    return list(records.values_list("error").annotate(n=Count("id")).order_by("-n", "error")[:TOP_REASONS])
+    return review.top_reasons(records, TOP_REASONS)
 
 
 def run_message(run, kind, held_back):

@@ -50,7 +50,7 @@ class Push:
 
 
 def max_age():
-    return getattr(settings, "DINGTALK_CALLBACK_MAX_AGE", 600)
+    return settings.DINGTALK_CALLBACK_MAX_AGE
 
 
 def receiver_id(connection):

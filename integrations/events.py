@@ -16,7 +16,7 @@ from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from integrations import engine, tasks
+from integrations import engine, queue
 from integrations.models import DingTalkEvent, Scheme, SyncRecord, Trigger
 
 Outcome = DingTalkEvent.Outcome
@@ -111,7 +111,7 @@ def _decide(event, connection, incoming):
             "No enabled scheme books process code %(code)s on events.") % {"code": event.process_code})
     for scheme in schemes:
         note_in_ledger(scheme, event.instance_id)
-        tasks.enqueue_event(event, scheme)
+        queue.enqueue_event(event, scheme)
     event.scheme, event.outcome = schemes[0], Outcome.QUEUED
     event.save(update_fields=["scheme", "outcome"])
     return event

@@ -5,6 +5,7 @@ import re
 from django.db.models import Count, OuterRef, Q
 
 from integrations.models import SyncRecord
+from portal.text import shorten
 
 Status = SyncRecord.Status
 
@@ -23,7 +24,7 @@ TRACEBACK_LINE = re.compile(r'^(Traceback \(most recent call last\)|\s+File "|\s
 
 
 def with_originator_names(queryset):
-    from sso.identities import name_of
+    from integrations.identity import name_of
 
     return queryset.annotate(originator_name=name_of(OuterRef("originator")))
 
@@ -45,8 +46,7 @@ def readable_reason(text):
 
 
 def short_reason(text, length=80):
-    first = readable_reason(text).split("\n", 1)[0]
-    return first if len(first) <= length else first[: length - 1] + "…"
+    return shorten(readable_reason(text).split("\n", 1)[0], length)
 
 
 def top_reasons(records, limit=8):

@@ -1,4 +1,4 @@
-"""Admin building blocks shared by every app (the sandbox included)."""
+"""Admin building blocks shared by the product apps."""
 
 
 class ReadOnlyAdminMixin:

@@ -12,7 +12,6 @@ import time
 from django.conf import settings
 from django.core.cache import cache
 
-DEFAULT_RATE_LIMIT = (60, 60)
 
 
 def address(value):
@@ -25,7 +24,7 @@ def address(value):
 def client_ip(request):
     """The caller's address: REMOTE_ADDR, or the nearest untrusted hop a trusted proxy forwarded for."""
     remote = address(request.META.get("REMOTE_ADDR"))
-    trusted = set(getattr(settings, "SSO_TRUSTED_PROXIES", ()))
+    trusted = set(settings.SSO_TRUSTED_PROXIES)
     if remote in trusted:
         for hop in reversed(request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")):
             ip = address(hop)
@@ -36,7 +35,7 @@ def client_ip(request):
 
 def requests_over_limit(request):
     """How many requests this address has made beyond its limit in the current window (0: within)."""
-    limit, window = getattr(settings, "SSO_RATE_LIMIT", DEFAULT_RATE_LIMIT)
+    limit, window = settings.SSO_RATE_LIMIT
     key = f"sso:rate:{client_ip(request) or '-'}:{int(time.time() // window)}"
     if cache.add(key, 1, timeout=window + 1):
         count = 1

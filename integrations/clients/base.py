@@ -19,7 +19,7 @@ logger = logging.getLogger("integrations.clients")
 
 def retry_wait_scale():
     """Tests set REMOTE_RETRY_WAIT_SCALE = 0 so that retries do not sleep."""
-    return getattr(settings, "REMOTE_RETRY_WAIT_SCALE", 1.0)
+    return settings.REMOTE_RETRY_WAIT_SCALE
 
 
 class HttpClient:

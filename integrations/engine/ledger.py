@@ -29,7 +29,7 @@ RECHECK_LIMIT = timedelta(days=360)
 
 
 def lease_seconds():
-    return getattr(settings, "SYNC_LEASE_SECONDS", 120)
+    return settings.SYNC_LEASE_SECONDS
 
 
 def worker_name():

@@ -69,7 +69,7 @@ class Workers:
 
 
 def identity_lookup():
-    from sso.identities import kingdee_identity
+    from integrations.identity import kingdee_identity
 
     return lru_cache(maxsize=None)(kingdee_identity)
 

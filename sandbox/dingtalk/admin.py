@@ -6,7 +6,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from portal.admin_mixins import ReadOnlyAdminMixin
+from sandbox.admin_mixins import ReadOnlyAdminMixin
 from sandbox.dingtalk import approvals, push
 from sandbox.dingtalk.models import (
     App, ApprovalInstance, Comment, Department, Employee, ProcessTemplate, PushedEvent, QuotaUsage, Robot,

@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from portal.admin_mixins import ReadOnlyAdminMixin
+from sandbox.admin_mixins import ReadOnlyAdminMixin
 from sandbox.kingdee.metadata import FORMS
 from sandbox.kingdee.models import (
     BaseData, Bill, DataCentre, KingdeeFaults, KingdeeSession, KingdeeUser, SsoLanding, ThirdPartyApp,

@@ -26,7 +26,7 @@ VECTOR_B = {"token": "mryue", "aes_key": "Yue0EfdN5900c1ce5cf6A152c63DDe1808a60c
 def enqueued(monkeypatch):
     """The tasks handed to django-q2 (after the commit)."""
     calls = []
-    monkeypatch.setattr("integrations.tasks.async_task", lambda func, *args, **kwargs: calls.append((func, args)))
+    monkeypatch.setattr("integrations.queue.async_task", lambda func, *args, **kwargs: calls.append((func, args)))
     return calls
 
 
