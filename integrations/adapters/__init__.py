@@ -8,6 +8,7 @@ new scenario (contacts → BD_Empinfo, Kingdee queries → robot messages) is a 
 from integrations.adapters.base import (
     SOURCES,
     TARGETS,
+    Change,
     Listed,
     Outcome,
     SourceAdapter,
@@ -24,6 +25,6 @@ from integrations.adapters.base import (
 from integrations.adapters import dingtalk, kingdee  # noqa: E402,F401  (they register themselves)
 
 __all__ = [
-    "SOURCES", "TARGETS", "Listed", "Outcome", "SourceAdapter", "TargetAdapter", "Verdict", "check_settings",
+    "SOURCES", "TARGETS", "Change", "Listed", "Outcome", "SourceAdapter", "TargetAdapter", "Verdict", "check_settings",
     "register_source", "register_target", "source_choices", "source_class", "target_choices", "target_class",
 ]

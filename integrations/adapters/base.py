@@ -21,11 +21,16 @@ class Param:
 @dataclass(frozen=True)
 class Listed:
     """A key found by listing. `finished`: True/False when the listing says so, None when unknown.
-    `bound`: a lower bound of the record's start time, so the cursor never passes an unfinished record."""
+    `bound`: a lower bound of the record's start time, so the cursor never passes an unfinished record.
+    `data`: the whole record when the listing already carries it (a page of a Kingdee query, a department's
+    members): the engine does not fetch it again. `removed`: the record is gone at the source (an employee
+    who left, a removed department, a deleted customer): the target disables it, never deletes it."""
 
     key: str
     finished: bool | None = None
     bound: datetime | None = None
+    data: dict | None = None
+    removed: bool = False
 
 
 @dataclass(frozen=True)
@@ -34,9 +39,13 @@ class Verdict:
     WAIT = "wait"
     SKIP = "skip"
     PERSON = "person"  # a rule says a person must decide: recorded as failed, with the reason
+    REMOVE = "remove"  # gone at the source: `TargetAdapter.remove` disables it in the target
 
     action: str
     reason: str = ""
+    # Reasons are data: a code of `integrations.reasons` and its parameters, rendered for the reader.
+    code: str = ""
+    params: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -46,8 +55,31 @@ class Outcome:
     ok: bool
     id: str = ""
     number: str = ""
-    message: str = ""
+    message: str = ""  # the remote's own words, verbatim
     response: dict = field(default_factory=dict)
+    code: str = ""  # a reason code when not ok (see `Verdict.code`)
+    params: dict = field(default_factory=dict)
+    # From `find` on master-data and two-way targets: the record's current field values in the target.
+    state: dict | None = None
+    # Refused for now, not for good (a closed period, a dependency not yet written): the record waits.
+    waiting: bool = False
+
+
+@dataclass(frozen=True)
+class Change:
+    """What a master-data or two-way target will do for one key (`TargetAdapter.plan`)."""
+
+    CREATE = "create"
+    UPDATE = "update"  # only `fields` are sent (Kingdee NeedUpDateFields), with the existing FID
+    ENABLE = "enable"  # it was disabled (a re-hire): enable it, then update `fields`
+    UNCHANGED = "unchanged"  # nothing is written
+    CONFLICT = "conflict"  # a field the portal wrote was changed in the target since: a person decides
+
+    action: str
+    payload: dict | None = None
+    fields: tuple = ()
+    # {field: {"source": new value, "target": the target's value now, "written": what the portal wrote last}}
+    conflicts: dict = field(default_factory=dict)
 
 
 class Adapter:
@@ -119,7 +151,22 @@ class SourceAdapter(Adapter):
 
 
 class TargetAdapter(Adapter):
-    """Writes payloads in batches and finds what an earlier attempt may already have written."""
+    """Writes payloads in batches and finds what is already in the target.
+
+    `mode` says how the engine treats a key:
+    - BILL: written once per key, ever. Before a key's first write the engine asks `find` (one call per
+      batch) and adopts a record another scheme or a lost attempt already wrote: never twice, across schemes.
+    - MASTER: upserted by business number. A payload whose fingerprint equals the last one written is not
+      written at all (no call). Otherwise `find` returns the current record (`Outcome.state`) and `plan`
+      decides create / update of the changed fields only / enable / conflict. `depends_on` orders a run
+      (a parent department before its children; a record whose dependency failed waits with that reason).
+      A key removed at the source is disabled by `remove`, never deleted.
+    - MESSAGE: sent once per key (robot, work notice); the key carries the de-duplication window (e.g. a
+      material and a day), so the ledger alone keeps an alert from repeating. `find` is never called.
+    """
+
+    BILL, MASTER, MESSAGE = "bill", "master", "message"
+    mode = BILL
 
     def __init__(self, params, client, dedupe_field=""):
         super().__init__(params, client)
@@ -131,12 +178,31 @@ class TargetAdapter(Adapter):
 
     def write(self, items):
         """`items` is a list of (key, payload); returns one Outcome per item, in order. Raises RemoteError
-        when the batch as a whole failed (TransientError: the outcome is unknown, reconcile before writing)."""
+        when the batch as a whole failed (TransientError: the outcome is unknown, reconcile before writing).
+        MASTER targets receive the payload of `plan`'s Change (with the FID and NeedUpDateFields)."""
         raise NotImplementedError
 
     def find(self, keys):
-        """{key: Outcome} for keys that already exist in the target (by the dedupe field)."""
+        """{key: Outcome} for keys that already exist in the target (by the dedupe field or business number);
+        MASTER and two-way targets fill `Outcome.state` with the current field values."""
         raise NotImplementedError
+
+    def plan(self, key, payload, existing, written):
+        """MASTER: the Change for one key, from the new `payload`, the target's record now (`existing`, an
+        Outcome from `find`, or None) and what the portal wrote last (`written`, or None)."""
+        if existing is None:
+            return Change(Change.CREATE, payload)
+        return Change(Change.UNCHANGED)
+
+    def depends_on(self, key, payload):
+        """MASTER: keys of the same scheme that must be written before this one."""
+        return []
+
+    def remove(self, items):
+        """Disable (Kingdee Forbid) the records of keys gone at the source; `items` is a list of (key, existing
+        Outcome or None). One Outcome per item, in order. Targets that cannot disable say so per item."""
+        return [Outcome(False, message=gettext("This target cannot disable records."), code="cannot_remove")
+                for _item in items]
 
     def after_write(self, outcomes):
         """Follow-up operations on the written items (submit, audit); returns {number: message} of failures."""

@@ -90,6 +90,8 @@ class SyncRecord(models.Model):
         FAILED = "failed", _("failed")
         SKIPPED = "skipped", _("skipped")
         HANDLED = "handled", _("handled by a person")
+        # Both sides changed a field since the last sync (or the target was edited by hand): a person decides.
+        CONFLICT = "conflict", _("conflict: a person decides")
 
     class ErrorKind(models.TextChoices):
         NONE = "", _("none")
@@ -108,7 +110,7 @@ class SyncRecord(models.Model):
         BACKFILL = "backfill", _("backfill")
         RECONCILED = "reconciled", _("reconciliation")
 
-    SETTLED = (Status.SUCCEEDED, Status.FAILED, Status.SKIPPED, Status.HANDLED)
+    SETTLED = (Status.SUCCEEDED, Status.FAILED, Status.SKIPPED, Status.HANDLED, Status.CONFLICT)
     UNSETTLED = (Status.PENDING, Status.WRITING, Status.WAITING)
 
     scheme = models.ForeignKey(Scheme, models.CASCADE, related_name="records", verbose_name=_("scheme"))
@@ -127,8 +129,18 @@ class SyncRecord(models.Model):
     response = models.JSONField(_("response"), null=True, blank=True)
     target_id = models.CharField(_("target id"), max_length=64, blank=True)
     target_number = models.CharField(_("bill number"), max_length=64, blank=True)
+    # Master data: a hash of the payload last written; an equal one next time is not written at all.
+    fingerprint = models.CharField(_("fingerprint"), max_length=64, blank=True, default="", editable=False)
+    # Two-way and master data: the field values each side held at the last sync ({"source": {…}, "target": {…}}),
+    # so a change the portal wrote is recognised when it comes back, and a change on both sides is a conflict.
+    synced_state = models.JSONField(_("state at the last sync"), null=True, blank=True)
 
     error = models.TextField(_("reason"), blank=True)
+    # Reasons are data: a code of `integrations.reasons` and its parameters (field, source path, value, the
+    # remote's own message verbatim); pages render them in the reader's language. `error` keeps the remote's
+    # words for search and for records written before codes existed.
+    reason_code = models.CharField(_("reason code"), max_length=40, blank=True, default="")
+    reason_params = models.JSONField(_("reason parameters"), default=dict, blank=True)
     error_kind = models.CharField(_("reason kind"), max_length=15, choices=ErrorKind.choices, blank=True, default="")
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     last_attempt_at = models.DateTimeField(_("last attempt"), null=True, blank=True)
