@@ -3,6 +3,7 @@ from integrations.models.events import DingTalkEvent
 from integrations.models.ops import Alert, AlertGate, ReviewRecord, SchemeVersion
 from integrations.models.runs import SyncRecord, SyncRun, Trigger
 from integrations.models.schemes import FieldMapping, Scheme, ValueMap, ValueMapEntry
+from integrations.models.tallies import RecordTally
 
-__all__ = ["Alert", "AlertGate", "Connection", "DingTalkEvent", "FieldMapping", "ReviewRecord", "Scheme",
+__all__ = ["Alert", "AlertGate", "Connection", "DingTalkEvent", "FieldMapping", "RecordTally", "ReviewRecord", "Scheme",
            "SchemeVersion", "SyncRecord", "SyncRun", "Trigger", "ValueMap", "ValueMapEntry"]

@@ -176,6 +176,10 @@ class SyncRecord(models.Model):
             models.Index(fields=["-updated_at"], name="record_updated"),
             models.Index(fields=["target_number"], name="record_target_number"),
             models.Index(fields=["claim"], name="record_claim", condition=~Q(claim="")),
+            # The review list's default (failed, skipped and conflicts, newest first) and the dashboard's open
+            # counts, read from a small index whatever the size of the ledger.
+            models.Index(fields=["-updated_at", "-id", "scheme", "status"], name="record_to_review",
+                         condition=Q(status__in=["failed", "skipped", "conflict"])),
         ]
 
     def __str__(self):
