@@ -39,6 +39,52 @@ def no_network(monkeypatch):
     monkeypatch.setattr(socket.socket, "connect", _loopback_only)
 
 
+def member(role, username):
+    """A staff user in one of the portal's roles (portal.roles)."""
+    from django.contrib.auth.models import Group, User
+
+    from portal.roles import sync_roles
+
+    sync_roles()
+    user = User.objects.create_user(username, password="pw", is_staff=True)
+    user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+@pytest.fixture
+def finance_user(db):
+    from portal.roles import FINANCE
+
+    return member(FINANCE, "cashier")
+
+
+@pytest.fixture
+def it_user(db):
+    from portal.roles import IT_ADMIN
+
+    return member(IT_ADMIN, "it-admin")
+
+
+@pytest.fixture
+def finance_client(client, finance_user):
+    client.force_login(finance_user)
+    return client
+
+
+@pytest.fixture
+def it_client(client, it_user):
+    client.force_login(it_user)
+    return client
+
+
+@pytest.fixture(autouse=True)
+def fresh_sso_settings():
+    """SSO settings are kept per process between logins; a test starts from the database, not the last test."""
+    from sso.login import forget_settings
+
+    forget_settings()
+
+
 @pytest.fixture
 def q_sync(monkeypatch):
     """Run django-q2 tasks inline; the pytest `settings` fixture does not reach Conf."""

@@ -1,5 +1,4 @@
 import pytest
-from django.contrib.auth.models import Group, User
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -7,7 +6,6 @@ from django_q.models import Schedule
 
 from integrations import engine
 from integrations.models import FieldMapping, Scheme, SyncRecord, SyncRun, Trigger
-from portal.roles import FINANCE, sync_roles
 from tests.integrations.fakes import PROCESS_CODE, claim
 from tests.integrations.test_engine import recent
 
@@ -18,15 +16,6 @@ Status = SyncRecord.Status
 def committed(django_capture_on_commit_callbacks):
     """Tasks are enqueued on commit; inside a test's transaction, run those callbacks as the commit would."""
     return lambda: django_capture_on_commit_callbacks(execute=True)
-
-
-@pytest.fixture
-def finance_client(client, db):
-    sync_roles()
-    user = User.objects.create_user("cashier", password="pw", is_staff=True)
-    user.groups.add(Group.objects.get(name=FINANCE))
-    client.force_login(user)
-    return client
 
 
 def changelist(model):

@@ -8,9 +8,9 @@ from django_q.models import Task
 
 from integrations import tasks
 from integrations.models import SyncRecord, SyncRun
+from tests.events.processes import cluster as start_cluster
 from tests.integrations.live import (
     faultless,
-    Cluster,
     assert_bill_matches,
     bill_counts,
     bills_by_instance,
@@ -35,7 +35,7 @@ def clusters():
     started = []
 
     def start(**options):
-        cluster = Cluster(**options)
+        cluster = start_cluster(**options)
         started.append(cluster)
         return cluster
 
