@@ -11,7 +11,7 @@ from django.db.models import Case, Count, IntegerField, Max, Min, OuterRef, Subq
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from integrations import charts
+from integrations import charts, review
 from integrations.models import Alert, RecordTally, Scheme, SyncRecord, SyncRun
 from integrations.models.tallies import HOUR
 
@@ -122,8 +122,8 @@ def build(today=None):
         if scheme_id in boards:
             boards[scheme_id].open_counts[status] = count
 
-    reasons = (SyncRecord.objects.filter(status=Status.FAILED).exclude(error="")
-               .values_list("scheme_id", "error").annotate(n=Count("id")).order_by("-n")[:200])
+    failed = review.newest(SyncRecord.objects.filter(status=Status.FAILED))
+    reasons = (failed.exclude(error="").values_list("scheme_id", "error").annotate(n=Count("id")).order_by("-n")[:200])
     for scheme_id, error, count in reasons:
         board = boards.get(scheme_id)
         if board is not None and len(board.reasons) < TOP_REASONS:
