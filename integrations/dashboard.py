@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
 from django.db import connection, transaction
-from django.db.models import Case, Count, IntegerField, Max, Min, OuterRef, Subquery, Sum, Value, When
+from django.db.models import (Case, Count, F, FloatField, Func, IntegerField, Max, Min, OuterRef, Subquery, Sum,
+                              Value, When)
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -92,6 +93,18 @@ def day_of(field, starts):
     return Case(*whens, output_field=IntegerField())
 
 
+class Seconds(Func):
+    """Seconds from the second timestamp to the first, computed by the database (no datetime per row)."""
+
+    output_field = FloatField()
+    arg_joiner = " - "
+    template = "EXTRACT(EPOCH FROM (%(expressions)s))::double precision"
+
+    def as_sqlite(self, compiler, connection, **extra):
+        return self.as_sql(compiler, connection, template="((julianday(%(expressions)s)) * 86400.0)",
+                           arg_joiner=") - julianday(", **extra)
+
+
 def schemes_with_last_run():
     last = SyncRun.objects.filter(scheme=OuterRef("pk")).order_by("-started_at")
     return Scheme.objects.select_related("schedule").annotate(
@@ -130,13 +143,13 @@ def build(today=None):
             board.reasons.append((error, count))
 
     runs = (SyncRun.objects.filter(started_at__gte=since, finished_at__isnull=False)
-            .annotate(day=day_of("started_at", starts))
-            .values_list("scheme_id", "day", "started_at", "finished_at", "succeeded_count", "failed_count",
-                         "skipped_count"))
-    for scheme_id, day, started, finished, *counts in runs.iterator(chunk_size=2000):
+            .annotate(day=day_of("started_at", starts), seconds=Seconds("finished_at", "started_at"),
+                      settled=F("succeeded_count") + F("failed_count") + F("skipped_count"))
+            .values_list("scheme_id", "day", "seconds", "settled"))
+    for scheme_id, day, seconds, records in runs.iterator(chunk_size=2000):
         board = boards.get(scheme_id)
         if board is not None:
-            board.runs[days[day]].append(((finished - started).total_seconds(), sum(counts)))
+            board.runs[days[day]].append((seconds, records))
     return days, list(boards.values())
 
 
