@@ -4,7 +4,7 @@ failed and skipped records through their indexes)."""
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from django.db import connection, transaction
 from django.db.models import (Case, Count, F, FloatField, Func, IntegerField, Max, Min, OuterRef, Subquery, Sum,
@@ -163,20 +163,29 @@ def tallies(starts):
 
 
 def compact(force=False):
-    """Fold the tally into one row per bucket (dropping hours older than KEEP_DAYS) once it has grown by
-    COMPACT_AFTER rows. Each row is taken by exactly one DELETE … RETURNING, so compactions running at once
-    never count a row twice."""
+    """Fold the tally into one row per bucket once it has grown by COMPACT_AFTER rows: the hours of a past local
+    day into the hour that day starts in (the dashboard counts by day), hours older than KEEP_DAYS dropped. Each
+    row is taken by exactly one DELETE … RETURNING, so compactions running at once never count a row twice."""
     bounds = RecordTally.objects.aggregate(low=Min("pk"), high=Max("pk"))
     if bounds["high"] is None or (not force and bounds["high"] - bounds["low"] < COMPACT_AFTER):
         return
-    oldest = int(timezone.now().timestamp()) // HOUR - 24 * KEEP_DAYS
+    _days, starts = window()
+    today = int(starts[-1].timestamp()) // HOUR
+    oldest = today - 24 * KEEP_DAYS
+    day_start = {}
     sums = Counter()
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f"DELETE FROM {RecordTally._meta.db_table} WHERE id <= %s "
                        "RETURNING scheme_id, hour, status, booked_via, n", [bounds["high"]])
         for scheme_id, hour, status, via, n in cursor.fetchall():
-            if hour >= oldest:
-                sums[scheme_id, hour, status, via] += n
+            if hour < oldest:
+                continue
+            if hour < today:
+                if hour not in day_start:
+                    day = timezone.localdate(datetime.fromtimestamp(hour * HOUR, UTC))
+                    day_start[hour] = int(timezone.make_aware(datetime.combine(day, time.min)).timestamp()) // HOUR
+                hour = day_start[hour]
+            sums[scheme_id, hour, status, via] += n
         RecordTally.objects.bulk_create([RecordTally(scheme_id=key[0], hour=key[1], status=key[2], booked_via=key[3],
                                                      n=n) for key, n in sorted(sums.items()) if n], batch_size=2000)
 
