@@ -13,27 +13,32 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext, gettext_lazy as _
+from import_export.admin import ExportMixin
+from import_export.formats.base_formats import CSV, XLSX
 
 from integrations import engine, review, tasks
 from integrations.admin.forms import HandleForm
-from integrations.admin.runs import SyncRecordAdmin
+from integrations.admin.resources import ReviewRecordResource
+from integrations.admin.runs import SyncRecordAdmin, attempts_text, local_time, reason_cell, status_cell
 from integrations.models import ReviewRecord, SyncRecord
+from portal.models import SensitiveField
 from portal.text import pretty_json
 
 Status = SyncRecord.Status
 
 
 class ReviewFilter(admin.SimpleListFilter):
-    title = _("show")
+    title = _("review state")
     parameter_name = "review"
 
     def lookups(self, request, model_admin):
-        return [("failed", _("failed")), ("skipped", _("skipped")), ("handled", _("handled by a person")),
-                ("retried", _("booked after a retry"))]
+        return [("failed", _("failed")), ("conflict", _("conflicts")),
+                ("skipped", _("routine skips (refused or cancelled approvals)")), ("all", _("all of these")),
+                ("handled", _("handled by a person")), ("retried", _("booked after a retry"))]
 
     def choices(self, changelist):
         choices = list(super().choices(changelist))
-        choices[0]["display"] = _("failed and skipped")
+        choices[0]["display"] = _("needs action (failures and conflicts)")
         return choices
 
     def queryset(self, request, queryset):
@@ -47,7 +52,7 @@ class ReasonFilter(admin.SimpleListFilter):
     parameter_name = "reason"
 
     def lookups(self, request, model_admin):
-        reasons = review.top_reasons(SyncRecord.objects.filter(review.SHOWS[None]))
+        reasons = review.top_reasons(SyncRecord.objects.filter(review.SHOWS["all"]))
         return [(text, f"{review.short_reason(text, 40)} ({count})") for text, count in reasons]
 
     def queryset(self, request, queryset):
@@ -55,13 +60,16 @@ class ReasonFilter(admin.SimpleListFilter):
 
 
 @admin.register(ReviewRecord)
-class ReviewRecordAdmin(SyncRecordAdmin):
+class ReviewRecordAdmin(ExportMixin, SyncRecordAdmin):
     class Media:
         css = {"all": ["integrations/ops.css"]}
 
     change_form_template = "admin/integrations/reviewrecord/change_form.html"
-    list_display = ("title_link", "scheme", "originator_display", "amount", "source_number", "reason", "attempts",
-                    "last_attempt", "status")
+    resource_classes = [ReviewRecordResource]
+    formats = [XLSX, CSV]
+    to_encoding = "utf-8-sig"
+    # Who, what, how much, why, when, state: six columns that fit 1366 px beside the filters.
+    list_display = ("approval", "originator_display", "amount", "reason", "when", "state")
     list_display_links = None
     list_filter = (ReviewFilter, "scheme", "error_kind", ReasonFilter, "updated_at")
     search_fields = ("=source_key", "=source_number", "=target_number", "title", "originator")
@@ -80,10 +88,16 @@ class ReviewRecordAdmin(SyncRecordAdmin):
     def get_queryset(self, request):
         return review.with_originator_names(super().get_queryset(request))
 
-    @admin.display(description=_("claim"), ordering="title")
-    def title_link(self, record):
+    def get_export_resource_kwargs(self, request, **kwargs):
+        return {**super().get_export_resource_kwargs(request, **kwargs),
+                "masker_for": lambda: SensitiveField.masker_for(request.user)}
+
+    @admin.display(description=_("approval"), ordering="title")
+    def approval(self, record):
         url = reverse("admin:integrations_reviewrecord_change", args=[record.pk])
-        return format_html('<a href="{}">{}</a>', url, record.title or record.source_key)
+        return format_html('<a href="{}">{}</a><div class="list-quiet">{} · {}</div>', url,
+                           record.title or record.source_key, record.source_number or record.source_key,
+                           record.scheme.name)
 
     @admin.display(description=_("originator"), ordering="originator")
     def originator_display(self, record):
@@ -91,16 +105,21 @@ class ReviewRecordAdmin(SyncRecordAdmin):
 
     @admin.display(description=_("reason"))
     def reason(self, record):
-        return format_html('<span title="{}">{}</span>', review.readable_reason(record.error),
-                           review.short_reason(record.error))
+        return reason_cell(review.readable_reason(record.error), review.short_reason(record.error, 48))
 
     @admin.display(description=_("last attempt"), ordering="last_attempt_at")
-    def last_attempt(self, record):
-        return timezone.localtime(record.last_attempt_at).strftime("%m-%d %H:%M") if record.last_attempt_at else "—"
+    def when(self, record):
+        return local_time(record.last_attempt_at or record.updated_at)
+
+    @admin.display(description=_("status"), ordering="status")
+    def state(self, record):
+        return status_cell(record, attempts_text(record))
 
     @admin.display(description=_("reason"))
     def full_reason(self, record):
-        return format_html('<div class="review-reason">{}</div>', review.readable_reason(record.error) or "—")
+        text = review.readable_reason(record.error) or "—"
+        masker = getattr(record, "masker", None)
+        return format_html('<div class="review-reason">{}</div>', masker.text(text) if masker else text)
 
     # ---- the record page -----------------------------------------------------------------------
 
@@ -115,8 +134,9 @@ class ReviewRecordAdmin(SyncRecordAdmin):
     def change_view(self, request, object_id, form_url="", extra_context=None):
         record = self.get_object(request, unquote(object_id))
         extra = {} if record is None else {
-            "data_columns": [(_("source data"), pretty_json(record.source_data)),
-                             (_("payload sent"), pretty_json(record.payload)), (_("response"), pretty_json(record.response))],
+            "data_columns": [(_("source data"), pretty_json(record.shown["source_data"])),
+                             (_("payload sent"), pretty_json(record.shown["payload"])),
+                             (_("response"), pretty_json(record.shown["response"]))],
             "audit": audit_entries(record),
             "can_retry": record.status == Status.FAILED and self.has_retry_permission(request),
             "can_handle": record.status in (Status.FAILED, Status.SKIPPED) and self.has_handle_permission(request),
