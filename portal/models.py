@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -53,3 +54,42 @@ class SensitiveField(models.Model):
         if user.has_perm("portal.view_unmasked"):
             return None
         return Masker(cls.objects.values_list("name", flat=True))
+
+
+class PortalLogin(models.Model):
+    """A login to the portal itself (the admin), or a failed attempt; SSO logins into Kingdee are sso.LoginEvent."""
+
+    class Outcome(models.TextChoices):
+        SUCCESS = "success", _("logged in")
+        FAILED = "failed", _("wrong user name or password")
+
+    created_at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
+    username = models.CharField(_("user name"), max_length=150, blank=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+",
+                             verbose_name=_("user"))
+    outcome = models.CharField(_("outcome"), max_length=10, choices=Outcome.choices)
+    ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    user_agent = models.CharField(_("browser"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("portal login")
+        verbose_name_plural = _("portal logins")
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self):
+        return f"{self.username} {self.get_outcome_display()}"
+
+    @classmethod
+    def record(cls, request, username, user=None, outcome=Outcome.SUCCESS):
+        meta = request.META if request is not None else {}
+        return cls.objects.create(username=(username or "")[:150], user=user, outcome=outcome,
+                                  ip=meta.get("REMOTE_ADDR") or None, user_agent=meta.get("HTTP_USER_AGENT", "")[:200])
+
+
+def portal_login_succeeded(sender, request, user, **kwargs):
+    PortalLogin.record(request, user.get_username(), user)
+
+
+def portal_login_failed(sender, credentials, request=None, **kwargs):
+    # Django has already masked the password in `credentials`; only the user name is kept.
+    PortalLogin.record(request, credentials.get("username", ""), outcome=PortalLogin.Outcome.FAILED)
