@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from django.db import connections
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -341,6 +342,11 @@ class Pipeline:
             self.run.done += 1
 
     def settle(self, item, status, *, when_status=None, when_claim=None, **fields):
+        # The record names the run that settled it, so the run's counts include it; a failure before any write
+        # (mapping, source, a rule) is an attempt too, so a retry that fails again is counted on the record.
+        fields.setdefault("run", self.run)
+        if status == Status.FAILED and when_claim is None:
+            fields.update(attempts=F("attempts") + 1, last_attempt_at=timezone.now())
         if ledger.update_record(item.record_id, when_status=when_status, when_claim=when_claim, status=status,
                                 **fields):
             self.latencies.append(time.monotonic() - item.started)

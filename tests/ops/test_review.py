@@ -179,3 +179,15 @@ def test_the_review_list_makes_the_same_number_of_queries_for_5_rows_and_for_45(
     engine.run_scheme(scheme.pk, since=recent(45))
     assert SyncRecord.objects.filter(status=Status.FAILED).count() == 45
     assert queries() == few
+
+
+def test_a_retry_that_fails_again_says_so_on_the_run_and_the_record(ledger, remote):
+    for key in ("mapping", "rejected"):
+        before = record(key)
+        [run] = engine.retry_records([before.pk])
+        after = record(key)
+        assert run.status == run.Status.PARTIAL and run.failed_count == 1 and run.succeeded_count == 0, key
+        assert (after.status, after.run_id) == (Status.FAILED, run.pk), key
+        assert after.attempts == before.attempts + 1 and after.last_attempt_at > (before.last_attempt_at or
+                                                                                 before.updated_at), key
+        assert after.error, key
