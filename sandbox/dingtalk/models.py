@@ -133,6 +133,8 @@ class Employee(models.Model):
     active = models.BooleanField(
         _("in the organisation"), default=True, help_text=_("Untick to make the person leave: the APIs forget them.")
     )
+    # Shown beside the name in the sandbox's DingTalk client; the demo set-up marks who the portal cannot map.
+    demo_note = models.CharField(_("note in the client"), max_length=100, blank=True)
 
     class Meta:
         verbose_name = _("employee")
