@@ -1,5 +1,6 @@
 import io
 import json
+import os
 import secrets
 import signal
 import subprocess
@@ -37,6 +38,8 @@ class Command(BaseCommand):
         username, password = self.ensure_admin()
         finance_name, finance_password = self.ensure_finance()
         base_url = f"http://{options['host']}:{options['port']}"
+        if "PORTAL_BASE_URL" not in os.environ:  # links in alerts follow the demo's port unless set
+            os.environ["PORTAL_BASE_URL"] = settings.PORTAL_BASE_URL = base_url
         if settings.PORTAL_SANDBOX and "demo_setup" in get_commands():
             call_command("demo_setup", base_url=base_url, events=options["events"], stdout=self.stdout)
         self.stdout.write(self.style.SUCCESS(f"Portal: {base_url}/admin/   login: {username} / {password}"))
