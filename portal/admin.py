@@ -12,7 +12,7 @@ class SensitiveFieldAdmin(admin.ModelAdmin):
 
 @admin.register(PortalLogin)
 class PortalLoginAdmin(LogAdminMixin, admin.ModelAdmin):
-    list_display = ("created_at", "username", "outcome", "ip", "user_agent")
+    list_display = ("created_at", "username", "outcome", "ip")
     list_filter = ("outcome", "created_at")
     search_fields = ("username", "ip")
     date_hierarchy = "created_at"

@@ -21,6 +21,7 @@ from integrations.admin.forms import HandleForm
 from integrations.admin.resources import ReviewRecordResource
 from integrations.admin.runs import SyncRecordAdmin, attempts_text, local_time, reason_cell, status_cell
 from integrations.models import ReviewRecord, SyncRecord
+from portal.exports import NamedFieldsExportForm
 from portal.models import SensitiveField
 from portal.text import pretty_json
 
@@ -66,6 +67,7 @@ class ReviewRecordAdmin(ExportMixin, SyncRecordAdmin):
 
     change_form_template = "admin/integrations/reviewrecord/change_form.html"
     resource_classes = [ReviewRecordResource]
+    export_form_class = NamedFieldsExportForm
     formats = [XLSX, CSV]
     to_encoding = "utf-8-sig"
     # Who, what, how much, why, when, state: six columns that fit 1366 px beside the filters.

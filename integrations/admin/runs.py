@@ -74,7 +74,9 @@ class SyncRunAdmin(RunPagesMixin, ReadOnlyAdmin):
         if not run.finished_at:
             return "…"
         seconds = (run.finished_at - run.started_at).total_seconds()
-        return f"{seconds:.1f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+        if seconds < 120:
+            return gettext("%(seconds).1f s") % {"seconds": seconds}
+        return gettext("%(minutes).1f min") % {"minutes": seconds / 60}
 
     @admin.display(description=_("progress"))
     def progress(self, run):
