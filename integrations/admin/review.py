@@ -79,13 +79,13 @@ class ReviewRecordAdmin(ExportMixin, SyncRecordAdmin):
     ordering = ("-updated_at",)
     list_per_page = 50
     fieldsets = (
-        (None, {"fields": ("scheme", "status", "title", "originator_display", "amount", "source_number",
+        (None, {"fields": ("scheme_name", "status", "title", "originator_display", "amount", "source_number",
                            "source_key", "source_time")}),
         (_("Reason"), {"fields": ("full_reason", "error_kind", "attempts", "last_attempt_at", "run")}),
         (_("Kingdee bill"), {"fields": ("target_number", "booked_via", "booked_at")}),
         (_("Handled"), {"fields": ("handled_by", "handled_at", "note")}),
     )
-    readonly_fields = ("originator_display", "full_reason")
+    readonly_fields = ("scheme_name", "originator_display", "full_reason")
 
     def get_queryset(self, request):
         return review.with_originator_names(super().get_queryset(request))
@@ -104,6 +104,10 @@ class ReviewRecordAdmin(ExportMixin, SyncRecordAdmin):
     @admin.display(description=_("originator"), ordering="originator")
     def originator_display(self, record):
         return review.originator_label(record)
+
+    @admin.display(description=_("scheme"))
+    def scheme_name(self, record):
+        return record.scheme.name  # as text: finance may not open schemes
 
     @admin.display(description=_("reason"))
     def reason(self, record):

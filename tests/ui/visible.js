@@ -8,8 +8,9 @@
     const element = walker.currentNode.parentElement;
     if (!element || element.closest(skip) || !element.checkVisibility({visibilityProperty: true})) continue;
     // A token: letters, digits and the marks ids use. Ids (digits, _, ., all capitals) are not English.
-    for (const token of walker.currentNode.textContent.match(/[A-Za-z][\w.:/@\[\]-]*/g) || []) {
-      if (/[\d_.:/@\[\]]/.test(token) || token === token.toUpperCase() || allow.test(token)) continue;
+    const text = walker.currentNode.textContent.replace(/\{\w+\}/g, "");  // template placeholders: {title}
+    for (const token of text.match(/[A-Za-z][\w.:/@\[\]-]*/g) || []) {
+      if (/[\d_.:/@\[\]-]/.test(token) || token === token.toUpperCase() || allow.test(token)) continue;
       words.add(token);
     }
   }
