@@ -21,7 +21,7 @@ from django.utils.translation import gettext
 from integrations import adapters
 from integrations.clients import client_for
 from integrations.engine import ledger
-from integrations.engine.pipeline import Pipeline
+from integrations.engine.booking import Booking
 from integrations.engine.preview import preview
 from integrations.models import Scheme, SyncRecord, SyncRun, Trigger
 
@@ -75,15 +75,13 @@ def run_scheme(scheme_id, *, trigger=Trigger.SCHEDULE, since=None, until=None, u
         return None
     via = SyncRecord.Via.BACKFILL if backfill else VIA.get(trigger, SyncRecord.Via.POLLING)
 
-    def work(pipeline, source, target):
+    def work(booking, source, target):
         adopted, _released = ledger.recover_stale(run, scheme, target, via=via)
         run.adopted_count += adopted
         recheck = ledger.recheck_since(scheme, since) if source.windowed else None
-        pipeline.execute(window=(since, until, recheck) if source.windowed else None)
-        if pipeline.listing_complete and not pipeline.interrupted and not backfill and source.windowed:
+        booking.execute(window=(since, until, recheck))
+        if booking.listing_complete and not booking.interrupted and not backfill and source.windowed:
             ledger.advance_cursor(scheme, since, until)
-        if not source.windowed:
-            pipeline.listing_complete = True
 
     return _execute(run, scheme, via, work, should_stop)
 
@@ -92,7 +90,7 @@ def sync_keys(scheme_id, keys, *, trigger=Trigger.EVENT, user_id=None):
     scheme = load_scheme(scheme_id)
     run = ledger.start_run(scheme, trigger, exclusive=False, user_id=user_id)
     return _execute(run, scheme, VIA.get(trigger, SyncRecord.Via.POLLING),
-                    lambda pipeline, source, target: pipeline.execute(keys=list(keys), record_ids=[]))
+                    lambda booking, source, target: booking.execute(keys=list(keys), record_ids=[]))
 
 
 def retry_records(record_ids, *, user_id=None):
@@ -113,7 +111,7 @@ def retry_records(record_ids, *, user_id=None):
         scheme = load_scheme(scheme_id)
         run = ledger.start_run(scheme, Trigger.RETRY, exclusive=False, user_id=user_id)
         runs.append(_execute(run, scheme, SyncRecord.Via.RETRY,
-                             lambda pipeline, source, target, ids=reopened: pipeline.execute(record_ids=ids)))
+                             lambda booking, source, target, ids=reopened: booking.execute(record_ids=ids)))
     return runs
 
 
@@ -135,19 +133,19 @@ def _execute(run, scheme, via, work, should_stop=None):
         with ledger.LeaseKeeper(run) as lease:
             # The listing gets a client of its own: a page of ids must never hold the parallel-request slot that
             # a detail fetch already has its rate-limit token for (it would go out late, bunched with the next).
-            pipeline = Pipeline(run, scheme, source, target, via=via, should_stop=should_stop,
-                                lister=build_source(scheme), lease=lease)
-            work(pipeline, source, target)
+            booking = Booking(run, scheme, source, target, via=via, should_stop=should_stop,
+                              lister=build_source(scheme), lease=lease)
+            work(booking, source, target)
     except Exception as error:
         logger.exception("run %s of scheme %s crashed", run.pk, scheme.pk)
         ledger.finish_run(run, error=gettext("Unexpected error: %(error)s") % {"error": repr(error)})
         raise
-    run.stats = run_stats(pipeline, source, target)
+    run.stats = run_stats(booking, source, target)
     return ledger.finish_run(run)
 
 
-def run_stats(pipeline, source, target):
-    latencies = sorted(pipeline.latencies)
+def run_stats(booking, source, target):
+    latencies = sorted(booking.latencies)
 
     def percentile(share):
         return round(1000 * latencies[min(len(latencies) - 1, int(share * len(latencies)))]) if latencies else None
@@ -155,7 +153,7 @@ def run_stats(pipeline, source, target):
     def calls(client):
         return dict(getattr(client, "calls", {}) or {})
 
-    listing = calls(pipeline.lister.client)
+    listing = calls(booking.lister.client)
     return {
         "latency_ms": {"p50": percentile(0.5), "p95": percentile(0.95), "count": len(latencies)},
         "calls": {"source": {path: n + listing.pop(path, 0) for path, n in calls(source.client).items()} | listing,
