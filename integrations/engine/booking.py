@@ -240,20 +240,30 @@ class Booking:
         if mine:
             self.writing = self.start(self.writer, self.send, mine, then=lambda f: self.written(token, mine, f))
 
-    def send(self, items):  # in the writer thread
-        outcomes = self.target.write([(item.key, item.payload) for item in items])
+    def send(self, items):  # in the writer thread: remote calls only
+        """BILL targets are searched for the batch's keys first (one query): a bill another scheme or a lost
+        attempt already wrote is adopted, never written twice."""
+        found = self.target.find([item.key for item in items]) if self.target.mode == self.target.BILL else {}
+        items = [item for item in items if item.key not in found]
+        outcomes = self.target.write([(item.key, item.payload) for item in items]) if items else []
         if len(outcomes) != len(items):
             raise TransientError(f"{len(outcomes)} outcomes for {len(items)} items", system="engine")
-        return outcomes
+        return found, outcomes
 
     def written(self, token, items, future):
         try:
-            outcomes = future.result()
+            found, outcomes = future.result()
         except RemoteError as error:
             return self.write_failed(token, items, error)
         now = timezone.now()
+        for item in [item for item in items if item.key in found]:
+            bill = found[item.key]
+            self.run.adopted_count += self.settle(
+                item, Status.SUCCEEDED, when_claim=token, claim="", target_id=bill.id, target_number=bill.number,
+                response=bill.response, error=bill.message, error_kind="", booked_via=SyncRecord.Via.RECONCILED,
+                booked_at=now)
         booked = []
-        for item, outcome in zip(items, outcomes):
+        for item, outcome in zip([item for item in items if item.key not in found], outcomes):
             if outcome.ok:
                 self.settle(item, Status.SUCCEEDED, when_claim=token, claim="", target_id=outcome.id,
                             target_number=outcome.number, response=outcome.response, error=outcome.message,
@@ -314,9 +324,11 @@ class Booking:
         self.latencies.extend(time.monotonic() - item.started for item in items)
 
     def settle(self, item, status, *, when_status=None, when_claim=None, **fields):
-        if ledger.update_record(item.record_id, when_status=when_status, when_claim=when_claim, status=status,
-                                **fields):
+        settled = ledger.update_record(item.record_id, when_status=when_status, when_claim=when_claim,
+                                       status=status, **fields)
+        if settled:
             self.latencies.append(time.monotonic() - item.started)
+        return settled
 
     # ---- remote calls in flight ---------------------------------------------------------------
 
