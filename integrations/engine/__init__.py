@@ -10,6 +10,8 @@ Entry points (tasks, admin actions, commands and event handlers call these, noth
 - `retry_records(record_ids, user_id=None)` — failed records back to pending, then written again from
   their stored source data with the scheme's current mapping (no new source call).
 - `mark_handled(record_ids, user, note)` — a person settled these records.
+- `resolve_conflicts(record_ids, keep="source"|"target", user, note)` — a person decided conflicts; the records
+  are pending again (retry them to write now).
 - `preview(scheme, key=None)` — the payload one source record would produce; writes nothing.
 """
 
@@ -34,7 +36,11 @@ VIA = {
     Trigger.BACKFILL: SyncRecord.Via.BACKFILL,
 }
 
-__all__ = ["mark_handled", "preview", "retry_records", "run_scheme", "sync_keys", "SchemeUnavailable"]
+__all__ = ["mark_handled", "preview", "resolve_conflicts", "retry_records", "run_scheme", "sync_keys",
+           "SchemeUnavailable"]
+
+
+RETRIED = (Status.FAILED, Status.PENDING)
 
 
 class SchemeUnavailable(Exception):
@@ -94,16 +100,16 @@ def sync_keys(scheme_id, keys, *, trigger=Trigger.EVENT, user_id=None):
 
 
 def retry_records(record_ids, *, user_id=None):
-    """Failed records of any schemes are written again; one run per scheme. Returns the runs."""
+    """Failed (and pending) records of any schemes are written again; one run per scheme. Returns the runs."""
     runs = []
     by_scheme = {}
-    for pk, scheme_id in SyncRecord.objects.filter(pk__in=record_ids, status=Status.FAILED).values_list(
+    for pk, scheme_id in SyncRecord.objects.filter(pk__in=record_ids, status__in=RETRIED).values_list(
         "id", "scheme_id"
     ):
         by_scheme.setdefault(scheme_id, []).append(pk)
     for scheme_id, ids in by_scheme.items():
         reopened = list(
-            SyncRecord.objects.filter(pk__in=ids, status=Status.FAILED).values_list("id", flat=True)
+            SyncRecord.objects.filter(pk__in=ids, status__in=RETRIED).values_list("id", flat=True)
         )
         SyncRecord.objects.filter(pk__in=reopened, status=Status.FAILED).update(
             status=Status.PENDING, updated_at=timezone.now()
@@ -122,6 +128,29 @@ def mark_handled(record_ids, *, user, note):
     ).update(
         status=Status.HANDLED, handled_by=user, handled_at=timezone.now(), note=note, updated_at=timezone.now()
     )
+
+
+def resolve_conflicts(record_ids, *, keep, user, note):
+    """A person decided: keep the source's values ("source": they are written over the target's) or the target's
+    ("target": the portal stops writing those fields). The records become pending; returns how many."""
+    if keep not in ("source", "target"):
+        raise ValueError(f"keep must be source or target, not {keep!r}")
+    resolved = 0
+    for record in SyncRecord.objects.filter(pk__in=record_ids, status=Status.CONFLICT):
+        fields = (record.reason_params or {}).get("fields") or {}
+        synced = dict(record.synced_state or {})
+        kept = set(synced.get("kept") or [])
+        if keep == "source":
+            synced["target"] = {**(synced.get("target") or {}),
+                                **{name: values.get("target") for name, values in fields.items()}}
+            kept -= set(fields)
+        else:
+            kept |= set(fields)
+        synced["kept"] = sorted(kept)
+        resolved += ledger.update_record(
+            record.pk, when_status=(Status.CONFLICT,), status=Status.PENDING, synced_state=synced, fingerprint="",
+            handled_by=user, handled_at=timezone.now(), note=note)
+    return resolved
 
 
 def _execute(run, scheme, via, work, should_stop=None):

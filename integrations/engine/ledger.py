@@ -227,7 +227,8 @@ def reconcile(run, target, records, *, via):
     become pending again. Returns (adopted, released); raises RemoteError if the target cannot be asked."""
     if not records:
         return 0, 0
-    found = target.find([record.source_key for record in records])
+    # Only a bill is adopted: master data is compared again next time, a message is sent again.
+    found = target.find([record.source_key for record in records]) if target.mode == target.BILL else {}
     adopted = released = 0
     now = timezone.now()
     for record in records:
