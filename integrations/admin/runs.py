@@ -166,7 +166,8 @@ class SyncRecordAdmin(MaskedRecordMixin, ReadOnlyAdmin):
 
     @admin.display(description=_("reason"))
     def reason(self, record):
-        return reason_cell(review.readable_reason(record.error), review.short_reason(record.error, 48))
+        text = review.reason_text(record)
+        return reason_cell(text, review.short_reason(text, 48))
 
     @admin.display(description=_("updated"), ordering="updated_at")
     def when(self, record):
@@ -190,8 +191,8 @@ class SyncRecordAdmin(MaskedRecordMixin, ReadOnlyAdmin):
 
     @admin.display(description=_("reason"))
     def error_text(self, record):
-        masker = getattr(record, "masker", None)
-        return masker.text(record.error) if masker else record.error
+        text, masker = review.reason_text(record), getattr(record, "masker", None)
+        return masker.text(text) if masker else text
 
     def has_retry_permission(self, request):
         return request.user.has_perm("integrations.retry_syncrecord")
