@@ -81,13 +81,18 @@ def browser():
         browser.close()
 
 
-def walk(browser, live_server, user, pages):
-    """{page: problems} for every page that overflows or shows English."""
+def logged_in(browser, live_server, user):
     client = Client()
     client.force_login(user)
     context = browser.new_context(locale="zh-CN", viewport={"width": 1366, "height": 768})
     context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "url": live_server.url,
                           "value": client.cookies[settings.SESSION_COOKIE_NAME].value}])
+    return context
+
+
+def walk(browser, live_server, user, pages):
+    """{page: problems} for every page that overflows or shows English."""
+    context = logged_in(browser, live_server, user)
     page, problems = context.new_page(), {}
     for path in pages:
         page.goto(live_server.url + path)
@@ -109,3 +114,17 @@ def test_it_walks_the_tour_at_1366_without_sideways_scrolling_or_english(browser
 
 def test_finance_walks_the_tour_at_1366_without_sideways_scrolling_or_english(browser, live_server, tour):
     assert walk(browser, live_server, member(FINANCE, "cashier"), finance_pages(*tour)) == {}
+
+
+def test_the_filter_sidebar_folds_away_and_stays_folded_on_the_next_list(browser, live_server, tour):
+    context = logged_in(browser, live_server, member(FINANCE, "cashier"))
+    page = context.new_page()
+    page.goto(live_server.url + "/admin/integrations/reviewrecord/")
+    page.click("#filter-toggle")
+    assert not page.locator("#changelist-filter").is_visible()
+    assert page.locator("#filter-toggle").inner_text() == "显示筛选"
+    page.goto(live_server.url + "/admin/integrations/syncrecord/")
+    assert not page.locator("#changelist-filter").is_visible()
+    page.click("#filter-toggle")
+    assert page.locator("#changelist-filter").is_visible()
+    context.close()
