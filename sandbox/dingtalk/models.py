@@ -186,8 +186,8 @@ class ApprovalInstance(models.Model):
     originator_dept_name = models.CharField(_("originator department"), max_length=200)
     create_time = models.DateTimeField(_("created"))
     finish_time = models.DateTimeField(_("finished"), null=True, blank=True)
-    approver_userids = models.JSONField(default=list, blank=True)
-    cc_userids = models.JSONField(default=list, blank=True)
+    approver_userids = models.JSONField(_("approvers (userids)"), default=list, blank=True)
+    cc_userids = models.JSONField(_("copied to (userids)"), default=list, blank=True)
     attached_process_instance_ids = models.JSONField(default=list, blank=True)
     main_process_instance_id = models.CharField(max_length=64, blank=True)
     # Stored as the old API returns them: every value a string, tables as JSON text.
