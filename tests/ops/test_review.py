@@ -191,3 +191,10 @@ def test_a_retry_that_fails_again_says_so_on_the_run_and_the_record(ledger, remo
         assert after.attempts == before.attempts + 1 and after.last_attempt_at > (before.last_attempt_at or
                                                                                  before.updated_at), key
         assert after.error, key
+
+
+def test_the_record_page_says_when_a_retry_failed_again(finance_client, ledger):
+    rejected = record("rejected")
+    [run] = engine.retry_records([rejected.pk])
+    text = finance_client.get(reverse("admin:integrations_reviewrecord_change", args=[rejected.pk])).content.decode()
+    assert f"失败（第 2 次尝试，运行 #{run.pk}）" in text
