@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import islice
 
+from django.db import reset_queries
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -575,6 +576,7 @@ class Booking:
             self.stop(gettext("This run lost its lease (another worker took the scheme over)."), writes=False)
         if force or time.monotonic() - self.last_tick >= RENEW_EVERY:
             self.last_tick = time.monotonic()
+            reset_queries()  # with DEBUG on, a long run would otherwise keep thousands of statements
             self.run.read_count = len(self.seen)
             ledger.store_progress(self.run)
 
