@@ -169,7 +169,8 @@ class Booking:
         settled are read (a running instance seen by the listing waits without a detail call). Master data is
         taken again whenever it is listed."""
         self.unfinished.update(entry.key for entry in listed if entry.finished is False)
-        listed = [entry for entry in dict((entry.key, entry) for entry in listed).values() if entry.key not in self.seen]
+        unique = dict((entry.key, entry) for entry in listed)
+        listed = [entry for entry in unique.values() if entry.key not in self.seen]
         if not listed:
             return []
         self.seen.update(entry.key for entry in listed)
@@ -253,7 +254,8 @@ class Booking:
 
     def fetch_failed(self, item, error):
         if isinstance(error, BusinessError):
-            return self.settle(item, Status.FAILED, when_status=OPEN, run=self.run, error_kind=SyncRecord.ErrorKind.SOURCE,
+            return self.settle(item, Status.FAILED, when_status=OPEN, run=self.run,
+                               error_kind=SyncRecord.ErrorKind.SOURCE,
                                **reason("source_unreadable", {"message": error.message}, error.message))
         ledger.update_record(item.record_id, when_status=(Status.PENDING,), run=self.run,
                              error_kind=SyncRecord.ErrorKind.TRANSIENT,

@@ -255,7 +255,8 @@ def reconcile(run, target, records, *, via):
             adopted += update_record(
                 record.pk, when_claim=record.claim, status=Status.SUCCEEDED, claim="", target_id=bill.id,
                 target_number=bill.number, response=bill.response, error_kind="", reason_code=bill.code,
-                reason_params=bill.params, error=reasons.in_english(bill.code, bill.params) if bill.code else bill.message,
+                reason_params=bill.params,
+                error=reasons.in_english(bill.code, bill.params) if bill.code else bill.message,
                 booked_via=SyncRecord.Via.RECONCILED if via != SyncRecord.Via.RETRY else via, booked_at=now, run=run,
             )
         else:
