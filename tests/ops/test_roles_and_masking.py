@@ -1,4 +1,4 @@
-"""Finance reads records, reasons, payloads and answers, with bank accounts masked; mappings and connections are IT's."""
+"""Finance reads records, reasons, payloads and answers, bank accounts masked; mappings and connections are IT's."""
 
 import io
 
