@@ -128,3 +128,15 @@ def test_the_filter_sidebar_folds_away_and_stays_folded_on_the_next_list(browser
     page.click("#filter-toggle")
     assert page.locator("#changelist-filter").is_visible()
     context.close()
+
+
+@pytest.mark.parametrize("path", ["/sso/dingtalk/?corpId=ding-unknown", "/sso/dingtalk/login"])
+def test_the_sso_pages_fit_a_phone_and_speak_chinese(browser, live_server, path):
+    context = browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844}, is_mobile=True)
+    page = context.new_page()
+    page.goto(live_server.url + path)
+    seen = page.evaluate(VISIBLE, ALLOWED)
+    if SCREENSHOTS:
+        page.screenshot(path=os.path.join(SCREENSHOTS, "phone" + re.sub(r"\W+", "-", path) + ".png"))
+    context.close()
+    assert (seen["english"], seen["pageOverflow"]) == ([], 0)
