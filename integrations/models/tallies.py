@@ -8,7 +8,7 @@ class RecordTally(models.Model):
     """Ledger records per scheme, hour of their last update, status and booking path, as signed counts that
     add up: the dashboard reads these instead of grouping a million ledger rows.
 
-    Database triggers on the ledger (migration 0006) append +1 for a record's new bucket and -1 for its old
+    Database triggers on the ledger (migration 0008) append +1 for a record's new bucket and -1 for its old
     one whenever a record is created, deleted, or changes status, booking path or hour, so every writer (the
     engine's conditional UPDATEs, admin actions, bulk inserts) is counted without calling anything.
     `dashboard.compact` folds the rows into one per bucket, a past local day into the hour it starts in. `scheme_id` is a plain number: a deleted scheme's records are

@@ -223,10 +223,7 @@ class Command(BenchCommand):
 
         from integrations import mapping
         from integrations.clients import client_for
-        try:
-            from integrations.engine.booking import identity_lookup
-        except ImportError:  # before the booking loop replaced the pipeline
-            from integrations.engine.pipeline import identity_lookup
+        from integrations.engine.booking import identity_lookup
 
         rate_limit, concurrency, dingtalk_faults, kingdee_faults = SETTINGS["c"]
         self.reset(scheme, base_url, base_url, dingtalk_faults, kingdee_faults)

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('integrations', '0006_perf_record_tally'),
+        ('integrations', '0008_perf_record_tally'),
     ]
 
     operations = [

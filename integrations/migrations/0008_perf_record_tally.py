@@ -85,7 +85,7 @@ def run(direction):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("integrations", "0005_ledger_reasons_fingerprint_conflict"),
+        ("integrations", "0007_engine_sweep_schedule"),
     ]
 
     operations = [
