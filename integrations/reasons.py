@@ -37,6 +37,8 @@ REASONS = {
     "transient": Reason(_("Network or server trouble (tried again on the next run): %(message)s")),
     "configuration": Reason(_("The connection was refused (credentials, permissions or quota): %(message)s")),
     "lost_attempt": Reason(_("An earlier write attempt did not reach the target; it will be written again.")),
+    "outcome_unknown": Reason(_("The target did not answer whether it saved this record and does not show it yet; "
+                                "it is checked again before anything is written.")),
     "follow_up_failed": Reason(_("Saved, but %(step)s failed: %(message)s")),
     "several_in_target": Reason(_("The target holds %(count)s bills for this record: %(numbers)s.")),
     # Master data.

@@ -95,8 +95,10 @@ def q_sync(monkeypatch):
 
 @pytest.fixture(autouse=True)
 def instant_retries(settings):
-    """Client retries keep their logic but do not sleep."""
+    """Client retries keep their logic but do not sleep; a lost write's answer is not waited for (tests that
+    exercise the outcome horizon set it themselves)."""
     settings.REMOTE_RETRY_WAIT_SCALE = 0
+    settings.SYNC_OUTCOME_HORIZON_SECONDS = 0
 
 
 @pytest.fixture(autouse=True)

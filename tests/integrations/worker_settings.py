@@ -5,4 +5,5 @@ import os
 from portal.settings import *  # noqa: F403
 
 SYNC_LEASE_SECONDS = int(os.environ.get("SYNC_LEASE_SECONDS", "6"))
+SYNC_OUTCOME_HORIZON_SECONDS = int(os.environ.get("SYNC_OUTCOME_HORIZON_SECONDS", "0"))
 Q_CLUSTER = {**Q_CLUSTER, "workers": int(os.environ.get("Q_WORKERS", "1")), "name": "portal"}  # noqa: F405
