@@ -1,29 +1,53 @@
 """Forms behind the admin's intermediate pages: backfill, mark handled, preview, new scheme from a template."""
 
-import json
-
 from django import forms
 from django.forms.models import BaseInlineFormSet
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy as _
 
-from integrations import mapping, market
-from integrations.models import Connection
+from integrations import adapters, mapping, market
+from integrations.admin.params import ParamsWidget
+from integrations.models import Connection, FieldMapping, Scheme
 
 
-class CompactJSONWidget(forms.Textarea):
-    """Parameters stay on one line in the mapping table; readable JSON with Chinese as is."""
+def active_choice(form, field_name):
+    """The select's value this form shows: what was posted, else the instance's or the initial one."""
+    if form.is_bound:
+        return form.data.get(form.add_prefix(field_name))
+    return form.initial.get(field_name) or getattr(form.instance, field_name, None)
 
-    def __init__(self, attrs=None):
-        super().__init__({"rows": 1, "cols": 36, "class": "vLargeTextField mapping-params", **(attrs or {})})
 
-    def format_value(self, value):
-        if isinstance(value, str):
-            try:
-                value = json.loads(value)
-            except ValueError:
-                return value
-        return json.dumps(value or {}, ensure_ascii=False)
+class SchemeForm(forms.ModelForm):
+    """Source and target settings as form fields drawn from each adapter's declared settings."""
+
+    class Meta:
+        model = Scheme
+        fields = "__all__"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for side, registry in (("source", adapters.SOURCES), ("target", adapters.TARGETS)):
+            name = f"{side}_params"
+            if name in self.fields:
+                groups = {kind: cls.settings_schema for kind, cls in registry.items()}
+                self.fields[name].widget = ParamsWidget(groups, f"{side}_kind")
+                self.fields[name].widget.active = active_choice(self, f"{side}_kind")
+
+
+class MappingForm(forms.ModelForm):
+    """One mapping row; its parameters as fields of the chosen transform."""
+
+    class Meta:
+        model = FieldMapping
+        fields = "__all__"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "params" in self.fields:
+            groups = {name: transform.all_params for name, transform in mapping.TRANSFORMS.items()}
+            widget = ParamsWidget(groups, "transform", lookups=getattr(self, "lookups", {}))
+            widget.active = active_choice(self, "transform") or "copy"
+            self.fields["params"].widget = widget
 
 
 class MappingFormSet(BaseInlineFormSet):

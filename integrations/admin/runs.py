@@ -28,15 +28,15 @@ def pretty_json(value):
 
 @admin.register(SyncRun)
 class SyncRunAdmin(RunPagesMixin, ReadOnlyAdmin):
-    list_display = ("id", "scheme", "trigger", "status", "started_at", "duration", "progress", "read_count",
-                    "succeeded_count", "skipped_count", "failed_count", "waiting_count", "adopted_count")
+    list_display = ("id", "scheme", "trigger", "data_centre", "status", "started_at", "duration", "progress",
+                    "read_count", "succeeded_count", "skipped_count", "failed_count", "waiting_count", "adopted_count")
     list_display_links = ("id", "scheme")
     list_filter = ("status", "trigger", "scheme", "started_at")
     list_select_related = ("scheme",)
     date_hierarchy = "started_at"
     show_full_result_count = False
     fieldsets = (
-        (None, {"fields": ("scheme", "trigger", "status", "requested_by", "worker", "records_link")}),
+        (None, {"fields": ("scheme", "trigger", "data_centre", "status", "requested_by", "worker", "records_link")}),
         (_("Window"), {"fields": ("window_start", "window_end")}),
         (_("Time"), {"fields": ("started_at", "finished_at", "duration", "lease_expires_at")}),
         (_("Counts"), {"fields": ("progress", "read_count", "succeeded_count", "skipped_count", "failed_count",

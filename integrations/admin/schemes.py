@@ -2,7 +2,6 @@
 
 import json
 
-from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -16,29 +15,25 @@ from django.utils.html import format_html
 from django.utils.translation import gettext, gettext_lazy as _, ngettext
 
 from integrations import engine, market, tasks
-from integrations.admin.forms import BackfillForm, CompactJSONWidget, FromTemplateForm, MappingFormSet, PreviewForm
+from integrations.admin.forms import (
+    BackfillForm, FromTemplateForm, MappingForm, MappingFormSet, PreviewForm, SchemeForm,
+)
 from integrations.admin.versions import SchemeVersionsMixin
 from integrations.backfill import estimate as count_backfill
 from integrations.models import FieldMapping, Scheme, SyncRecord, SyncRun, ValueMap, ValueMapEntry
 
-JSON_FIELDS = ("source_params", "target_params")
-
-
 class FieldMappingInline(admin.TabularInline):
     model = FieldMapping
+    form = MappingForm
     formset = MappingFormSet
     fields = ("position", "target", "source", "transform", "params", "required", "default", "note")
-    formfield_overrides = {FieldMapping._meta.get_field("params").__class__: {"widget": CompactJSONWidget}}
     extra = 0
     classes = ("mapping-rows",)
 
-    def formfield_for_dbfield(self, db_field, request, **kwargs):
-        field = super().formfield_for_dbfield(db_field, request, **kwargs)
-        if db_field.name in ("target", "source", "default", "note"):
-            field.widget.attrs["size"] = 24 if db_field.name != "note" else 18
-        if db_field.name == "position":
-            field.widget.attrs["style"] = "width: 4em"
-        return field
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        formset.form.lookups = {"value_map": list(obj.value_maps.values_list("name", flat=True)) if obj else []}
+        return formset
 
 
 class ValueMapInline(admin.TabularInline):
@@ -56,13 +51,6 @@ class ValueMapInline(admin.TabularInline):
         return getattr(value_map, "entry_total", "—")
 
 
-class SchemeForm(forms.ModelForm):
-    class Meta:
-        model = Scheme
-        fields = "__all__"
-        widgets = {name: forms.Textarea(attrs={"rows": 3, "cols": 80}) for name in JSON_FIELDS}
-
-
 @admin.register(Scheme)
 class SchemeAdmin(SchemeVersionsMixin, admin.ModelAdmin):
     form = SchemeForm
@@ -72,8 +60,8 @@ class SchemeAdmin(SchemeVersionsMixin, admin.ModelAdmin):
     change_form_template = "admin/integrations/scheme/change_form.html"
     change_list_template = "admin/integrations/scheme/change_list.html"
     inlines = [FieldMappingInline, ValueMapInline]
-    list_display = ("name", "enabled", "source_kind", "target_kind", "schedule_text", "last_run", "failed_records",
-                    "cursor")
+    list_display = ("name", "enabled", "source_kind", "target_kind", "rehearsal", "schedule_text", "last_run",
+                    "failed_records", "cursor")
     list_filter = ("enabled", "source_kind", "target_kind")
     search_fields = ("name", "description")
     list_select_related = ("source_connection", "target_connection")
@@ -82,8 +70,8 @@ class SchemeAdmin(SchemeVersionsMixin, admin.ModelAdmin):
     fieldsets = (
         (None, {"fields": ("name", "description", "enabled", "template")}),
         (_("Source"), {"fields": ("source_connection", "source_kind", "source_params")}),
-        (_("Target"), {"fields": ("target_connection", "target_kind", "target_params", "dedupe_field",
-                                  "batch_size")}),
+        (_("Target"), {"fields": ("target_connection", "target_kind", "target_params", "rehearsal",
+                                  ("dedupe_field", "batch_size"))}),
         (_("When it runs"), {"fields": (("schedule_kind", "interval_minutes", "cron"), "event_trigger",
                                         "start_from", "cursor")}),
         (_("Write-back"), {"fields": ("writeback", "writeback_template"), "classes": ("collapse",)}),
