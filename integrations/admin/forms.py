@@ -7,6 +7,7 @@ from django.utils.translation import gettext, gettext_lazy as _
 
 from integrations import adapters, mapping, market
 from integrations.admin.params import ParamsWidget
+from integrations.engine import catalog
 from integrations.models import Connection, FieldMapping, Scheme
 
 
@@ -51,16 +52,21 @@ class MappingForm(forms.ModelForm):
 
 
 class MappingFormSet(BaseInlineFormSet):
-    """Checks across rows: one source table per entry, each target once."""
+    """Checks across rows (one source table per entry, no target twice or inside another) and against the
+    target form's fields as Kingdee describes them (when it could be read)."""
 
     def clean(self):
         super().clean()
-        rows = [
-            form.instance.as_row()
-            for form in self.forms
-            if form.cleaned_data and not form.cleaned_data.get("DELETE") and form.instance.target
-        ]
-        problems = mapping.check_rows(rows)
+        forms_kept = [form for form in self.forms
+                      if form.cleaned_data and not form.cleaned_data.get("DELETE") and form.instance.target]
+        _source, target = catalog.of_scheme(self.instance)
+        if target.described:
+            form_id = (self.instance.target_params or {}).get("form_id", "")
+            for form in forms_kept:
+                if not target.has_target(form.instance.target):
+                    form.add_error("target", gettext("The Kingdee form %(form)s has no field %(field)s.") % {
+                        "form": form_id, "field": form.instance.target})
+        problems = mapping.check_rows([form.instance.as_row() for form in forms_kept])
         if problems:
             raise forms.ValidationError([problem.render(gettext) for problem in problems])
 

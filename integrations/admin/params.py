@@ -26,6 +26,8 @@ def parse_object(text):
     """A dict from the JSON text, or None when it is not a JSON object."""
     if isinstance(text, dict):
         return text
+    if text is None or text == "null":
+        return {}
     try:
         value = json.loads(text or "{}")
     except (TypeError, ValueError):
@@ -59,10 +61,10 @@ class ParamsWidget(forms.Widget):
         text, shown = data.get(f"{name}__json"), data.get(f"{name}__shown")
         if text is not None and text.strip() != (shown or "").strip():
             return text
-        params = self.groups.get(data.get(self.switch_name(name)), {})
+        key = data.get(self.switch_name(name))
         values = {}
-        for param_name, param in params.items():
-            found, value = read_input(param, data.get(f"{name}__{param_name}"))
+        for param_name, param in self.groups.get(key, {}).items():
+            found, value = read_input(param, data.get(f"{name}__{key}__{param_name}"))
             if found:
                 values[param_name] = value
         return dumps(values)
@@ -74,7 +76,7 @@ class ParamsWidget(forms.Widget):
 
     def render(self, name, value, attrs=None, renderer=None):
         values = parse_object(value)
-        text = value if isinstance(value, str) else dumps(value or {})
+        text = value if isinstance(value, str) and value != "null" else dumps(values or {})
         groups = format_html_join("", "{}", ((self.render_group(name, key, params, values or {}),)
                                              for key, params in self.groups.items()))
         return format_html(
@@ -90,7 +92,7 @@ class ParamsWidget(forms.Widget):
         hidden = mark_safe(" hidden") if self.active is not None and key != self.active else ""
         if not params:
             return format_html('<div class="params-group" data-key="{}"{}></div>', key, hidden)
-        inputs = format_html_join("", "{}", ((self.render_param(f"{name}__{param_name}", param,
+        inputs = format_html_join("", "{}", ((self.render_param(f"{name}__{key}__{param_name}", param,
                                                                 values.get(param_name, param.default)),)
                                              for param_name, param in params.items()))
         return format_html('<div class="params-group" data-key="{}"{}>{}</div>', key, hidden, inputs)

@@ -19,7 +19,9 @@ from integrations.admin.forms import (
     BackfillForm, FromTemplateForm, MappingForm, MappingFormSet, PreviewForm, SchemeForm,
 )
 from integrations.admin.versions import SchemeVersionsMixin
+from integrations.admin.wizard import SchemeWizardMixin
 from integrations.backfill import estimate as count_backfill
+from integrations.engine import catalog
 from integrations.models import FieldMapping, Scheme, SyncRecord, SyncRun, ValueMap, ValueMapEntry
 
 class FieldMappingInline(admin.TabularInline):
@@ -33,6 +35,11 @@ class FieldMappingInline(admin.TabularInline):
     def get_formset(self, request, obj=None, **kwargs):
         formset = super().get_formset(request, obj, **kwargs)
         formset.form.lookups = {"value_map": list(obj.value_maps.values_list("name", flat=True)) if obj else []}
+        for name in ("target", "source"):  # the pickers: datalists drawn by the change form
+            formset.form.base_fields[name].widget.attrs.update({"list": f"mapping-{name}-fields", "size": 22})
+        for name, size in (("default", 8), ("note", 10)):
+            formset.form.base_fields[name].widget.attrs["size"] = size
+        formset.form.base_fields["position"].widget.attrs["class"] = "mapping-position"
         return formset
 
 
@@ -52,7 +59,7 @@ class ValueMapInline(admin.TabularInline):
 
 
 @admin.register(Scheme)
-class SchemeAdmin(SchemeVersionsMixin, admin.ModelAdmin):
+class SchemeAdmin(SchemeWizardMixin, SchemeVersionsMixin, admin.ModelAdmin):
     form = SchemeForm
     class Media:
         css = {"all": ["integrations/admin.css"]}
@@ -158,6 +165,7 @@ class SchemeAdmin(SchemeVersionsMixin, admin.ModelAdmin):
             path("<path:object_id>/preview/", view(self.preview_view), name="integrations_scheme_preview"),
             path("<path:object_id>/run/", view(self.run_view), name="integrations_scheme_run"),
             path("from-template/", view(self.from_template_view), name="integrations_scheme_from_template"),
+            path("new/<str:step>/", view(self.wizard_view), name="integrations_scheme_wizard"),
             *super().get_urls(),
         ]
 
@@ -214,6 +222,11 @@ class SchemeAdmin(SchemeVersionsMixin, admin.ModelAdmin):
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra_context = {**(extra_context or {}), "can_run": self.has_run_permission(request)}
+        scheme = self.get_object(request, unquote(object_id))
+        if scheme is not None:
+            source, target = catalog.of_scheme(scheme)
+            extra_context.update({"source_catalog": source, "target_catalog": target,
+                                  "picker_notes": [side.note for side in (source, target) if side.note]})
         return super().change_view(request, object_id, form_url, extra_context)
 
 

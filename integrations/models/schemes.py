@@ -223,7 +223,8 @@ class FieldMapping(models.Model):
     source = models.CharField(
         _("source path"), max_length=200, blank=True, help_text=_("e.g. finish_time, 报销事由 or 报销明细[].报销金额(元)")
     )
-    transform = models.CharField(_("transform"), max_length=20, choices=mapping.transform_choices(), default="copy")
+    transform = models.CharField(_("transform"), max_length=20, default="copy",
+                                 choices=[(name, _(label)) for name, label in mapping.transform_choices()])
     params = models.JSONField(_("parameters"), default=dict, blank=True)
     required = models.BooleanField(_("required"), default=False)
     default = models.CharField(_("default"), max_length=200, blank=True, help_text=_("Used when the source is empty."))
