@@ -121,17 +121,17 @@ class BaseRowFormSet(forms.BaseFormSet):
     def clean(self):
         if any(self.errors):
             return
-        chosen = [form for form in self.forms if form.cleaned_data.get("use") and form.cleaned_data.get("target")]
+        chosen = [(form, form.row()) for form in self.forms
+                  if form.cleaned_data.get("use") and form.cleaned_data.get("target")]
         if not chosen:
             raise ValidationError(gettext("Choose at least one mapping row."))
-        for form in chosen:
-            for name, problem in mapping.check_row(form.row()):
+        for form, row in chosen:
+            for name, problem in mapping.check_row(row):
                 form.add_error(name if name in ("target", "source", "transform") else None, problem.render(gettext))
-            if self.target_catalog and self.target_catalog.described and not self.target_catalog.has_target(
-                    form.cleaned_data["target"]):
+            if self.target_catalog and self.target_catalog.described and not self.target_catalog.has_target(row.target):
                 form.add_error("target", gettext("The Kingdee form %(form)s has no field %(field)s.") % {
-                    "form": self.form_id, "field": form.cleaned_data["target"]})
-        problems = mapping.check_rows([form.row() for form in chosen])
+                    "form": self.form_id, "field": row.target})
+        problems = mapping.check_rows([row for _form, row in chosen])
         if problems:
             raise ValidationError([problem.render(gettext) for problem in problems])
 
