@@ -49,6 +49,7 @@ class ValueMapInline(admin.TabularInline):
     readonly_fields = ("entry_count",)
     show_change_link = True
     extra = 0
+    classes = ("value-map-rows",)
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(entry_total=Count("entries"))
