@@ -123,6 +123,8 @@ class ParamsWidget(forms.Widget):
             return format_html('<textarea name="{}" rows="1" cols="30">{}</textarea>', input_name,
                                dumps(value if value is not None else param.type()))
         shown = "" if value is None else value
+        if isinstance(shown, str) and "\n" in shown:  # a multi-line template stays readable
+            return format_html('<textarea name="{}" rows="3" cols="40">{}</textarea>', input_name, shown)
         kind = "number" if param.type in NUMBER_TYPES else "text"
         lookup = getattr(param, "lookup", "")
         if lookup and self.lookups.get(lookup):

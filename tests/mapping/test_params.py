@@ -88,3 +88,17 @@ def test_a_bad_parameter_in_its_field_is_refused_in_chinese(admin_client, scheme
     page = admin_client.post(url, data)
     assert page.status_code == 200 and "“scale”必须是 0 到 10 之间的整数" in page.content.decode()
     assert FieldMapping.objects.get(scheme=scheme, target="FDATE").transform == "date"
+
+
+def test_declared_choices_make_a_select_and_are_checked():
+    from integrations.adapters.base import Adapter
+
+    class Robot(Adapter):
+        settings_schema = {"msgtype": Param("message type", default="markdown",
+                                            choices=(("markdown", "Markdown"), ("action_card", "card"))),
+                           "page_size": Param("rows per page", int, default=2000)}
+
+    html = ParamsWidget({"robot": Robot.settings_schema}, "target_kind").render("target_params", "{}")
+    assert '<select name="target_params__robot__msgtype"><option value="markdown" selected>' in html
+    assert Robot.check({"msgtype": "markdown", "page_size": 10}) == []
+    assert len(Robot.check({"msgtype": "html", "page_size": "ten"})) == 2
