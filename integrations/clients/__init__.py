@@ -1,7 +1,7 @@
 """Remote clients. They take plain values, never models: `client_for` reads a Connection's attributes."""
 
 
-QUICK_TIMEOUTS = {"connect_timeout": 3.0, "read_timeout": 5.0}  # reads inside a web request
+QUICK_TIMEOUTS = {"connect_timeout": 2.0, "read_timeout": 4.0}  # reads inside a web request
 
 
 def client_for(connection, *, quick=False):

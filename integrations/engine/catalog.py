@@ -9,6 +9,7 @@ connection with a `process_code` setting gives the template's components, a King
 
 import logging
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 
@@ -146,7 +147,8 @@ def _matches(sources, targets):
 
 
 def of_scheme(scheme):
-    """(source catalog, target catalog) of a scheme as it stands, saved or not."""
+    """(source catalog, target catalog) of a scheme as it stands, saved or not; both sides read at once, so a
+    page waits for the slower remote only."""
     from integrations import adapters
 
     sides = []
@@ -155,5 +157,6 @@ def of_scheme(scheme):
         params = getattr(scheme, f"{side}_params")
         params = {**(cls.defaults() if cls else {}), **(params if isinstance(params, dict) else {})}
         connection = getattr(scheme, f"{side}_connection") if getattr(scheme, f"{side}_connection_id") else None
-        sides.append(read(connection, params))
-    return tuple(sides)
+        sides.append((connection, params))
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return tuple(pool.map(lambda side: read(*side), sides))
