@@ -46,7 +46,8 @@ class MappingForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if "params" in self.fields:
             groups = {name: transform.all_params for name, transform in mapping.TRANSFORMS.items()}
-            widget = ParamsWidget(groups, "transform", lookups=getattr(self, "lookups", {}))
+            # The value-map picker: a datalist of the scheme's value maps, drawn by the change form.
+            widget = ParamsWidget(groups, "transform", lookups={"value_map": "mapping-value-maps"})
             widget.active = active_choice(self, "transform") or "copy"
             self.fields["params"].widget = widget
 

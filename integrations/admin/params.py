@@ -37,17 +37,13 @@ def parse_object(text):
 
 class ParamsWidget(forms.Widget):
     """`groups`: {choice: {name: param}}; `switch`: the select's field name, or its name's last part
-    after "-" for inline rows (`mappings-3-transform` → "transform"); `lookups`: {lookup: [values]}."""
+    after "-" for inline rows (`mappings-3-transform` → "transform"); `lookups`: {lookup: id of the page's
+    datalist offering its values} (a param with `lookup="value_map"` gets the value maps' names)."""
 
     def __init__(self, groups, switch, lookups=None, attrs=None):
         super().__init__(attrs)
         self.groups, self.switch, self.lookups = groups, switch, lookups or {}
         self.active = None
-
-    def __deepcopy__(self, memo):
-        copy = super().__deepcopy__(memo)
-        copy.lookups = dict(self.lookups)
-        return copy
 
     # ---- reading ----------------------------------------------------------------------------
 
@@ -128,10 +124,8 @@ class ParamsWidget(forms.Widget):
         kind = "number" if param.type in NUMBER_TYPES else "text"
         lookup = getattr(param, "lookup", "")
         if lookup and self.lookups.get(lookup):
-            list_id = f"{input_name}__options"
-            options = format_html_join("", '<option value="{}">', ((option,) for option in self.lookups[lookup]))
-            return format_html('<input type="text" name="{}" value="{}" list="{}"><datalist id="{}">{}</datalist>',
-                               input_name, shown, list_id, list_id, options)
+            return format_html('<input type="text" name="{}" value="{}" list="{}">', input_name, shown,
+                               self.lookups[lookup])
         step = mark_safe(' step="any"') if param.type is float else ""
         return format_html('<input type="{}" name="{}" value="{}"{}>', kind, input_name, shown, step)
 

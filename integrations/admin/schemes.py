@@ -34,7 +34,6 @@ class FieldMappingInline(admin.TabularInline):
 
     def get_formset(self, request, obj=None, **kwargs):
         formset = super().get_formset(request, obj, **kwargs)
-        formset.form.lookups = {"value_map": list(obj.value_maps.values_list("name", flat=True)) if obj else []}
         for name in ("target", "source"):  # the pickers: datalists drawn by the change form
             formset.form.base_fields[name].widget.attrs.update({"list": f"mapping-{name}-fields", "size": 22})
         for name, size in (("default", 8), ("note", 10)):
@@ -227,6 +226,7 @@ class SchemeAdmin(SchemeWizardMixin, SchemeVersionsMixin, admin.ModelAdmin):
         if scheme is not None:
             source, target = catalog.of_scheme(scheme)
             extra_context.update({"source_catalog": source, "target_catalog": target,
+                                  "value_map_names": scheme.value_maps.values_list("name", flat=True),
                                   "picker_notes": [side.note for side in (source, target) if side.note]})
         return super().change_view(request, object_id, form_url, extra_context)
 

@@ -102,3 +102,9 @@ def test_declared_choices_make_a_select_and_are_checked():
     assert '<select name="target_params__robot__msgtype"><option value="markdown" selected>' in html
     assert Robot.check({"msgtype": "markdown", "page_size": 10}) == []
     assert len(Robot.check({"msgtype": "html", "page_size": "ten"})) == 2
+
+
+def test_the_value_map_parameter_picks_from_the_schemes_value_maps(admin_client, scheme):
+    page = admin_client.get(reverse("admin:integrations_scheme_change", args=[scheme.pk])).content.decode()
+    assert 'name="mappings-0-params__value_map__map" value="" list="mapping-value-maps"' in page
+    assert '<datalist id="mapping-value-maps"><option value="费用明细→金蝶费用项目">' in page
