@@ -78,3 +78,37 @@ def test_an_unreachable_remote_degrades_to_free_text_with_a_note(world, admin_cl
     text = page.content.decode()
     assert page.status_code == 200 and "无法从“沙箱金蝶”读取 AP_PAYBILL 的字段列表" in text and "请手工填写字段" in text
     assert save_with_row(admin_client, scheme, "FANYTHING").status_code == 302  # cannot check: not refused
+
+
+def test_an_unknown_process_code_is_a_note_not_an_error(world):
+    found = catalog.read(world.source_connection, {"process_code": "PROC-NOPE"})
+    assert "processCode不存在" in found.note and all(kind == "" for _path, _caption, kind in found.fields)
+
+
+SDK_SCHEMA_ITEMS = [  # the SDK's example (reference round 2 §9.1), with a suite around two fields
+    {"componentName": "TextField", "props": {"id": "TextField-K2AD4O5B", "label": "事由", "required": True}},
+    {"componentName": "DDSelectField", "props": {"id": "DDSelectField-1", "label": "类型",
+                                                 "options": ["{\"key\":\"option_0\",\"value\":\"差旅\"}"]}},
+    {"componentName": "TableField", "props": {"id": "TableField-K2AD4O5C", "label": "明细"}, "children": [
+        {"componentName": "TextField", "props": {"id": "TextField-K2AD4O5D", "label": "用途"}},
+        {"componentName": "MoneyField", "props": {"id": "MoneyField-K2AD4O5E", "label": "金额"}}]},
+    {"componentName": "DDBizSuite", "props": {"id": "DDBizSuite-1", "label": "出差"}, "children": [
+        {"componentName": "DDDateField", "props": {"id": "DDDateField-1", "label": "出发日期"}}]},
+    {"componentName": "TextNote", "props": {"id": "TextNote-1", "label": "说明"}},
+    "garbage",
+]
+
+
+def test_the_schema_is_read_defensively():
+    from integrations.clients.dingtalk import _schema_fields
+
+    assert list(_schema_fields(SDK_SCHEMA_ITEMS)) == [
+        ("事由", "事由", "TextField"), ("类型", "类型", "DDSelectField"), ("明细[].用途", "用途", "TextField"),
+        ("明细[].金额", "金额", "MoneyField"), ("出发日期", "出发日期", "DDDateField")]
+
+
+def test_kingdee_captions_follow_the_connections_language():
+    from integrations.clients.kingdee import _caption
+
+    assert _caption([{"Key": 1033, "Value": "Date"}, {"Key": 2052, "Value": "业务日期"}], 2052) == "业务日期"
+    assert _caption([{"Key": 1033, "Value": "Date"}], 2052) == "Date" and _caption("备注", 2052) == "备注"
