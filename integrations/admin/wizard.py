@@ -39,8 +39,8 @@ class SideForm(forms.Form):
         widget.active = self.data.get(f"{self.side}_kind") if self.is_bound else self.initial.get(f"{self.side}_kind")
         own = {
             f"{self.side}_connection": forms.ModelChoiceField(
-                Connection.objects.filter(enabled=True), label=Scheme._meta.get_field(f"{self.side}_connection")
-                .verbose_name),
+                Connection.objects.filter(enabled=True, kind__in={cls.connection_kind for cls in registry.values()}),
+                label=Scheme._meta.get_field(f"{self.side}_connection").verbose_name),
             f"{self.side}_kind": forms.ChoiceField(label=_("kind"), choices=[
                 (kind, cls.label) for kind, cls in registry.items()]),
             f"{self.side}_params": forms.JSONField(label=_("settings"), required=False, widget=widget),
