@@ -22,7 +22,7 @@ from integrations.admin.versions import SchemeVersionsMixin
 from integrations.admin.wizard import SchemeWizardMixin
 from integrations.backfill import estimate as count_backfill
 from integrations.engine import catalog
-from integrations.models import FieldMapping, Scheme, SyncRecord, SyncRun, ValueMap, ValueMapEntry
+from integrations.models import DataCentre, FieldMapping, Scheme, SyncRecord, SyncRun, ValueMap, ValueMapEntry
 
 class FieldMappingInline(admin.TabularInline):
     model = FieldMapping
@@ -67,7 +67,7 @@ class SchemeAdmin(SchemeWizardMixin, SchemeVersionsMixin, admin.ModelAdmin):
     change_form_template = "admin/integrations/scheme/change_form.html"
     change_list_template = "admin/integrations/scheme/change_list.html"
     inlines = [FieldMappingInline, ValueMapInline]
-    list_display = ("name", "enabled", "source_kind", "target_kind", "rehearsal", "schedule_text", "last_run",
+    list_display = ("name", "enabled", "source_kind", "target_kind", "data_centre", "schedule_text", "last_run",
                     "failed_records", "cursor")
     list_filter = ("enabled", "source_kind", "target_kind")
     search_fields = ("name", "description")
@@ -92,6 +92,11 @@ class SchemeAdmin(SchemeWizardMixin, SchemeVersionsMixin, admin.ModelAdmin):
             last_run_at=Subquery(last.values("started_at")[:1]),
             failed_total=Count("records", filter=Q(records__status=SyncRecord.Status.FAILED)),
         )
+
+    @admin.display(description=_("Kingdee data centre"))
+    def data_centre(self, scheme):
+        """What runs use now: a scheme in rehearsal whose connection has no test data centre writes to production."""
+        return DataCentre(scheme.data_centre).label if scheme.data_centre else "—"
 
     @admin.display(description=_("schedule"))
     def schedule_text(self, scheme):
