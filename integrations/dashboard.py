@@ -114,6 +114,7 @@ def schemes_with_last_run():
         last_run_started=Subquery(last.values("started_at")[:1]),
         last_run_done=Subquery(last.values("done")[:1]),
         last_run_total=Subquery(last.values("total")[:1]),
+        last_run_data_centre=Subquery(last.values("data_centre")[:1]),
     ).order_by("name")
 
 

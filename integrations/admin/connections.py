@@ -33,7 +33,8 @@ KIND_FIELDSETS = {
         _("Kingdee Cloud Galaxy"),
         {
             "fields": (
-                ("acct_id", "username", "lcid", "org_number"),
+                ("acct_id", "test_acct_id"),
+                ("username", "lcid", "org_number"),
                 "auth_mode",
                 "app_id",
                 ("app_secret", "clear_app_secret"),
@@ -52,7 +53,8 @@ class ConnectionResource(resources.ModelResource):
     class Meta:
         model = Connection
         fields = ("id", "name", "kind", "enabled", "base_url", "api_base_url", "app_key", "agent_id", "corp_id",
-                  "acct_id", "username", "app_id", "lcid", "org_number", "auth_mode", "rate_limit", "secrets_set")
+                  "acct_id", "test_acct_id", "username", "app_id", "lcid", "org_number", "auth_mode", "rate_limit",
+                  "secrets_set")
         export_order = fields
 
     def dehydrate_secrets_set(self, connection):

@@ -42,7 +42,7 @@ class SyncRunAdmin(RunPagesMixin, ReadOnlyAdmin):
     date_hierarchy = "started_at"
     show_full_result_count = False
     fieldsets = (
-        (None, {"fields": ("scheme", "trigger", "status", "requested_by", "worker", "records_link")}),
+        (None, {"fields": ("scheme", "trigger", "data_centre", "status", "requested_by", "worker", "records_link")}),
         (_("Window"), {"fields": ("window_start", "window_end")}),
         (_("Time"), {"fields": ("started_at", "finished_at", "duration", "lease_expires_at")}),
         (_("Counts"), {"fields": ("progress", "read_count", "succeeded_count", "skipped_count", "failed_count",
@@ -54,7 +54,8 @@ class SyncRunAdmin(RunPagesMixin, ReadOnlyAdmin):
     @admin.display(description=_("run"), ordering="pk")
     def run(self, run):
         url = reverse("admin:integrations_syncrun_change", args=[run.pk])
-        return format_html('<a href="{}">#{}</a><div class="list-quiet">{}</div>', url, run.pk, run.scheme.name)
+        where = f"{run.scheme.name} · {run.get_data_centre_display()}" if run.data_centre else run.scheme.name
+        return format_html('<a href="{}">#{}</a><div class="list-quiet">{}</div>', url, run.pk, where)
 
     @admin.display(description=_("started"), ordering="started_at")
     def started(self, run):

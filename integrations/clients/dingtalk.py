@@ -255,6 +255,13 @@ class DingTalkClient(HttpClient):
         except ValueError as error:
             raise BusinessError(f"malformed approval data: {error}", system=self.system) from error
 
+    def form_fields(self, process_code):
+        """[(path, label, component type)] of the approval template (v1.0 form schema, round 2 §9): detail
+        table columns as `表[].列`, suites expanded, notes (no value) left out. Paths match `normalize_instance`."""
+        body = self._v1("GET", "v1.0/workflow/forms/schemas/processCodes", params={"processCode": process_code})
+        schema = (body.get("result") or {}).get("schemaContent") or {}
+        return list(_schema_fields(schema.get("items") or []))
+
     def add_comment(self, instance_id, text, comment_userid):
         """Not retried blindly by the caller: a comment posted twice shows twice."""
         body = {"processInstanceId": instance_id, "text": text, "commentUserId": comment_userid}
@@ -476,6 +483,22 @@ def _form(components):
         if ext_value not in (None, "", "null"):
             ext[label] = _parsed(ext_value)
     return form, ext
+
+
+def _schema_fields(items, table=""):
+    for item in items if isinstance(items, list) else []:
+        if not isinstance(item, dict):
+            continue
+        kind = str(item.get("componentName") or "")
+        props = item.get("props") if isinstance(item.get("props"), dict) else {}
+        label = _label(json.dumps(props["label"], ensure_ascii=False) if isinstance(props.get("label"), list)
+                       else props.get("label"))
+        if kind == "TableField" and not table:
+            yield from _schema_fields(item.get("children"), label)
+        elif kind == "DDBizSuite":
+            yield from _schema_fields(item.get("children"), table)
+        elif kind != "TextNote" and label:
+            yield (f"{table}[].{label}" if table else label, label, kind)
 
 
 def _label(name):

@@ -163,6 +163,23 @@ class KingdeeClient(HttpClient):
                 return
             start += page_size
 
+    def form_fields(self, form_id):
+        """[(path, caption)] of the form's fields from its metadata (QueryBusinessInfo): header keys as they
+        are, entry keys as `ENTRY[].KEY`. Empty when Kingdee describes no fields."""
+        payload = self._call("DynamicFormService.QueryBusinessInfo", {"data": {"FormId": form_id}})
+        info = (payload.get("Result") or {}).get("NeedReturnData") if isinstance(payload, dict) else None
+        entities = info.get("Entrys") if isinstance(info, dict) else None
+        fields = []
+        for index, entity in enumerate(entities if isinstance(entities, list) else []):
+            if not isinstance(entity, dict):
+                continue
+            header = index == 0 or entity.get("EntityType") == "HeadEntity" or entity.get("Key") == "FBillHead"
+            prefix = "" if header else f"{entity.get('Key')}[]."
+            for field in entity.get("Fields") or []:
+                if isinstance(field, dict) and field.get("Key"):
+                    fields.append((prefix + str(field["Key"]), _caption(field.get("Name"), self.lcid)))
+        return fields
+
     def signed_headers(self, url, timestamp=None):
         """The SDK 8.2.0 signature headers for `url` (tests compare them with the official SDK)."""
         stamp = int(time.time()) if timestamp is None else timestamp
@@ -313,6 +330,14 @@ class KingdeeClient(HttpClient):
                 if not self._session_id:
                     self._session_id = cookies["kdservice-sessionid"]
                     self._aspnet_id = cookies.get("ASP.NET_SessionId", "")
+
+
+def _caption(name, lcid):
+    """Kingdee's localised names: [{"Key": 2052, "Value": "业务日期"}, …], sometimes a plain string."""
+    if isinstance(name, list):
+        texts = {item.get("Key"): item.get("Value") for item in name if isinstance(item, dict)}
+        return str(texts.get(lcid) or next((text for text in texts.values() if text), ""))
+    return str(name or "")
 
 
 def _response_status(payload):

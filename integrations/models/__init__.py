@@ -2,8 +2,9 @@ from integrations.models.connections import Connection
 from integrations.models.events import DingTalkEvent
 from integrations.models.ops import Alert, AlertGate, ReviewRecord, SchemeVersion
 from integrations.models.runs import SyncRecord, SyncRun, Trigger
-from integrations.models.schemes import FieldMapping, Scheme, ValueMap, ValueMapEntry
+from integrations.models.schemes import DataCentre, FieldMapping, Scheme, ValueMap, ValueMapEntry
 from integrations.models.tallies import RecordTally
 
-__all__ = ["Alert", "AlertGate", "Connection", "DingTalkEvent", "FieldMapping", "RecordTally", "ReviewRecord", "Scheme",
+__all__ = ["Alert", "AlertGate", "Connection", "DataCentre", "DingTalkEvent", "FieldMapping", "RecordTally",
+           "ReviewRecord", "Scheme",
            "SchemeVersion", "SyncRecord", "SyncRun", "Trigger", "ValueMap", "ValueMapEntry"]

@@ -14,6 +14,7 @@ urlpatterns = [
     path("v1.0/workflow/processes/instanceIds/query", approvals.instance_ids_query, name="instance_ids_query"),
     path("v1.0/workflow/processInstances", approvals.process_instance, name="process_instance"),
     path("v1.0/workflow/processInstances/comments", approvals.comments, name="comments"),
+    path("v1.0/workflow/forms/schemas/processCodes", approvals.form_schema, name="form_schema"),
     path("topapi/processinstance/listids", approvals.listids, name="listids"),
     path("topapi/processinstance/get", approvals.processinstance_get, name="processinstance_get"),
     path("topapi/processinstance/create", approvals.processinstance_create, name="processinstance_create"),
