@@ -140,6 +140,12 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")
+# Where rate budgets and quota counters live: "redis", "database", or "local" (one process only).
+RATE_LIMIT_STORE = env.str("RATE_LIMIT_STORE", default="redis" if REDIS_URL else "database")
+if RATE_LIMIT_STORE not in ("redis", "database", "local") or (RATE_LIMIT_STORE == "redis" and not REDIS_URL):
+    raise ImproperlyConfigured("RATE_LIMIT_STORE must be redis (with REDIS_URL set), database or local.")
+# A finished DingTalk approval read once is not read again within this many seconds (0: always read).
+DINGTALK_DETAIL_MEMO_SECONDS = env_int("DINGTALK_DETAIL_MEMO_SECONDS", default=600)
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:

@@ -99,7 +99,7 @@ def test_v1_errors_are_classified_by_code(client, remote, status, code, error_cl
     assert caught.value.message == "钉钉的原话"
 
 
-def test_bad_app_credentials_are_a_configuration_error():
+def test_bad_app_credentials_are_a_configuration_error(db):
     with responses.RequestsMock() as remote:
         remote.get(OAPI + "gettoken", json={"errcode": 40096, "errmsg": "不合法的appKey或appSecret"})
         client = DingTalkClient(base_url=OAPI, api_base_url=API, app_key="k", app_secret="s",
