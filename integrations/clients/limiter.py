@@ -115,11 +115,15 @@ class DatabaseBudgets:
 
     def reserve(self, key, interval):
         now_sql, now = self._now_sql()
-        greatest = "GREATEST" if connections[self.alias].vendor == "postgresql" else "MAX"
+        postgresql = connections[self.alias].vendor == "postgresql"
+        greatest = "GREATEST" if postgresql else "MAX"
         value, now_value = self._upsert(
             key, f"{now_sql} + %s", f"{greatest}({TABLE}.value, {now_sql}) + %s", now_sql,
             (key, *now, interval, *now, interval, *now))
-        return float(value) - interval - float(now_value)
+        slot = float(value) - interval
+        # SQLite lives on this machine's clock: measure the wait from now, after the (variable) time the
+        # write took, so the call leaves at its slot and not late by that time.
+        return slot - (float(now_value) if postgresql else time.time())
 
     def count(self, key, n=1):
         now_sql, now = self._now_sql()
