@@ -97,6 +97,12 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+# Host names (any port) on which the sandbox answers as DingTalk at the root, as api.dingtalk.com and
+# oapi.dingtalk.com do, so that official SDKs reach it given only a host and port.
+SANDBOX_DINGTALK_HOSTS = env.list("SANDBOX_DINGTALK_HOSTS", default=[])
+if PORTAL_SANDBOX:
+    MIDDLEWARE.insert(0, "sandbox.dingtalk.root.DingTalkHostMiddleware")
+    ALLOWED_HOSTS += [host for host in SANDBOX_DINGTALK_HOSTS if host not in ALLOWED_HOSTS]
 
 ROOT_URLCONF = "portal.urls"
 WSGI_APPLICATION = "portal.wsgi.application"
