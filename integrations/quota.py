@@ -125,5 +125,5 @@ def message(current):
                              "and message calls until next month.") % {
             "day": current.runs_out_at.astimezone(BEIJING).strftime("%m-%d %H:%M")})
     lines.append(gettext("Book on events rather than frequent polling, or raise the edition's quota."))
-    lines.append(f"[{gettext('Open the dashboard')}]({alerts.portal_url(reverse('admin:integrations_dashboard'))})")
+    lines.append(f"[{gettext('Open the operations dashboard')}]({alerts.portal_url(reverse('admin:integrations_dashboard'))})")
     return title, "\n\n".join(lines)

@@ -8,6 +8,6 @@ class PortalConfig(AppConfig):
     verbose_name = _("Portal")
 
     def ready(self):
-        from portal import roles
+        from portal import checks, roles  # noqa: F401 (importing checks registers them)
 
         post_migrate.connect(roles.sync_roles_after_migrate, dispatch_uid="portal.sync_roles")
