@@ -15,6 +15,7 @@ The same stores keep counters (`count`, `counted`) for monthly call quotas.
 """
 
 import logging
+import queue
 import threading
 import time
 
@@ -86,27 +87,36 @@ class RedisBudgets:
 class DatabaseBudgets:
     """One row per key in `integrations_ratebudget`, updated by a single upsert.
 
-    Each thread uses a connection of its own, outside any transaction of the caller: a reservation must be
-    committed at once, never held back (and its row locked) until the caller's transaction ends.
+    Statements run on connections of the store's own (a small pool shared by the process's threads), outside
+    any transaction of the caller: a reservation must be committed at once, never held back (and its row
+    locked) until the caller's transaction ends.
     """
 
     def __init__(self, alias="default"):
         self.alias = alias
-        self._local = threading.local()
+        self._pool = queue.LifoQueue()
 
-    def _cursor(self):
-        connection = getattr(self._local, "connection", None)
-        if connection is None:
-            connection = self._local.connection = connections.create_connection(self.alias)
-        connection.close_if_unusable_or_obsolete()
-        return connection.cursor()
+    def _execute(self, sql, params):
+        try:
+            connection = self._pool.get_nowait()
+        except queue.Empty:
+            connection = connections.create_connection(self.alias)
+            connection.inc_thread_sharing()  # pooled: used by one thread at a time, not always the same one
+        try:
+            connection.close_if_unusable_or_obsolete()
+            with connection.cursor() as cursor:
+                cursor.execute(sql, params)
+                row = cursor.fetchone()
+        except Exception:
+            connection.close()
+            raise
+        self._pool.put(connection)
+        return row
 
     def _upsert(self, key, initial, update, now_sql, params):
-        with self._cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO {TABLE} (name, value) VALUES (%s, {initial}) ON CONFLICT (name) DO UPDATE SET "
-                f"value = {update} RETURNING value, {now_sql}", params)
-            return cursor.fetchone()
+        return self._execute(
+            f"INSERT INTO {TABLE} (name, value) VALUES (%s, {initial}) ON CONFLICT (name) DO UPDATE SET "
+            f"value = {update} RETURNING value, {now_sql}", params)
 
     def _now_sql(self):
         if connections[self.alias].vendor == "postgresql":
@@ -131,9 +141,7 @@ class DatabaseBudgets:
         return int(value)
 
     def counted(self, key):
-        with self._cursor() as cursor:
-            cursor.execute(f"SELECT value FROM {TABLE} WHERE name = %s", [key])
-            row = cursor.fetchone()
+        row = self._execute(f"SELECT value FROM {TABLE} WHERE name = %s", [key])
         return int(row[0]) if row else 0
 
 
