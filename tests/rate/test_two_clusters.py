@@ -11,7 +11,7 @@ from django.core.cache import cache
 
 from integrations.models import Connection, SyncRecord
 from sandbox.dingtalk.views.gate import injector
-from tests.events.processes import cluster
+from tests.events.processes import ManageProcess
 from tests.events.sandbox_world import create_claims, decide, events_world
 from tests.integrations.live import bill_counts, faultless, sandbox_faults, wait_for
 
@@ -20,9 +20,15 @@ CLAIMS = 40
 QPS = 5
 
 
+def cluster():
+    """A qcluster of two workers that remembers finished instances, as in production."""
+    return ManageProcess("qcluster", name="qcluster", Q_WORKERS="2", SYNC_LEASE_SECONDS="6",
+                         DINGTALK_DETAIL_MEMO_SECONDS="600")
+
+
 @pytest.fixture
 def clusters():
-    started = [cluster(workers=2), cluster(workers=2)]
+    started = [cluster(), cluster()]
     yield started
     for process in started:
         process.stop()
