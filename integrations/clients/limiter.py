@@ -25,6 +25,8 @@ from django.db import connections
 logger = logging.getLogger("integrations.clients")
 TABLE = "integrations_ratebudget"
 COUNTER_TTL = 40 * 24 * 3600  # a monthly counter outlives its month, then goes
+LATE_TOLERANCE = 0.015  # seconds a call may leave after its slot; later, it takes a new slot
+MAX_LATE_RETRIES = 5  # then it goes anyway, rather than waiting forever on a starved machine
 
 _RESERVE = """
 local now = redis.call('TIME')
@@ -185,15 +187,24 @@ def budget_key(parts):
     return "rate:" + ":".join(str(part) for part in parts)
 
 
-def acquire(key_parts, rate, sleep=time.sleep):
+def acquire(key_parts, rate, sleep=time.sleep, clock=time.monotonic):
     """Block until a call under `key_parts` may start: at most `rate` calls a second, evenly spaced, counted
-    across every process sharing the store."""
+    across every process sharing the store. Returns the seconds waited.
+
+    A caller that wakes up well after its slot (a busy machine did not schedule it in time) takes a new slot
+    instead of going late: a late call would arrive together with the on-time calls of the slots after it.
+    """
     if rate <= 0:
         raise ValueError("rate must be positive")
-    wait = _shared("reserve", budget_key(key_parts), 1.0 / float(rate))
-    if wait > 0:
-        sleep(wait)
-    return wait
+    started = clock()
+    for _attempt in range(MAX_LATE_RETRIES + 1):
+        wait = _shared("reserve", budget_key(key_parts), 1.0 / float(rate))
+        slot = clock() + max(wait, 0.0)
+        if wait > 0:
+            sleep(wait)
+        if clock() - slot <= LATE_TOLERANCE:
+            break
+    return clock() - started
 
 
 def count(key, n=1):
