@@ -80,3 +80,18 @@ def test_an_unreachable_store_falls_back_to_this_process(settings, caplog):
 def test_a_rate_must_be_positive():
     with pytest.raises(ValueError):
         limiter.acquire(("test", "zero"), 0)
+
+
+def test_a_caller_woken_after_its_slot_takes_a_new_one(monkeypatch):
+    now, waits, reserved = [100.0], [1.0, 0.0], []
+
+    def reserve(operation, key, interval):
+        reserved.append(key)
+        return waits[len(reserved) - 1]
+
+    def oversleep(seconds):
+        now[0] += seconds + 0.5  # a busy machine scheduled this thread half a second late
+
+    monkeypatch.setattr(limiter, "_shared", reserve)
+    limiter.acquire(("test", "late"), 20, sleep=oversleep, clock=lambda: now[0])
+    assert len(reserved) == 2
