@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('sso', '0002_sso_settings_login_events_imports'),
+        ('sso', '0003_lists_import_changes'),
     ]
 
     operations = [
