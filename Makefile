@@ -5,7 +5,7 @@ PIP := $(VENV)/bin/pip
 PYTHON ?= python3
 PORT ?= 8000
 
-.PHONY: demo test setup assets system-deps test-deps clean-demo
+.PHONY: demo test setup assets bundle system-deps test-deps clean-demo
 
 demo: setup
 	$(PY) manage.py demo --port $(PORT)
@@ -45,6 +45,9 @@ $(VENV)/.installed: pyproject.toml
 DD_BUNDLE := sso/static/sso/vendor/dingtalk-jsapi.js
 assets: $(VENV)/.installed $(DD_BUNDLE)
 	$(PY) manage.py compilemessages --ignore '$(VENV)' --ignore node_modules -v0
+
+# Production builds only the bundle (Node.js and npm on the build machine; `check --deploy` fails without it).
+bundle: $(DD_BUNDLE)
 
 $(DD_BUNDLE): sso/frontend/package.json sso/frontend/package-lock.json sso/frontend/entry.js
 	cd sso/frontend && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build

@@ -194,4 +194,11 @@ def compact(force=False):
 
 
 def recent_alerts(limit=5):
-    return list(Alert.objects.only("created_at", "title", "status", "error")[:limit])
+    return list(Alert.objects.select_related("scheme", "connection")[:limit])
+
+
+def quota_usages():
+    """Each DingTalk app's monthly call quota: used, forecast, level (the card beside the worker's status)."""
+    from integrations import quota
+
+    return quota.usages()

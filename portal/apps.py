@@ -10,7 +10,7 @@ class PortalConfig(AppConfig):
     def ready(self):
         from django.contrib.auth.signals import user_logged_in, user_login_failed
 
-        from portal import models, roles
+        from portal import checks, models, roles  # noqa: F401 (importing checks registers them)
 
         post_migrate.connect(roles.sync_roles_after_migrate, dispatch_uid="portal.sync_roles")
         user_logged_in.connect(models.portal_login_succeeded, dispatch_uid="portal.login_succeeded")

@@ -97,6 +97,12 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+# Host names (any port) on which the sandbox answers as DingTalk at the root, as api.dingtalk.com and
+# oapi.dingtalk.com do, so that official SDKs reach it given only a host and port.
+SANDBOX_DINGTALK_HOSTS = env.list("SANDBOX_DINGTALK_HOSTS", default=[])
+if PORTAL_SANDBOX:
+    MIDDLEWARE.insert(0, "sandbox.dingtalk.root.DingTalkHostMiddleware")
+    ALLOWED_HOSTS += [host for host in SANDBOX_DINGTALK_HOSTS if host not in ALLOWED_HOSTS]
 
 ROOT_URLCONF = "portal.urls"
 WSGI_APPLICATION = "portal.wsgi.application"
@@ -140,6 +146,12 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")
+# Where rate budgets and quota counters live: "redis", "database", or "local" (one process only).
+RATE_LIMIT_STORE = env.str("RATE_LIMIT_STORE", default="redis" if REDIS_URL else "database")
+if RATE_LIMIT_STORE not in ("redis", "database", "local") or (RATE_LIMIT_STORE == "redis" and not REDIS_URL):
+    raise ImproperlyConfigured("RATE_LIMIT_STORE must be redis (with REDIS_URL set), database or local.")
+# A finished DingTalk approval read once is not read again within this many seconds (0: always read).
+DINGTALK_DETAIL_MEMO_SECONDS = env_int("DINGTALK_DETAIL_MEMO_SECONDS", default=600)
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from integrations.clients import client_for
 from integrations.clients.errors import RemoteError
 from integrations.models import Connection
+from integrations.fields import is_undecryptable
 from sso.kingdee_link import signed_login_url
 from sso.models import IdentityMap, KingdeeSSOSettings, LoginEvent
 
@@ -58,6 +59,9 @@ class Attempt:
         self.sso = settings_for(corp_id, pk)
         if self.sso is None:
             raise Refused(Reason.NOT_CONFIGURED, f"no enabled Kingdee SSO settings for corpId {corp_id or '-'}"[:300])
+        lost = lost_secrets(self.sso)
+        if lost:
+            raise Refused(Reason.KEY_LOST, f"no key in FERNET_KEYS decrypts: {', '.join(lost)}"[:300])
         self.form_id = (form_id or "")[:80]
         if self.form_id:
             self.deep_link = self.sso.deep_link(self.form_id)
@@ -83,7 +87,7 @@ def settings_for(corp_id="", pk=None):
     """The first enabled settings (by pk) of this organisation, or with this pk; None if none has a secret."""
     for sso in enabled_settings():
         if (not corp_id or sso.dingtalk.corp_id == corp_id) and (pk is None or sso.pk == pk):
-            return sso if sso.app_secret else None
+            return sso if sso.app_secret or is_undecryptable(sso.app_secret) else None
     return None
 
 
@@ -138,6 +142,14 @@ def stamp_new_version():
 def settings_changed(**kwargs):
     forget_settings()
     transaction.on_commit(stamp_new_version)  # others reload what is committed, not what may roll back
+
+
+def lost_secrets(sso):
+    """The secrets of these settings and their two connections that the current keys cannot decrypt."""
+    lost = [f"SSO settings {name}" for name in ("app_secret",) if is_undecryptable(getattr(sso, name))]
+    for connection in (sso.dingtalk, sso.kingdee):
+        lost += [f"{connection.name} {name}" for name in connection.undecryptable_secrets()]
+    return lost
 
 
 _clients = {}

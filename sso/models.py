@@ -162,6 +162,7 @@ class LoginEvent(models.Model):
         DISABLED = "disabled", _("identity mapping disabled")
         FORM_NOT_ALLOWED = "form_not_allowed", _("deep link to a form that is not allowed")
         RATE_LIMITED = "rate_limited", _("too many attempts")
+        KEY_LOST = "key_lost", _("encryption key lost (secrets unreadable)")
 
     created_at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
     reference = models.CharField(_("reference"), max_length=12, default=new_reference, db_index=True, editable=False)

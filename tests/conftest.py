@@ -110,3 +110,16 @@ def empty_redis_queue():
         from django_q.brokers import get_broker
 
         get_broker().purge_queue()
+
+
+
+@pytest.fixture(autouse=True)
+def process_local_rate_budgets(settings):
+    """A test's transaction holds SQLite's write lock, and tests re-seed instances under the same ids: rate
+    budgets stay in the test process and finished instances are not remembered between reads (tests/rate
+    turn both on)."""
+    from integrations.clients import limiter
+
+    settings.RATE_LIMIT_STORE = "local"
+    settings.DINGTALK_DETAIL_MEMO_SECONDS = 0
+    limiter._local.__init__()

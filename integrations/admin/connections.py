@@ -8,6 +8,7 @@ from integrations.clients import client_for
 from integrations.clients.errors import RemoteError
 from integrations.forms import ConnectionForm
 from integrations.models import Connection
+from integrations.secrets import lost_key_message
 
 LIMITS = (_("Limits"), {"fields": ("rate_limit", "max_concurrency", "connect_timeout", "read_timeout")})
 KIND_FIELDSETS = {
@@ -108,14 +109,6 @@ class ConnectionAdmin(ExportMixin, admin.ModelAdmin):
         if connection and connection.undecryptable_secrets():
             self.message_user(request, lost_key_message(connection), messages.WARNING)
         return super().change_view(request, object_id, form_url, extra_context)
-
-
-def lost_key_message(connection):
-    return _(
-        "Connection “%(name)s”: %(fields)s cannot be decrypted with the current FERNET_KEYS. "
-        "Add the old key back at the end of FERNET_KEYS, or enter these secrets again and save."
-    ) % {"name": connection.name, "fields": ", ".join(str(Connection._meta.get_field(f).verbose_name)
-                                                      for f in connection.undecryptable_secrets())}
 
 
 def check_connection(connection):

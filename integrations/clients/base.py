@@ -12,7 +12,7 @@ from requests.adapters import HTTPAdapter
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 from integrations.clients.errors import AuthError, ThrottledError, TransientError
-from integrations.clients.limiter import bucket_for
+from integrations.clients import limiter
 
 logger = logging.getLogger("integrations.clients")
 
@@ -56,7 +56,7 @@ class HttpClient:
         self.calls = Counter()
 
     def limiter_key(self, url):
-        """Requests sharing a key share one token bucket; subclasses narrow it (per API path)."""
+        """Requests sharing a key share one rate budget, across every process; subclasses narrow it."""
         return (self.system, self.name)
 
     def request(self, method, url, **kwargs):
@@ -79,7 +79,7 @@ class HttpClient:
         # would send its request late, bunched with the next one.
         with self._concurrency:
             if self.rate_limit:
-                bucket_for(self.limiter_key(url), self.rate_limit).acquire()
+                limiter.acquire(self.limiter_key(url), self.rate_limit)
             started = time.monotonic()
             try:
                 response = self.session.request(method, url, **kwargs)

@@ -1,10 +1,11 @@
 from integrations.models.connections import Connection
 from integrations.models.events import DingTalkEvent
 from integrations.models.ops import Alert, AlertGate, ReviewRecord, SchemeVersion
+from integrations.models.quota import MonthlyQuota, RateBudget
 from integrations.models.runs import SyncRecord, SyncRun, Trigger
 from integrations.models.schemes import DataCentre, FieldMapping, Scheme, ValueMap, ValueMapEntry
 from integrations.models.tallies import RecordTally
 
-__all__ = ["Alert", "AlertGate", "Connection", "DataCentre", "DingTalkEvent", "FieldMapping", "RecordTally",
-           "ReviewRecord", "Scheme",
+__all__ = ["Alert", "AlertGate", "Connection", "DataCentre", "DingTalkEvent", "FieldMapping", "MonthlyQuota",
+           "RateBudget", "RecordTally", "ReviewRecord", "Scheme",
            "SchemeVersion", "SyncRecord", "SyncRun", "Trigger", "ValueMap", "ValueMapEntry"]
