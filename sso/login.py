@@ -176,7 +176,7 @@ def user_from_oauth(attempt, code):
 
 def kingdee_link(attempt):
     """The signed Kingdee link for the attempt's DingTalk user, through the identity map."""
-    identity = IdentityMap.objects.filter(dingtalk_userid=attempt.userid).first()
+    identity = IdentityMap.objects.filter(dingtalk=attempt.sso.dingtalk_id, dingtalk_userid=attempt.userid).first()
     if identity is None or not identity.kingdee_username:
         raise Refused(Reason.UNMAPPED, "" if identity is None else _("the mapping has no Kingdee user name"))
     attempt.name = identity.name or attempt.name

@@ -155,7 +155,8 @@ class XlsxReader:
                 headers[column] = text_of(resolve(value, shared)).strip()
             kept = {i for i, header in enumerate(headers) if header and self.keep(header)}
             table, merged = self.body(sheet, headers, kept, header_number)
-            shared = self.shared_strings({v for _n, row in table.rows for v in row.values() if isinstance(v, SharedRef)})
+            used = {value for _n, row in table.rows for value in row.values() if isinstance(value, SharedRef)}
+            shared = self.shared_strings(used)
             table.rows = [(number, {i: resolve(v, shared) for i, v in row.items()}) for number, row in table.rows]
             fill_merged(table, merged, kept, header_number)
             return table
@@ -332,7 +333,7 @@ def cell_value(cell, name):
             inline = rich_text(child)
     if kind == "inlineStr":
         return inline[: MAX_CELL_CHARS + 1] if inline is not None else None
-    if value is None:
+    if value is None or (formula and not value and kind != "str"):  # <v/>: written by a program, never calculated
         return Uncached(name) if formula else None
     if kind == "s":
         return SharedRef(int(value))

@@ -68,10 +68,13 @@ class Workers:
             thread.join(timeout=120)
 
 
-def identity_lookup():
+def identity_lookup(scheme=None):
+    """The identity map of the scheme's DingTalk organisation (its DingTalk connection, source or target)."""
     from integrations.identity import kingdee_identity
 
-    return lru_cache(maxsize=None)(kingdee_identity)
+    connections = (scheme.source_connection, scheme.target_connection) if scheme is not None else ()
+    organisation = next((c for c in connections if c is not None and c.kind == "dingtalk"), None)
+    return lru_cache(maxsize=None)(lambda userid: kingdee_identity(userid, organisation))
 
 
 class Pipeline:
@@ -81,7 +84,7 @@ class Pipeline:
         self.lister = lister or source
         self.should_stop = should_stop or (lambda: False)
         self.rows = scheme.rows()
-        self.lookups = mapping.Lookups(value_maps=scheme.value_map_dicts(), identity=identity_lookup())
+        self.lookups = mapping.Lookups(value_maps=scheme.value_map_dicts(), identity=identity_lookup(scheme))
         self.events = queue.Queue()
         self.concurrency = max(1, scheme.source_connection.max_concurrency)
         self.to_fetch = deque()

@@ -63,7 +63,7 @@ def preview(scheme, key=None):
         return result
     verdict = source.verdict(result.data)
     result.verdict = verdict.reason or gettext("Ready to write.")
-    lookups = mapping.Lookups(value_maps=scheme.value_map_dicts(), identity=identity_lookup())
+    lookups = mapping.Lookups(value_maps=scheme.value_map_dicts(), identity=identity_lookup(scheme))
     built = mapping.build_payload(scheme.rows(), result.data, lookups)
     result.payload = target.with_dedupe_key(result.key, built.payload)
     result.cells = [

@@ -63,7 +63,7 @@ def far_corner_undeclared():
 
 def shared_strings_chunks(count, text="a", declared=None):
     declared = count if declared is None else declared
-    yield f'<?xml version="1.0" encoding="UTF-8"?><sst xmlns="{NS}" count="{declared}" uniqueCount="{declared}">'.encode()
+    yield f'<?xml version="1.0"?><sst xmlns="{NS}" count="{declared}" uniqueCount="{declared}">'.encode()
     item = f"<si><t>{text}</t></si>".encode()
     block = item * 10_000
     for _ in range(count // 10_000):

@@ -128,7 +128,7 @@ class Command(BaseCommand):
         setup_demo_sso(kingdee, credentials["kingdee_sso"], dingtalk)
         people = [p for p in roster.employees(roster.DEFAULT_EMPLOYEES) if p.active]
         for p in people:
-            IdentityMap.objects.update_or_create(dingtalk_userid=p.userid, defaults={
+            IdentityMap.objects.update_or_create(dingtalk=dingtalk, dingtalk_userid=p.userid, defaults={
                 "name": p.name, "kingdee_username": p.kingdee_username, "kingdee_staff_number": p.job_number})
         self.stdout.write(json.dumps({"corp_id": app["corp_id"], "userids": [p.userid for p in people]}))
 
