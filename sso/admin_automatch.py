@@ -51,7 +51,7 @@ class AutoMatchAdminMixin:
         sso, people = self._people(request)
         proposals = []
         if people:
-            mapped = set(IdentityMap.objects.filter(dingtalk=sso.dingtalk_id).values_list("dingtalk_userid", flat=True))
+            mapped = set(IdentityMap.objects.of(sso.dingtalk_id).values_list("dingtalk_userid", flat=True))
             proposals = automatch.propose(*people, mapped)
         if request.method == "POST" and people is not None:
             chosen = set(request.POST.getlist("userid"))
@@ -78,7 +78,7 @@ class AutoMatchAdminMixin:
         if not self.has_view_permission(request):
             raise PermissionDenied
         sso, people = self._people(request)
-        mapped = IdentityMap.objects.filter(dingtalk=sso.dingtalk_id) if sso else IdentityMap.objects.none()
+        mapped = IdentityMap.objects.of(sso.dingtalk_id) if sso else IdentityMap.objects.none()
         report = automatch.coverage(*people, list(mapped)) if people else None
         refused = recent_refusals(RECENT_DAYS)
         unbooked = unbooked_claims(RECENT_DAYS)

@@ -1,6 +1,6 @@
 """Who a DingTalk user is in Kingdee: the one look-up other apps may use (integrations' `identity` transform)."""
 
-from django.db.models import Subquery
+from django.db.models import F, Q, Subquery
 
 from sso.models import IdentityMap, only_dingtalk_organisation
 
@@ -12,7 +12,8 @@ def kingdee_identity(dingtalk_userid, connection=None):
     if connection is None:
         return None
     row = (
-        IdentityMap.objects.filter(dingtalk=connection, dingtalk_userid=dingtalk_userid, active=True)
+        IdentityMap.objects.of(connection).filter(dingtalk_userid=dingtalk_userid, active=True)
+        .order_by(F("dingtalk").asc(nulls_last=True))
         .values("kingdee_username", "kingdee_staff_number", "name")
         .first()
     )
@@ -27,7 +28,8 @@ def name_of(userid, connection=None):
     expression such as `OuterRef("scheme__source_connection")`) narrows it to one organisation."""
     rows = IdentityMap.objects.filter(dingtalk_userid=userid)
     if connection is not None:
-        rows = rows.filter(dingtalk=connection)
+        rows = rows.filter(Q(dingtalk=connection) | Q(dingtalk__isnull=True))
+        rows = rows.order_by(F("dingtalk").asc(nulls_last=True))
     return Subquery(rows.values("name")[:1])
 
 

@@ -66,8 +66,7 @@ def classify(checked, organisation):
         chunk = checked.rows[start : start + CHUNK]
         existing = {
             values[0]: values[1:]
-            for values in IdentityMap.objects.filter(
-                dingtalk=organisation,
+            for values in IdentityMap.objects.of(organisation).filter(
                 dingtalk_userid__in=[clean[identity_file.USERID] for _number, clean in chunk]
             ).values_list("dingtalk_userid", *fields)
         }

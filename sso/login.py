@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
+from django.db.models import F
 from django.utils.translation import gettext as _
 
 from integrations.clients import client_for
@@ -176,7 +177,8 @@ def user_from_oauth(attempt, code):
 
 def kingdee_link(attempt):
     """The signed Kingdee link for the attempt's DingTalk user, through the identity map."""
-    identity = IdentityMap.objects.filter(dingtalk=attempt.sso.dingtalk_id, dingtalk_userid=attempt.userid).first()
+    identity = (IdentityMap.objects.of(attempt.sso.dingtalk_id).filter(dingtalk_userid=attempt.userid)
+                .order_by(F("dingtalk").asc(nulls_last=True)).first())
     if identity is None or not identity.kingdee_username:
         raise Refused(Reason.UNMAPPED, "" if identity is None else _("the mapping has no Kingdee user name"))
     attempt.name = identity.name or attempt.name

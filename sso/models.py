@@ -17,6 +17,17 @@ def only_dingtalk_organisation():
     return found[0] if len(found) == 1 else None
 
 
+class IdentityMapQuerySet(models.QuerySet):
+    def of(self, organisation):
+        """The rows of one DingTalk organisation (a Connection or its id); rows without one count as the only
+        DingTalk connection's, as long as there is only one."""
+        pk = getattr(organisation, "pk", organisation)
+        only = only_dingtalk_organisation()
+        if only is not None and only.pk == pk:
+            return self.filter(models.Q(dingtalk=pk) | models.Q(dingtalk__isnull=True))
+        return self.filter(dingtalk=pk)
+
+
 class IdentityMap(models.Model):
     """Who is who: a DingTalk user and the Kingdee user and staff number they act as.
 
@@ -26,7 +37,7 @@ class IdentityMap(models.Model):
 
     dingtalk = models.ForeignKey(
         "integrations.Connection",
-        on_delete=models.PROTECT,
+        on_delete=models.SET_NULL,  # kept, unassigned: export them and import them into the new connection
         null=True,
         blank=True,
         related_name="+",
@@ -43,6 +54,8 @@ class IdentityMap(models.Model):
     active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    objects = IdentityMapQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("identity mapping")

@@ -67,7 +67,7 @@ class IdentityMapResource(resources.ModelResource):
 
     def get_queryset(self):
         rows = super().get_queryset()
-        return rows if self.organisation is None else rows.filter(dingtalk=self.organisation)
+        return rows if self.organisation is None else rows.of(self.organisation)
 
     def before_import_row(self, row, **kwargs):
         """Rows arrive checked by `identity_file`; strip what a direct caller may have left around."""

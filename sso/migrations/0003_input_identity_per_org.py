@@ -45,7 +45,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='identitymap',
             name='dingtalk',
-            field=models.ForeignKey(blank=True, help_text='The DingTalk app connection of the organisation this user id belongs to.', limit_choices_to={'kind': 'dingtalk'}, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='integrations.connection', verbose_name='DingTalk organisation'),
+            field=models.ForeignKey(blank=True, help_text='The DingTalk app connection of the organisation this user id belongs to.', limit_choices_to={'kind': 'dingtalk'}, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='integrations.connection', verbose_name='DingTalk organisation'),
         ),
         migrations.AlterField(
             model_name='identitymap',

@@ -112,3 +112,14 @@ def test_the_migration_leaves_rows_unassigned_when_the_organisation_is_ambiguous
 
     assert IdentityMap.objects.get().dingtalk is None
     assert kingdee_identity("u1", dingtalk_connection) is None
+
+
+def test_rows_of_a_deleted_connection_are_kept_and_serve_the_one_that_replaces_it(dingtalk_connection):
+    IdentityMap.objects.create(dingtalk=dingtalk_connection, dingtalk_userid="u1", kingdee_username="甲")
+    dingtalk_connection.delete()
+    replacement = organisation("新钉钉应用")
+
+    assert IdentityMap.objects.get().dingtalk is None
+    assert kingdee_identity("u1", replacement)["username"] == "甲"
+    organisation("另一个组织")
+    assert kingdee_identity("u1", replacement) is None  # two organisations now: whose is it? someone must say
