@@ -28,6 +28,7 @@ MAX_SHEET_BYTES = 200 * 1024 * 1024  # the sheet's XML, uncompressed
 MAX_SHARED_STRINGS_BYTES = 100 * 1024 * 1024
 MAX_SHARED_STRINGS = 1_000_000
 MAX_MERGED_RANGES = 20_000
+MAX_CSV_LINE = 100_000
 
 CELL_REF = re.compile(r"^\$?([A-Z]{1,3})\$?(\d{1,7})$")
 RANGE_REF = re.compile(r"^\$?([A-Z]{1,3})\$?(\d{1,7})(?::\$?([A-Z]{1,3})\$?(\d{1,7}))?$")
@@ -110,7 +111,12 @@ def decode_csv(content):
 
 
 def read_csv(content, keep):
-    records = csv.reader(io.StringIO(decode_csv(content), newline=""))
+    text = decode_csv(content)
+    long_line = re.search(r"[^\n]{%d}" % MAX_CSV_LINE, text)  # a million empty fields would each cost memory
+    if long_line:
+        raise UnreadableFile(_("Line %(row)s of the CSV file is longer than %(limit)s characters.") % {
+            "row": text.count("\n", 0, long_line.start()) + 1, "limit": MAX_CSV_LINE})
+    records = csv.reader(io.StringIO(text, newline=""))
     table, kept = None, {}
     number = 0
     try:

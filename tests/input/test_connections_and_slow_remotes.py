@@ -55,3 +55,18 @@ def test_testing_a_connection_to_a_slow_remote_ends_within_the_budget(admin_clie
     message = run_test_action(admin_client, kingdee if system == "kingdee" else dingtalk)
 
     assert "1 秒内没有回答" in message
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_mapping_preview_of_a_slow_source_ends_within_the_budget(live_server, monkeypatch):
+    from integrations import engine
+    from tests.integrations.live import build_world
+
+    with faultless(live_server.url) as base_url:
+        scheme = build_world(base_url, instances=5)
+        monkeypatch.setattr(deadline, "INTERACTIVE_SECONDS", 1)
+        sandbox_faults(base_url, "dingtalk", latency_ms=2500)
+
+        result = engine.preview(scheme, "any-instance-id")
+
+    assert "1 秒内没有回答" in result.error and result.payload is None

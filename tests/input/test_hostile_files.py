@@ -73,3 +73,12 @@ def test_a_shared_strings_part_declaring_millions_is_refused_before_reading_them
 ], ids=["truncated zip", "row number not a number", "not XML", "a DTD", "a cell reference that is no cell"])
 def test_a_broken_workbook_is_refused_as_unreadable(tmp_path, content):
     assert "无法按 xlsx 格式读取" in read_in_child(tmp_path, content)["refused"]
+
+
+def test_a_csv_line_of_millions_of_empty_fields_is_refused_naming_the_line(tmp_path):
+    content = ("钉钉用户ID,姓名\r\nu1,甲\r\n" + "," * 5_000_000 + "\r\n").encode()
+
+    result = read_in_child(tmp_path, content, "map.csv")
+
+    assert "第 3 行" in result["refused"]
+    assert result["grown_mb"] < GROWTH_LIMIT_MB
