@@ -74,8 +74,8 @@ def read_body(request):
 def record_refusal(connection, refusal, signature, address, body=b""):
     """Keep the refused delivery with the start of its body, and only the newest few per sending address."""
     event = events.reject(connection, DingTalkEvent.Channel.CALLBACK, f"{refusal.code} {refusal.reason}",
-                          signature, address)
-    kept = {"raw": body[:BODY_KEPT_CHARS].decode(errors="replace")} if body else None
+                          signature.replace("\x00", ""), address)  # PostgreSQL stores no NUL in text
+    kept = {"raw": body[:BODY_KEPT_CHARS].decode(errors="replace").replace("\x00", "")} if body else None
     rejected = DingTalkEvent.objects.filter(connection=connection, outcome=DingTalkEvent.Outcome.REJECTED,
                                             remote_addr=address)
     if kept:

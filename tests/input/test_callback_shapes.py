@@ -33,6 +33,8 @@ HOSTILE = [
     ("body is empty", QUERY, "", 400),
     ("body is huge", QUERY, '{"encrypt": "' + "A" * (callbacks.MAX_BODY_BYTES + 10) + '"}', 413),
     ("no query at all", "", '{"encrypt": "abc"}', 400),
+    ("NUL characters", "?signature=a%00b&timestamp=1&nonce=n", b'{"encrypt": "\\u0000"}\x00', 400),
+    ("a NUL in the signature", "?signature=a%00b&timestamp=1&nonce=n", '{"encrypt": "\\u0000"}', 403),
     ("timestamp is not a number", signed("abc", timestamp="1e9"), '{"encrypt": "abc"}', 400),
     ("timestamp has 5000 digits", signed("abc", timestamp="9" * 5000), '{"encrypt": "abc"}', 400),
     ("signature mismatch", QUERY.replace("abc", "0" * 40), '{"encrypt": "abc"}', 403),
