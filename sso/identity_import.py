@@ -47,7 +47,7 @@ def check(job):
         checked = load(job)
     except identity_file.UnreadableFile as exc:
         return finish(job, IdentityImport.Status.INVALID, error=str(exc))
-    new, changed, unchanged = count_changes(checked, organisation(job))
+    (new, changed, unchanged), job.changes = count_changes(checked, organisation(job))
     job.total_rows, job.new_rows, job.changed_rows, job.unchanged_rows = checked.total, new, changed, unchanged
     job.bad_count = len(checked.bad_rows)
     job.bad_rows = [list(bad) for bad in checked.bad_rows[: IdentityImport.BAD_ROWS_KEPT]]
@@ -61,6 +61,12 @@ def check(job):
 
 def classify(checked, organisation):
     """Yield ("new" | "changed" | "unchanged", (row number, clean row)) against the organisation's map as it is."""
+    for kind, row, _current in compare(checked, organisation):
+        yield kind, row
+
+
+def compare(checked, organisation):
+    """classify, with the mapping's current values in the file's column order (None for a new row)."""
     fields = [identity_file.COLUMNS[h] for h in checked.headers]
     for start in range(0, len(checked.rows), CHUNK):
         chunk = checked.rows[start : start + CHUNK]
@@ -73,17 +79,36 @@ def classify(checked, organisation):
         for number, clean in chunk:
             current = existing.get(clean[identity_file.USERID])
             if current is None:
-                yield "new", (number, clean)
+                yield "new", (number, clean), None
             else:
-                yield ("unchanged" if current == tuple(clean[h] for h in checked.headers) else "changed"), (number, clean)
+                kind = "unchanged" if current == tuple(clean[h] for h in checked.headers) else "changed"
+                yield kind, (number, clean), current
 
 
 def count_changes(checked, organisation):
-    """(new, changed, unchanged)."""
+    """((new, changed, unchanged), the first rows that change, each with its changes field by field)."""
     counts = {"new": 0, "changed": 0, "unchanged": 0}
-    for kind, _row in classify(checked, organisation):
+    changes = []
+    for kind, (number, clean), current in compare(checked, organisation):
         counts[kind] += 1
-    return counts["new"], counts["changed"], counts["unchanged"]
+        if kind != "unchanged" and len(changes) < IdentityImport.CHANGES_KEPT:
+            changes.append(described(kind, number, clean, checked.headers, current))
+    return (counts["new"], counts["changed"], counts["unchanged"]), changes
+
+
+def described(kind, number, clean, headers, current):
+    """{"row", "userid", "name", "new", "fields": [[column, before, after]…]} in words a person reads."""
+    before = dict(zip(headers, current)) if current is not None else {}
+    fields = [[header, shown(before.get(header)), shown(clean[header])] for header in headers
+              if header != identity_file.USERID and (kind == "new" or before.get(header) != clean[header])]
+    return {"row": number, "userid": clean[identity_file.USERID], "name": clean.get(identity_file.NAME, ""),
+            "new": kind == "new", "fields": fields}
+
+
+def shown(value):
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    return "" if value is None else str(value)
 
 
 def apply(job):

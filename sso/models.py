@@ -252,6 +252,7 @@ class IdentityImport(models.Model):
         FAILED = "failed", _("failed")
 
     BAD_ROWS_KEPT = 500
+    CHANGES_KEPT = 500
 
     file_name = models.CharField(_("file"), max_length=200)
     content = models.BinaryField(_("content"), editable=False)
@@ -270,6 +271,8 @@ class IdentityImport(models.Model):
     unchanged_rows = models.PositiveIntegerField(_("unchanged"), default=0)
     bad_count = models.PositiveIntegerField(_("bad rows"), default=0)
     bad_rows = models.JSONField(_("bad rows (first 500)"), default=list, blank=True)
+    # The preview: which rows change and how, field by field ([{"row", "userid", "name", "new", "fields"}…]).
+    changes = models.JSONField(_("changes (first 500)"), default=list, blank=True)
     processed_rows = models.PositiveIntegerField(_("processed"), default=0)
     normalised_count = models.PositiveIntegerField(_("rows read with corrections"), default=0)
     normalised_rows = models.JSONField(_("corrections (first 500)"), default=list, blank=True)

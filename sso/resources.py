@@ -10,6 +10,7 @@ from import_export import fields, resources, widgets
 from import_export.formats.base_formats import CSV, XLSX
 from import_export.instance_loaders import CachedInstanceLoader
 
+from portal.exports import NamedSheetResourceMixin
 from sso import identity_file as f
 from sso.models import IdentityMap
 
@@ -38,7 +39,7 @@ def column(header, widget=None):
     return fields.Field(attribute=f.COLUMNS[header], column_name=header, widget=widget or TextWidget())
 
 
-class IdentityMapResource(resources.ModelResource):
+class IdentityMapResource(NamedSheetResourceMixin, resources.ModelResource):
     """Rows of one DingTalk organisation (`organisation`, a Connection) when given; all rows otherwise."""
 
     dingtalk_userid = column(f.USERID)
@@ -112,7 +113,7 @@ class SafeXLSX(XLSX):
 
     def export_data(self, dataset, **kwargs):
         book = openpyxl.Workbook(write_only=True)
-        sheet = book.create_sheet(title="钉钉-金蝶身份映射")
+        sheet = book.create_sheet(title=(dataset.title or "身份映射")[:31])
         sheet.append(list(dataset.headers))
         for row in cells_as_text(dataset):
             cells = []

@@ -6,7 +6,7 @@ import pytest
 from django.apps import apps
 from django.db import IntegrityError
 
-from integrations.engine.pipeline import identity_lookup
+from integrations.engine.booking import identity_lookup
 from integrations.identity import kingdee_identity
 from integrations.models import Connection
 from sso.models import IdentityImport, IdentityMap
@@ -16,7 +16,7 @@ from tests.sso.fakes import FakeDingTalk
 from tests.sso.test_views import LOGIN, ud_of
 
 pytestmark = pytest.mark.django_db
-migration = importlib.import_module("sso.migrations.0003_input_identity_per_org")
+migration = importlib.import_module("sso.migrations.0004_input_identity_per_org")
 
 
 def organisation(name):

@@ -18,7 +18,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('integrations', '0005_ledger_reasons_fingerprint_conflict'),
-        ('sso', '0002_sso_settings_login_events_imports'),
+        ('sso', '0003_lists_import_changes'),
     ]
 
     operations = [
