@@ -18,7 +18,7 @@ from django.utils import timezone
 from integrations import market
 from integrations.models import Alert, Connection, SyncRecord, SyncRun
 from portal.roles import FINANCE, sync_roles
-from sso.models import IdentityMap
+from sso.models import IdentityMap, only_dingtalk_organisation
 
 Status, Via = SyncRecord.Status, SyncRecord.Via
 PEOPLE = 300
@@ -51,7 +51,8 @@ def fill(records, failed_share, seed=7, on_first=None, first=100):
     rng = random.Random(seed)
     sync_roles()
     schemes = make_schemes()
-    people = [IdentityMap(dingtalk_userid=f"u{n:04d}", name=rng.choice("张王李赵刘陈杨黄周吴") + rng.choice(
+    organisation = only_dingtalk_organisation()
+    people = [IdentityMap(dingtalk=organisation, dingtalk_userid=f"u{n:04d}", name=rng.choice("张王李赵刘陈杨黄周吴") + rng.choice(
         ["伟", "芳", "娜", "敏", "静", "磊", "洋", "勇", "艳", "杰"]), kingdee_username=f"kd{n:04d}",
         kingdee_staff_number=f"XH{n:04d}") for n in range(PEOPLE)]
     IdentityMap.objects.bulk_create(people)

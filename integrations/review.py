@@ -31,7 +31,7 @@ TRACEBACK_LINE = re.compile(r'^(Traceback \(most recent call last\)|\s+File "|\s
 def with_originator_names(queryset):
     from integrations.identity import name_of
 
-    return queryset.annotate(originator_name=name_of(OuterRef("originator")))
+    return queryset.annotate(originator_name=name_of(OuterRef("originator"), OuterRef("scheme__source_connection")))
 
 
 def originator_label(record):

@@ -1,14 +1,19 @@
 """Who a DingTalk user is in Kingdee: the one look-up other apps may use (integrations' `identity` transform)."""
 
-from django.db.models import Subquery
+from django.db.models import F, Q, Subquery
 
-from sso.models import IdentityMap
+from sso.models import IdentityMap, only_dingtalk_organisation
 
 
-def kingdee_identity(dingtalk_userid):
-    """The active mapping of a DingTalk userid as {"username", "staff_number", "name"}, or None."""
+def kingdee_identity(dingtalk_userid, connection=None):
+    """The active mapping of a DingTalk userid in the organisation of `connection` (a DingTalk Connection or its
+    id; by default the only DingTalk connection) as {"username", "staff_number", "name"}, or None."""
+    connection = connection or only_dingtalk_organisation()
+    if connection is None:
+        return None
     row = (
-        IdentityMap.objects.filter(dingtalk_userid=dingtalk_userid, active=True)
+        IdentityMap.objects.of(connection).filter(dingtalk_userid=dingtalk_userid, active=True)
+        .order_by(F("dingtalk").asc(nulls_last=True))
         .values("kingdee_username", "kingdee_staff_number", "name")
         .first()
     )
@@ -17,20 +22,26 @@ def kingdee_identity(dingtalk_userid):
     return {"username": row["kingdee_username"], "staff_number": row["kingdee_staff_number"], "name": row["name"]}
 
 
-def name_of(userid):
+def name_of(userid, connection=None):
     """The mapped person's name for a DingTalk userid expression (e.g. `OuterRef("originator")`), as a
-    subquery: list pages annotate their rows with it instead of looking each row up."""
-    return Subquery(IdentityMap.objects.filter(dingtalk_userid=userid).values("name")[:1])
+    subquery: list pages annotate their rows with it instead of looking each row up. `connection` (a value or an
+    expression such as `OuterRef("scheme__source_connection")`) narrows it to one organisation."""
+    rows = IdentityMap.objects.filter(dingtalk_userid=userid)
+    if connection is not None:
+        rows = rows.filter(Q(dingtalk=connection) | Q(dingtalk__isnull=True))
+        rows = rows.order_by(F("dingtalk").asc(nulls_last=True))
+    return Subquery(rows.values("name")[:1])
 
 
-def seed_demo_identities(people, unmapped=4):
+def seed_demo_identities(people, unmapped=4, connection=None):
     """Demo only: map the roster's employees (objects with userid, unionid, name, mobile, kingdee_username and
     staff_number), except the last `unmapped`, so that refused logins and unmapped claims can be seen.
     Idempotent; returns (mapped, left unmapped)."""
     people = list(people)
     keep = people[: max(0, len(people) - unmapped)]
+    connection = connection or only_dingtalk_organisation()
     for person in keep:
-        IdentityMap.objects.update_or_create(dingtalk_userid=person.userid, defaults={
+        IdentityMap.objects.update_or_create(dingtalk=connection, dingtalk_userid=person.userid, defaults={
             "dingtalk_unionid": person.unionid, "name": person.name, "mobile": person.mobile,
             "kingdee_username": person.kingdee_username, "kingdee_staff_number": person.staff_number,
             "active": True,

@@ -15,6 +15,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
+from django.db.models import F
 from django.utils.translation import gettext as _
 
 from integrations.clients import client_for
@@ -244,8 +245,8 @@ def user_from_oauth(attempt, code):
 
 def kingdee_link(attempt):
     """The signed Kingdee link for the attempt's DingTalk user, through the identity map."""
-    identity = (IdentityMap.objects.filter(dingtalk_userid=attempt.userid)
-                .only("name", "kingdee_username", "active").first())
+    identity = (IdentityMap.objects.of(attempt.sso.dingtalk_id).filter(dingtalk_userid=attempt.userid)
+                .order_by(F("dingtalk").asc(nulls_last=True)).first())
     if identity is None or not identity.kingdee_username:
         raise Refused(Reason.UNMAPPED, "" if identity is None else _("the mapping has no Kingdee user name"))
     attempt.name = identity.name or attempt.name

@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from import_export import fields, resources
 from import_export.admin import ExportMixin
 
-from integrations.clients import client_for
+from integrations.clients import client_for, deadline
 from integrations.clients.errors import RemoteError
 from integrations.forms import ConnectionForm
 from integrations.models import Connection
@@ -116,7 +116,8 @@ def check_connection(connection):
     if connection.undecryptable_secrets():
         return False, lost_key_message(connection)
     try:
-        detail = client_for(connection).check()
+        with deadline.within():
+            detail = client_for(connection).check()
     except RemoteError as error:
         return False, _("“%(name)s” failed: %(message)s") % {"name": connection.name, "message": error.message}
     return True, _("“%(name)s” works: %(detail)s") % {"name": connection.name, "detail": detail}

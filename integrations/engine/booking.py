@@ -83,10 +83,13 @@ def fingerprint(payload):
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def identity_lookup():
+def identity_lookup(scheme=None):
+    """The identity map of the scheme's DingTalk organisation (its DingTalk connection, source or target)."""
     from integrations.identity import kingdee_identity
 
-    return lru_cache(maxsize=None)(kingdee_identity)
+    connections = (scheme.source_connection, scheme.target_connection) if scheme is not None else ()
+    organisation = next((c for c in connections if c is not None and c.kind == "dingtalk"), None)
+    return lru_cache(maxsize=None)(lambda userid: kingdee_identity(userid, organisation))
 
 
 def batched(items, size):
@@ -102,7 +105,7 @@ class Booking:
         self.lease = lease
         self.should_stop = should_stop or (lambda: False)
         self.rows = scheme.rows()
-        self.lookups = mapping.Lookups(value_maps=scheme.value_map_dicts(), identity=identity_lookup())
+        self.lookups = mapping.Lookups(value_maps=scheme.value_map_dicts(), identity=identity_lookup(scheme))
         self.concurrency = max(1, scheme.source_connection.max_concurrency)
         self.mode = target.mode
         self.open = OPEN + RETAKEN if self.mode == MASTER else OPEN

@@ -148,7 +148,7 @@ def it_admin(django_user_model):
     return user
 
 
-def test_the_admin_pages_upload_preview_confirm_and_show_progress(client, it_admin, q_sync,
+def test_the_admin_pages_upload_preview_confirm_and_show_progress(client, it_admin, q_sync, dingtalk_connection,
                                                                     django_capture_on_commit_callbacks):
     client.force_login(it_admin)
     upload = io.BytesIO(xlsx_bytes(GOOD))
@@ -166,7 +166,7 @@ def test_the_admin_pages_upload_preview_confirm_and_show_progress(client, it_adm
     assert 'id="import-progress" value="3" max="3"' in client.get(response["Location"]).content.decode()
 
 
-def test_the_preview_lists_bad_rows_and_offers_no_confirm(client, it_admin, q_sync,
+def test_the_preview_lists_bad_rows_and_offers_no_confirm(client, it_admin, q_sync, dingtalk_connection,
                                                           django_capture_on_commit_callbacks):
     client.force_login(it_admin)
     upload = io.BytesIO(xlsx_bytes(GOOD + [["user001", "重复", "", "", "", "是"]]))

@@ -131,7 +131,7 @@ class Command(BenchCommand):
             app_id=kd["app_id"], app_secret=kd["app_secret"]))
         setup_demo_sso(kingdee, credentials["kingdee_sso"], dingtalk)
         people = [p for p in roster.employees(roster.DEFAULT_EMPLOYEES) if p.active]
-        IdentityMap.objects.bulk_create([IdentityMap(dingtalk_userid=p.userid, name=p.name,
+        IdentityMap.objects.bulk_create([IdentityMap(dingtalk=dingtalk, dingtalk_userid=p.userid, name=p.name,
                                                      kingdee_username=p.kingdee_username,
                                                      kingdee_staff_number=p.job_number) for p in people])
         employees = list(Employee.objects.filter(userid__in=[p.userid for p in people]).order_by("userid"))

@@ -230,7 +230,7 @@ class Command(BenchCommand):
         self.configure(scheme, base_url, base_url, rate_limit, concurrency)
         scheme.refresh_from_db()
         dingtalk, kingdee = client_for(scheme.source_connection), client_for(scheme.target_connection)
-        rows, lookups = scheme.rows(), mapping.Lookups(scheme.value_map_dicts(), identity_lookup())
+        rows, lookups = scheme.rows(), mapping.Lookups(scheme.value_map_dicts(), identity_lookup(scheme))
         started, cpu, latencies, booked = time.monotonic(), time.process_time(), [], 0
         ids = dingtalk.list_instance_ids(scheme.source_params["process_code"], scheme.start_from, timezone.now())
         for instance_id in list(ids)[:count]:

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('sso', '0003_lists_import_changes'),
+        ('sso', '0004_input_identity_per_org'),
     ]
 
     operations = [
