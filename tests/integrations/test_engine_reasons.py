@@ -11,7 +11,7 @@ from integrations.models import SyncRecord
 from sso.models import IdentityMap
 from tests.integrations.fakes import claim
 from tests.integrations.test_engine import recent
-from tests.ops.conftest import finance_user, scheme, committed  # noqa: F401  (shared fixtures)
+from tests.ops.conftest import scheme, committed  # noqa: F401  (shared fixtures; finance_user is in tests/conftest.py)
 from tests.ops.test_browser import SCREENSHOTS, browser, open_as  # noqa: F401
 
 USERID = "012345678901234567"  # DingTalk user ids are long digit strings nobody can read
