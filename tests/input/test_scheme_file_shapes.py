@@ -11,7 +11,7 @@ from django.urls import reverse
 from integrations import scheme_file
 from integrations.models import FieldMapping, Scheme, SchemeVersion, ValueMapEntry
 from tests.integrations.conftest import dingtalk_connection  # noqa: F401  (fixtures)
-from tests.ops.conftest import committed, it_client, it_user, scheme  # noqa: F401
+from tests.ops.conftest import committed, scheme  # noqa: F401  (it_client and it_user are in tests/conftest.py)
 from tests.ops.test_scheme_file import tuned  # noqa: F401
 
 
