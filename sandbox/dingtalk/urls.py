@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from sandbox.dingtalk.views import approvals, contacts, control, messaging, sso, stream, tokens
+from sandbox.dingtalk.views import approvals, contacts, control, messaging, org_door, sso, stream, tokens
 
 app_name = "sandbox_dingtalk"
 
@@ -46,4 +46,5 @@ urlpatterns = [
     path("_calls", control.calls, name="calls"),
     path("_approvals/<str:instance_id>", control.decide, name="decide"),
     path("_events", control.events, name="events"),
+    path("_contacts", org_door.contacts, name="contacts_door"),
 ]

@@ -88,6 +88,9 @@ class Checker:
         self.problems = []
 
     def run(self, draft=False):
+        from sandbox.kingdee import masterdata
+
+        masterdata.check(self)
         self._check_part(self.model, self.form.references, None)
         for entity in self.form.entities:
             rows = get(self.model, entity.key)
