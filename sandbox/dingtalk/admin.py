@@ -2,6 +2,7 @@ import json
 
 from django.contrib import admin, messages
 from django.db.models import Count
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -122,6 +123,7 @@ class EmployeeAdmin(admin.ModelAdmin):
         """An edit by hand sends the event DingTalk would: joining, leaving (untick "in the organisation"),
         coming back, or any other change."""
         was_active = Employee.objects.filter(pk=obj.pk).values_list("active", flat=True).first() if change else None
+        obj.left_at = None if obj.active else (obj.left_at or timezone.now())
         super().save_model(request, obj, form, change)
         if not obj.active:
             if was_active:

@@ -133,6 +133,7 @@ class Employee(models.Model):
     active = models.BooleanField(
         _("in the organisation"), default=True, help_text=_("Untick to make the person leave: the APIs forget them.")
     )
+    left_at = models.DateTimeField(_("left"), null=True, blank=True, db_index=True)
 
     class Meta:
         verbose_name = _("employee")

@@ -91,7 +91,7 @@ def add_user(fields):
             employee = Employee(userid=userid, unionid=secrets.token_hex(12))
         for name, value in clean.items():
             setattr(employee, name, value)
-        employee.active = True
+        employee.active, employee.left_at = True, None
         employee.save()
         employee.departments.set(departments)
         user_event(USER_ADD, [userid])
@@ -122,7 +122,7 @@ def leave(fields):
     """The person leaves: the APIs forget them (60121), they are never deleted."""
     employee = _active_user(fields.get("userid"))
     with transaction.atomic():
-        Employee.objects.filter(pk=employee.pk).update(active=False)
+        Employee.objects.filter(pk=employee.pk).update(active=False, left_at=events.timezone.now())
         user_event(USER_LEAVE, [employee.userid])
     employee.active = False
     return employee

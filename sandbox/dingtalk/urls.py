@@ -27,6 +27,7 @@ urlpatterns = [
     path("topapi/v2/user/get", contacts.user_get, name="user_get"),
     path("topapi/user/getbyunionid", contacts.user_getbyunionid, name="user_getbyunionid"),
     path("topapi/v2/user/getbymobile", contacts.user_getbymobile, name="user_getbymobile"),
+    path("v1.0/contact/empLeaveRecords", contacts.emp_leave_records, name="emp_leave_records"),
     # login
     path("topapi/v2/user/getuserinfo", sso.getuserinfo, name="getuserinfo"),
     path("v1.0/oauth2/userAccessToken", sso.user_access_token, name="user_access_token"),
