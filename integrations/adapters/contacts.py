@@ -35,6 +35,8 @@ class ContactsSource(SourceAdapter):
         "number_prefix": Param(_("Kingdee department number = this prefix + DingTalk dept_id"), default="DT"),
         "staff_number": Param(_("Kingdee staff number from: job_number (userid when empty) or userid"),
                               default="job_number"),
+        "identity_rows": Param(_("a joiner gets an identity-map row (single sign-on from day one)"), bool,
+                               default=False),
     }
 
     def __init__(self, params, client):

@@ -253,7 +253,22 @@ class MasterDataTarget(TargetAdapter):
             results = self.client.batch_save(self.form_id, [change["Model"] for _index, change in group], **options)
             for (index, change), result in zip(group, results):
                 outcomes[index] = self.outcome(result, change)
+            if fields is None:
+                self.name_login_users([outcomes[index] for index, change in group
+                                       if outcomes[index].ok and _truthy(change["Model"].get("FCreateUser"))])
         return outcomes
+
+    def name_login_users(self, outcomes):
+        """New employees saved with FCreateUser got a Kingdee login user: its name goes on the outcome
+        (`response["kingdee_username"]`), for the identity map."""
+        if not outcomes:
+            return
+        wanted = f"FStaffNumber in ({','.join(quote(o.number) for o in outcomes)})"
+        users = {str(number): str(name) for name, number in
+                 self.client.execute_bill_query("SEC_User", ["FName", "FStaffNumber"], wanted, "", 0, 10000)}
+        for outcome in outcomes:
+            if outcome.number in users:
+                outcome.response["kingdee_username"] = users[outcome.number]
 
     def outcome(self, result, change):
         errors = list(result.errors or [])
@@ -313,6 +328,10 @@ class MasterDataTarget(TargetAdapter):
 def _query_key(name, is_reference):
     field = name.split(".", 1)[1] if "." in name else name
     return f"{field}.FNumber" if is_reference else field
+
+
+def _truthy(value):
+    return str(value).strip().lower() in ("true", "1")
 
 
 def _is_dependency(field):

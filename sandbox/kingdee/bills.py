@@ -92,6 +92,7 @@ def _store(form, model, options, draft):
     elif record.document_status == Status.DRAFT or not existing_id:
         record.document_status = Status.CREATED
     record.save()
+    masterdata.after_save(form, record, created=not existing_id)
     return record, None
 
 

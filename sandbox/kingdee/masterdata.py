@@ -5,11 +5,12 @@ Round 2 §2–3: audited base data is updated in place by a Save with its intern
 department's parent must exist and be enabled, and a department cannot sit below itself.
 """
 
-from sandbox.kingdee.models import FormRecord
+from sandbox.kingdee.models import FormRecord, KingdeeUser, Sequence
 from sandbox.kingdee.validation import Problem, reference_number
-from sandbox.kingdee.wire import get
+from sandbox.kingdee.wire import get, truthy
 
-DEPARTMENT = "BD_Department"
+DEPARTMENT, EMPLOYEE = "BD_Department", "BD_Empinfo"
+USER_ID_START = 200000
 LOCKED = (FormRecord.Status.SUBMITTED, FormRecord.Status.AUDITED)
 
 
@@ -55,3 +56,16 @@ def _number_of(fid):
     except (TypeError, ValueError):
         return ""
     return FormRecord.objects.filter(form_id=DEPARTMENT, fid=fid).values_list("number", flat=True).first() or ""
+
+
+def after_save(form, record, created):
+    """A new employee saved with `FCreateUser` also gets a login user (SEC_User) of their name and number."""
+    if form.form_id != EMPLOYEE or not created or not truthy(get(record.model, "FCreateUser")):
+        return
+    if KingdeeUser.objects.filter(staff_number=record.number).exists():
+        return
+    username = record.name if not KingdeeUser.objects.filter(username=record.name).exists() else \
+        f"{record.name}{record.number}"
+    KingdeeUser.objects.create(user_id=Sequence.next("SEC_User:id", USER_ID_START), username=username,
+                               account=record.number, display_name=record.name, staff_number=record.number,
+                               phone=str(get(record.model, "FMobile") or ""))

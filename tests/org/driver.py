@@ -49,7 +49,8 @@ class Driver:
             if not outcome.ok:
                 results[key] = "waiting" if outcome.waiting else f"failed: {outcome.message}"
                 continue
-            self.written[key] = {"target": outcome.state, "kept": self.written.get(key, {}).get("kept", [])}
+            self.written[key] = {"target": outcome.state, "kept": self.written.get(key, {}).get("kept", []),
+                                 "number": outcome.number, "response": outcome.response}
             self.fingerprints[key] = repr(payload)
             self.payloads[key] = payload
         return results
