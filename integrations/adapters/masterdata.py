@@ -98,6 +98,10 @@ class MasterDataTarget(TargetAdapter):
     def create_only(self):
         return {name.strip() for name in str(self.params.get("create_only") or "").split(",") if name.strip()}
 
+    def with_dedupe_key(self, key, payload):
+        """A master record is found by its own business number (the mapping's), never by the source key."""
+        return payload
+
     def number_for(self, key, payload=None):
         if payload:
             number = scalar((payload.get("Model") or payload).get(self.number_key))
