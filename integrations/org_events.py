@@ -125,3 +125,55 @@ def settle_people(scheme, settled):
         identity.set_active(leavers, False)
     if returning:
         identity.set_active(returning, True)
+
+
+# --- conflicts: DingTalk is master, a Kingdee-local edit needs a person -------------------------------
+
+
+def conflicts_of(record):
+    """{field: {"source", "target", "written"}} of a conflicting record (the plan's `Change.conflicts`)."""
+    return (record.reason_params or {}).get("conflicts") or {}
+
+
+KEEP_DINGTALK, KEEP_KINGDEE = "dingtalk", "kingdee"
+
+
+def keep(record_id, side, user):
+    """A person's decision on a conflict. "dingtalk": the next sync overwrites Kingdee's values with DingTalk's.
+    "kingdee": Kingdee's values stay and those fields are not overwritten for this record until cleared.
+    Returns the updated record, or None when it is no longer a conflict."""
+    with transaction.atomic():
+        record = SyncRecord.objects.select_for_update().filter(pk=record_id, status=Status.CONFLICT).first()
+        if record is None:
+            return None
+        conflicts = conflicts_of(record)
+        state = dict(record.synced_state or {})
+        # What Kingdee holds now becomes the baseline: it is no longer "changed since the portal wrote it".
+        state["target"] = {**(state.get("target") or {}), **{f: v["target"] for f, v in conflicts.items()}}
+        if side == KEEP_KINGDEE:
+            state["kept"] = sorted(set(state.get("kept") or []) | set(conflicts))
+        record.synced_state, record.fingerprint = state, ""
+        record.status = Status.PENDING if side == KEEP_DINGTALK else Status.SUCCEEDED
+        record.handled_by, record.handled_at = user, timezone.now()
+        record.note = (gettext("Kept DingTalk's values of %(fields)s.") if side == KEEP_DINGTALK else
+                       gettext("Kept Kingdee's values of %(fields)s.")) % {"fields": ", ".join(sorted(conflicts))}
+        record.save(update_fields=["synced_state", "fingerprint", "status", "handled_by", "handled_at", "note",
+                                   "updated_at"])
+        if side == KEEP_DINGTALK:
+            enqueue(record.scheme, [record.source_key])
+    return record
+
+
+def clear_kept(record_id, user):
+    """DingTalk's values are written again for the fields a person chose to keep (or a conflict follows)."""
+    with transaction.atomic():
+        record = SyncRecord.objects.select_for_update().get(pk=record_id)
+        state = dict(record.synced_state or {})
+        kept = state.pop("kept", [])
+        record.synced_state, record.fingerprint, record.status = state, "", Status.PENDING
+        record.handled_by, record.handled_at = user, timezone.now()
+        record.note = gettext("DingTalk's values apply again to %(fields)s.") % {"fields": ", ".join(kept) or "—"}
+        record.save(update_fields=["synced_state", "fingerprint", "status", "handled_by", "handled_at", "note",
+                                   "updated_at"])
+        enqueue(record.scheme, [record.source_key])
+    return record

@@ -11,8 +11,9 @@ Status = SyncRecord.Status
 
 # The review list's `review` filter: what each choice shows. None is the default (failed and skipped).
 SHOWS = {
-    None: Q(status__in=[Status.FAILED, Status.SKIPPED]),
+    None: Q(status__in=[Status.FAILED, Status.SKIPPED, Status.CONFLICT]),
     "failed": Q(status=Status.FAILED),
+    "conflict": Q(status=Status.CONFLICT),
     "skipped": Q(status=Status.SKIPPED),
     "handled": Q(status=Status.HANDLED),
     "retried": Q(status=Status.SUCCEEDED, booked_via=SyncRecord.Via.RETRY),

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext, gettext_lazy as _
 
-from integrations import engine, review, tasks
+from integrations import engine, org_events, review, tasks
 from integrations.admin.forms import HandleForm
 from integrations.admin.runs import SyncRecordAdmin
 from integrations.models import ReviewRecord, SyncRecord
@@ -28,12 +28,12 @@ class ReviewFilter(admin.SimpleListFilter):
     parameter_name = "review"
 
     def lookups(self, request, model_admin):
-        return [("failed", _("failed")), ("skipped", _("skipped")), ("handled", _("handled by a person")),
-                ("retried", _("booked after a retry"))]
+        return [("failed", _("failed")), ("skipped", _("skipped")), ("conflict", _("conflict: a person decides")),
+                ("handled", _("handled by a person")), ("retried", _("booked after a retry"))]
 
     def choices(self, changelist):
         choices = list(super().choices(changelist))
-        choices[0]["display"] = _("failed and skipped")
+        choices[0]["display"] = _("failed, skipped and conflicts")
         return choices
 
     def queryset(self, request, queryset):
@@ -109,6 +109,9 @@ class ReviewRecordAdmin(SyncRecordAdmin):
         return [
             path("<path:object_id>/retry/", view(self.retry_view), name="integrations_reviewrecord_retry"),
             path("<path:object_id>/handle/", view(self.handle_view), name="integrations_reviewrecord_handle"),
+            path("<path:object_id>/keep/<str:side>/", view(self.keep_view), name="integrations_reviewrecord_keep"),
+            path("<path:object_id>/clear-kept/", view(self.clear_kept_view),
+                 name="integrations_reviewrecord_clear_kept"),
             *super().get_urls(),
         ]
 
@@ -120,6 +123,9 @@ class ReviewRecordAdmin(SyncRecordAdmin):
             "audit": audit_entries(record),
             "can_retry": record.status == Status.FAILED and self.has_retry_permission(request),
             "can_handle": record.status in (Status.FAILED, Status.SKIPPED) and self.has_handle_permission(request),
+            "conflicts": sorted(org_events.conflicts_of(record).items()) if record.status == Status.CONFLICT else [],
+            "kept": (record.synced_state or {}).get("kept") or [],
+            "can_decide": self.has_handle_permission(request),
         }
         return super().change_view(request, object_id, form_url, {**(extra_context or {}), **extra})
 
@@ -153,6 +159,30 @@ class ReviewRecordAdmin(SyncRecordAdmin):
         context = {**self.admin_site.each_context(request), "opts": self.opts, "original": record, "form": form,
                    "title": gettext("Mark handled: %(record)s") % {"record": record}}
         return TemplateResponse(request, "admin/integrations/reviewrecord/handle.html", context)
+
+
+    def keep_view(self, request, object_id, side):
+        """A conflict settled by a person: keep DingTalk's values (overwrite Kingdee) or Kingdee's."""
+        record = get_object_or_404(ReviewRecord, pk=unquote(object_id))
+        if request.method != "POST" or not self.has_handle_permission(request) or side not in (
+                org_events.KEEP_DINGTALK, org_events.KEEP_KINGDEE):
+            raise PermissionDenied
+        settled = org_events.keep(record.pk, side, request.user)
+        if settled is None:
+            self.message_user(request, gettext("This record is no longer a conflict."), messages.WARNING)
+        else:
+            self.log_change(request, record, settled.note)
+            self.message_user(request, settled.note, messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:integrations_reviewrecord_change", args=[record.pk]))
+
+    def clear_kept_view(self, request, object_id):
+        record = get_object_or_404(ReviewRecord, pk=unquote(object_id))
+        if request.method != "POST" or not self.has_handle_permission(request):
+            raise PermissionDenied
+        settled = org_events.clear_kept(record.pk, request.user)
+        self.log_change(request, record, settled.note)
+        self.message_user(request, settled.note, messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:integrations_reviewrecord_change", args=[record.pk]))
 
 
 def audit_entries(record):
