@@ -89,8 +89,18 @@ def renew_lease(run):
 
 
 def store_progress(run):
-    SyncRun.objects.filter(pk=run.pk).update(read_count=run.read_count, total=run.total,
-                                             done=min(run.done, run.total), adopted_count=run.adopted_count)
+    """The run's progress, read from the ledger: the records it took on, and how many of those are done."""
+    counts = status_counts(run)
+    run.total = sum(counts.values())
+    run.done = run.total - counts.get(Status.PENDING, 0) - counts.get(Status.WRITING, 0)
+    SyncRun.objects.filter(pk=run.pk).update(read_count=run.read_count, total=run.total, done=run.done,
+                                             adopted_count=run.adopted_count)
+    return counts
+
+
+def status_counts(run):
+    return dict(SyncRecord.objects.filter(run=run).values_list("status").annotate(n=Count("id"))
+                .values_list("status", "n"))
 
 
 class LeaseKeeper:
@@ -129,9 +139,9 @@ class LeaseKeeper:
 
 
 def finish_run(run, *, error=""):
-    counts = dict(
-        SyncRecord.objects.filter(run=run).values_list("status").annotate(n=Count("id")).values_list("status", "n")
-    )
+    counts = status_counts(run)
+    run.total = sum(counts.values())
+    run.done = run.total - counts.get(Status.PENDING, 0) - counts.get(Status.WRITING, 0)
     run.succeeded_count = counts.get(Status.SUCCEEDED, 0)
     run.skipped_count = counts.get(Status.SKIPPED, 0)
     run.failed_count = counts.get(Status.FAILED, 0)
@@ -217,7 +227,8 @@ def reconcile(run, target, records, *, via):
     become pending again. Returns (adopted, released); raises RemoteError if the target cannot be asked."""
     if not records:
         return 0, 0
-    found = target.find([record.source_key for record in records])
+    # Only a bill is adopted: master data is compared again next time, a message is sent again.
+    found = target.find([record.source_key for record in records]) if target.mode == target.BILL else {}
     adopted = released = 0
     now = timezone.now()
     for record in records:
