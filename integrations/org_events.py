@@ -6,8 +6,8 @@ contacts on events get a pending ledger row per id and a sync of those keys afte
 is picked up by the scheme's next comparison. A department sync is followed by another try of the people
 waiting for a department that did not exist yet (a joiner's event can arrive before their department's).
 
-`settle_people` is the org sync's word to the identity map: a joiner gets a row (when the scheme says so), a
-re-hire's row is enabled again, a leaver's is disabled — single sign-on refuses them from then on.
+A person settles a conflict (`keep`): DingTalk's values overwrite Kingdee's, or Kingdee's are kept for those
+fields of that person until cleared (`clear_kept`); the sync of the key follows at once.
 """
 
 import logging
@@ -16,7 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from integrations import engine, identity
+from integrations import engine
 from integrations.models import DingTalkEvent, Scheme, SyncRecord, Trigger
 
 logger = logging.getLogger("integrations.org_events")
@@ -99,68 +99,32 @@ def _settle(event, outcome, reason="", **links):
     return event
 
 
-# --- the identity map ------------------------------------------------------------------------
-
-
-def settle_people(scheme, settled):
-    """After a batch of a people scheme, inside the ledger's transaction: `settled` is a list of (data, action,
-    outcome) with action a `Change` action or "remove". Joiners get an identity row when the scheme's source
-    says `identity_rows`; re-hires are enabled; leavers are disabled."""
-    if scheme.source_kind != CONTACTS or scheme.source_params.get("records", "users") != "users":
-        return
-    leavers, returning = [], []
-    for data, action, outcome in settled:
-        if not outcome.ok:
-            continue
-        if action == "remove":
-            leavers.append(data["userid"])
-        elif action in ("create", "enable"):
-            returning.append(data["userid"])
-            if scheme.source_params.get("identity_rows"):
-                identity.join(data["userid"], staff_number=outcome.number or data.get("staff_number", ""),
-                              name=data.get("name", ""), unionid=data.get("unionid", ""),
-                              mobile=data.get("mobile", ""),
-                              kingdee_username=(outcome.response or {}).get("kingdee_username", ""))
-    if leavers:
-        identity.set_active(leavers, False)
-    if returning:
-        identity.set_active(returning, True)
-
-
 # --- conflicts: DingTalk is master, a Kingdee-local edit needs a person -------------------------------
 
 
 def conflicts_of(record):
     """{field: {"source", "target", "written"}} of a conflicting record (the plan's `Change.conflicts`)."""
-    return (record.reason_params or {}).get("conflicts") or {}
+    return (record.reason_params or {}).get("fields") or {}
 
 
 KEEP_DINGTALK, KEEP_KINGDEE = "dingtalk", "kingdee"
+KEEP = {KEEP_DINGTALK: "source", KEEP_KINGDEE: "target"}
 
 
 def keep(record_id, side, user):
-    """A person's decision on a conflict. "dingtalk": the next sync overwrites Kingdee's values with DingTalk's.
-    "kingdee": Kingdee's values stay and those fields are not overwritten for this record until cleared.
-    Returns the updated record, or None when it is no longer a conflict."""
+    """A person's decision on a conflict: "dingtalk" writes DingTalk's values over Kingdee's; "kingdee" keeps
+    Kingdee's and stops writing those fields for this person until cleared. Returns the record, or None when it
+    is no longer a conflict."""
     with transaction.atomic():
         record = SyncRecord.objects.select_for_update().filter(pk=record_id, status=Status.CONFLICT).first()
         if record is None:
             return None
-        conflicts = conflicts_of(record)
-        state = dict(record.synced_state or {})
-        # What Kingdee holds now becomes the baseline: it is no longer "changed since the portal wrote it".
-        state["target"] = {**(state.get("target") or {}), **{f: v["target"] for f, v in conflicts.items()}}
-        if side == KEEP_KINGDEE:
-            state["kept"] = sorted(set(state.get("kept") or []) | set(conflicts))
-        record.synced_state, record.fingerprint = state, ""
-        record.status = Status.PENDING if side == KEEP_DINGTALK else Status.SUCCEEDED
-        record.handled_by, record.handled_at = user, timezone.now()
-        record.note = (gettext("Kept DingTalk's values of %(fields)s.") if side == KEEP_DINGTALK else
-                       gettext("Kept Kingdee's values of %(fields)s.")) % {"fields": ", ".join(sorted(conflicts))}
-        record.save(update_fields=["synced_state", "fingerprint", "status", "handled_by", "handled_at", "note",
-                                   "updated_at"])
-        if side == KEEP_DINGTALK:
-            enqueue(record.scheme, [record.source_key])
+        fields = ", ".join(sorted(conflicts_of(record)))
+        note = (gettext("Kept DingTalk's values of %(fields)s.") if side == KEEP_DINGTALK else
+                gettext("Kept Kingdee's values of %(fields)s.")) % {"fields": fields}
+        engine.resolve_conflicts([record.pk], keep=KEEP[side], user=user, note=note)
+        enqueue(record.scheme, [record.source_key])
+    record.refresh_from_db()
     return record
 
 

@@ -13,7 +13,8 @@ from zoneinfo import ZoneInfo
 
 from django.utils.translation import gettext, gettext_lazy as _
 
-from integrations.adapters.base import Listed, Param, SourceAdapter, Verdict, register_source
+from integrations import identity
+from integrations.adapters.base import Change, Listed, Param, SourceAdapter, Verdict, register_source
 from integrations.clients.errors import BusinessError
 
 DEPARTMENTS, USERS = "departments", "users"
@@ -127,6 +128,27 @@ class ContactsSource(SourceAdapter):
         number = data.get("staff_number") if self.reads_users else data.get("number")
         return {"title": str(data.get("name") or "")[:200], "number": str(number or "")[:64],
                 "originator": str(data.get("userid") or "")[:64], "amount": None, "time": None}
+
+    def settled(self, items):
+        """The identity map follows the people written: a joiner gets a row (with `identity_rows`), a re-hire's
+        row is enabled again, a leaver's is disabled — single sign-on refuses them from this commit on."""
+        if not self.reads_users:
+            return
+        leavers, returning = [], []
+        for key, data, action, outcome in items:
+            if action == "remove":
+                leavers.append(key)
+            elif action in (Change.CREATE, Change.ENABLE):
+                returning.append(key)
+                if self.params.get("identity_rows"):
+                    identity.join(key, staff_number=outcome.number or data.get("staff_number", ""),
+                                  name=data.get("name", ""), unionid=data.get("unionid", ""),
+                                  mobile=data.get("mobile", ""),
+                                  kingdee_username=(outcome.response or {}).get("kingdee_username", ""))
+        if leavers:
+            identity.set_active(leavers, False)
+        if returning:
+            identity.set_active(returning, True)
 
     # --- shapes ---------------------------------------------------------------------------
 

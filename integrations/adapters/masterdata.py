@@ -314,8 +314,7 @@ class MasterDataTarget(TargetAdapter):
             gone = any("不存在" in (error.get("message") or "") for error in result.errors or [])
             message = "；".join(error.get("message") or "" for error in result.errors or [])
             outcomes[index] = Outcome(result.ok or gone, str(result.id or ""), number, message=message,
-                                      code="" if result.ok or gone else "target_refused", params={"message": message},
-                                      state={FORBIDDEN: True})
+                                      code="" if result.ok or gone else "target_refused", params={"message": message})
         return outcomes
 
     def staffed(self, numbers):

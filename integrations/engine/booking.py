@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import islice
 
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -425,11 +426,15 @@ class Booking:
                                 "Changed in the target since the portal wrote it: %(fields)s.") % {
                                 "fields": ", ".join(item.change.conflicts)})
         done = [item for item in items if item.key in outcomes]
-        self.settle_outcomes(
-            token, done, [outcomes[item.key] for item in done],
-            fingerprint=lambda item, outcome: REMOVED if item.removed else fingerprint(item.payload),
-            synced_state=lambda item, outcome: item.synced if outcome.state is None else {
-                **(item.synced or {}), "target": outcome.state})
+        with transaction.atomic():  # the source's own bookkeeping (the identity map) settles with the ledger
+            booked = self.settle_outcomes(
+                token, done, [outcomes[item.key] for item in done],
+                fingerprint=lambda item, outcome: REMOVED if item.removed else fingerprint(item.payload),
+                synced_state=lambda item, outcome: item.synced if outcome.state is None else {
+                    **(item.synced or {}), "target": outcome.state})
+            if booked:
+                self.source.settled([(item.key, item.data or {}, "remove" if item.removed else item.change.action,
+                                      outcome) for item, outcome in booked])
 
     # MESSAGE: sent once per key (the key carries the de-duplication window).
 

@@ -20,7 +20,7 @@ def conflict(dingtalk, kingdee):  # noqa: F811
     _departments, people = create_org_schemes(source_connection=dingtalk, target_connection=kingdee)
     return SyncRecord.objects.create(
         scheme=people, source_key="u1", status=Status.CONFLICT, title="林小雨", source_number="XH9001",
-        originator="u1", reason_code="conflict", reason_params={"conflicts": CONFLICTS}, fingerprint="abc",
+        originator="u1", reason_code="conflict", reason_params={"fields": CONFLICTS}, fingerprint="abc",
         synced_state={"target": {"FName": "林小雨", "FMobile": "13512345678"}})
 
 
@@ -48,6 +48,7 @@ def test_keeping_dingtalks_value_queues_an_overwrite_and_logs_who(finance_client
     conflict.refresh_from_db()
     assert conflict.status == Status.PENDING and conflict.fingerprint == ""
     assert conflict.synced_state["target"]["FMobile"] == "13900000000" and not conflict.synced_state.get("kept")
+    assert conflict.note == "已以钉钉为准：FMobile。"
     assert conflict.handled_by == finance_user and conflict.handled_at is not None and len(callbacks) == 1
     assert LogEntry.objects.get(object_id=str(conflict.pk)).user == finance_user
 
@@ -56,7 +57,7 @@ def test_keeping_kingdees_value_stops_overwriting_that_field_until_cleared(finan
                                                                           django_capture_on_commit_callbacks):
     decide(finance_client, conflict, "kingdee")
     conflict.refresh_from_db()
-    assert conflict.status == Status.SUCCEEDED and conflict.synced_state["kept"] == ["FMobile"]
+    assert conflict.status == Status.PENDING and conflict.synced_state["kept"] == ["FMobile"]
     assert "重新以钉钉为准" in page(finance_client, conflict).content.decode()
 
     with django_capture_on_commit_callbacks() as callbacks:
@@ -70,4 +71,5 @@ def test_a_decision_on_a_settled_record_changes_nothing(finance_client, conflict
     decide(finance_client, conflict, "kingdee")
     decide(finance_client, conflict, "dingtalk")
     conflict.refresh_from_db()
-    assert conflict.status == Status.SUCCEEDED and LogEntry.objects.filter(object_id=str(conflict.pk)).count() == 1
+    assert conflict.status == Status.PENDING and conflict.synced_state["kept"] == ["FMobile"]
+    assert LogEntry.objects.filter(object_id=str(conflict.pk)).count() == 1

@@ -50,4 +50,4 @@ def test_department_events_in_the_old_spelling_reach_the_departments_scheme(sche
 
 def test_an_org_event_without_a_listening_scheme_is_ignored_with_the_reason(dingtalk):
     event = receive(dingtalk, "user_leave_org", userId=["u9"])
-    assert event.outcome == DingTalkEvent.Outcome.IGNORED and "contacts" in event.reason.lower()
+    assert event.outcome == DingTalkEvent.Outcome.IGNORED and "通讯录" in event.reason

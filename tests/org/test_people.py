@@ -6,31 +6,26 @@ import pytest
 import requests
 
 from devtools.sso_demo import setup_demo_sso
-from integrations import org_events
 from integrations.adapters import Listed
 from sso.models import IdentityMap, LoginEvent
 from tests.org.helpers import DEPARTMENTS, EMPLOYEES, driver, employee, full_pass
 
 pytestmark = pytest.mark.django_db(transaction=True)
-PEOPLE_SCHEME = SimpleNamespace(source_kind="dingtalk.contacts",
-                                source_params={"records": "users", "identity_rows": True})
 
 
 def sync_people(drv, listed):
-    """One pass of the people scheme, then the identity map, as the engine does inside its transaction."""
-    before = dict(drv.written)
+    """One pass of the people scheme, then the source's bookkeeping, as the engine does in its transaction."""
     results = drv.sync(listed)
     settled = []
     for key, action in results.items():
-        data = {"userid": key, "name": "", "staff_number": ""}
         if action == "removed":
-            settled.append((data, "remove", SimpleNamespace(ok=True, number="", response={})))
+            settled.append((key, {"userid": key}, "remove", SimpleNamespace(ok=True, number="", response={})))
         elif action in ("create", "enable"):
             state = drv.written[key]
-            settled.append(({**drv.source.fetch(key)}, action,
-                            SimpleNamespace(ok=True, number=state.get("number", ""), response=state.get("response", {}))))
-    org_events.settle_people(PEOPLE_SCHEME, settled)
-    return results, before
+            settled.append((key, drv.source.fetch(key), action,
+                            SimpleNamespace(ok=True, number=state["number"], response=state["response"])))
+    drv.source.settled(settled)
+    return results, None
 
 
 def login(world, userid):
@@ -47,7 +42,7 @@ def test_a_joiner_logs_in_once_their_employee_exists_and_a_leaver_is_refused_at_
                dept_id_list=[dept["dept_id"]], title="店长")
     assert login(world, "newbie01").status_code == 403  # not yet in Kingdee, no identity row
 
-    drv = driver(world, EMPLOYEES)
+    drv = driver(world, EMPLOYEES, identity_rows=True)
     results, _before = sync_people(drv, list(drv.source.list(None, None)))
 
     assert results["newbie01"] == "create" and employee("XH9001") is not None
