@@ -248,6 +248,7 @@ class Booking:
         else:
             verdict = self.source.verdict(item.data) if item.fields is not None else Verdict(Verdict.WRITE)
         if verdict.action == Verdict.REMOVE:
+            item.removed = True  # gone when fetched (an event after the change), not only when listed so
             return self.decide_removal(item, fields)
         if verdict.action != Verdict.WRITE:
             status, kind = {
