@@ -12,7 +12,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
-from django.utils.translation import gettext, gettext_lazy as _
+from django.utils.translation import gettext, gettext_lazy as _, ngettext
 
 from integrations import engine, org_events, review, tasks
 from integrations.admin.forms import HandleForm
@@ -28,7 +28,7 @@ class ReviewFilter(admin.SimpleListFilter):
     parameter_name = "review"
 
     def lookups(self, request, model_admin):
-        return [("failed", _("failed")), ("skipped", _("skipped")), ("conflict", _("conflict: a person decides")),
+        return [("failed", _("failed")), ("skipped", _("skipped")), ("conflict", _("conflicts")),
                 ("handled", _("handled by a person")), ("retried", _("booked after a retry"))]
 
     def choices(self, changelist):
@@ -68,6 +68,7 @@ class ReviewRecordAdmin(SyncRecordAdmin):
     date_hierarchy = None
     ordering = ("-updated_at",)
     list_per_page = 50
+    actions = ["retry", "mark_handled", "keep_source", "keep_target"]
     fieldsets = (
         (None, {"fields": ("scheme", "status", "title", "originator_display", "amount", "source_number",
                            "source_key", "source_time")}),
@@ -102,6 +103,30 @@ class ReviewRecordAdmin(SyncRecordAdmin):
     def full_reason(self, record):
         return format_html('<div class="review-reason">{}</div>', review.readable_reason(record.error) or "—")
 
+    # ---- conflicts ------------------------------------------------------------------------------
+
+    def has_resolve_permission(self, request):
+        return request.user.has_perm("integrations.resolve_syncrecord")
+
+    @admin.action(description=_("Conflicts: keep DingTalk's values"), permissions=["resolve"])
+    def keep_source(self, request, queryset):
+        return self.resolve(request, queryset, "source", gettext("Conflict decided: DingTalk's values kept."))
+
+    @admin.action(description=_("Conflicts: keep Kingdee's values"), permissions=["resolve"])
+    def keep_target(self, request, queryset):
+        return self.resolve(request, queryset, "target", gettext("Conflict decided: Kingdee's values kept."))
+
+    def resolve(self, request, queryset, keep, note):
+        records = list(queryset.filter(status=Status.CONFLICT))
+        count = engine.resolve_conflicts([record.pk for record in records], keep=keep, user=request.user, note=note)
+        for record in records:
+            self.log_change(request, record, note)
+        if count:
+            tasks.enqueue_retry([record.pk for record in records], request.user)
+        self.message_user(request, ngettext("%(count)d conflict decided; it is written again in the worker.",
+                                            "%(count)d conflicts decided; they are written again in the worker.",
+                                            count) % {"count": count}, messages.SUCCESS if count else messages.WARNING)
+
     # ---- the record page -----------------------------------------------------------------------
 
     def get_urls(self):
@@ -125,7 +150,7 @@ class ReviewRecordAdmin(SyncRecordAdmin):
             "can_handle": record.status in (Status.FAILED, Status.SKIPPED) and self.has_handle_permission(request),
             "conflicts": sorted(org_events.conflicts_of(record).items()) if record.status == Status.CONFLICT else [],
             "kept": (record.synced_state or {}).get("kept") or [],
-            "can_decide": self.has_handle_permission(request),
+            "can_decide": self.has_resolve_permission(request),
         }
         return super().change_view(request, object_id, form_url, {**(extra_context or {}), **extra})
 
@@ -164,7 +189,7 @@ class ReviewRecordAdmin(SyncRecordAdmin):
     def keep_view(self, request, object_id, side):
         """A conflict settled by a person: keep DingTalk's values (overwrite Kingdee) or Kingdee's."""
         record = get_object_or_404(ReviewRecord, pk=unquote(object_id))
-        if request.method != "POST" or not self.has_handle_permission(request) or side not in (
+        if request.method != "POST" or not self.has_resolve_permission(request) or side not in (
                 org_events.KEEP_DINGTALK, org_events.KEEP_KINGDEE):
             raise PermissionDenied
         settled = org_events.keep(record.pk, side, request.user)
@@ -177,7 +202,7 @@ class ReviewRecordAdmin(SyncRecordAdmin):
 
     def clear_kept_view(self, request, object_id):
         record = get_object_or_404(ReviewRecord, pk=unquote(object_id))
-        if request.method != "POST" or not self.has_handle_permission(request):
+        if request.method != "POST" or not self.has_resolve_permission(request):
             raise PermissionDenied
         settled = org_events.clear_kept(record.pk, request.user)
         self.log_change(request, record, settled.note)

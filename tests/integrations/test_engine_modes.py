@@ -171,3 +171,25 @@ def test_a_message_lost_on_the_wire_is_sent_on_the_next_run(dingtalk_connection,
     engine.run_scheme(scheme.pk)
 
     assert remotes.sent == ["report-2026-11-29"]
+
+
+def test_finance_decides_a_conflict_from_the_review_list_and_it_is_logged(master, remotes, admin_client, q_sync,
+                                                                         django_capture_on_commit_callbacks):
+    from django.contrib.admin.models import LogEntry
+    from django.urls import reverse
+
+    remotes.directory.records = {"u1": {"name": "张伟"}}
+    engine.run_scheme(master.pk)
+    remotes.store.records["u1"]["fields"]["name"] = "张伟(财务)"
+    remotes.directory.records["u1"]["name"] = "张伟伟"
+    engine.run_scheme(master.pk)
+    conflict = record(master, "u1")
+    listing = admin_client.get(reverse("admin:integrations_reviewrecord_changelist"))
+    assert conflict.title in listing.content.decode()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(reverse("admin:integrations_reviewrecord_changelist"),
+                          {"action": "keep_target", "_selected_action": [conflict.pk]})
+
+    assert record(master, "u1").status == Status.SUCCEEDED and remotes.store.records["u1"]["fields"]["name"] == "张伟(财务)"
+    assert LogEntry.objects.filter(object_id=str(conflict.pk)).exists()

@@ -53,7 +53,7 @@ def test_finance_sees_failed_and_skipped_records_with_name_amount_number_and_kin
     assert "BIZ-rejected" in text and "88.00" in text and "张伟" in text
     assert "字段“费用项目”(FCOSTID)的值“FYXM99”在基础资料中不存在" in text
     assert "值映射“费用明细→金蝶费用项目”中没有“团建费”" in text
-    assert "待复核记录" in text and "失败和跳过" in text
+    assert "待复核记录" in text and "失败、跳过与冲突" in text
 
 
 def test_the_originator_is_named_from_the_title_when_the_identity_map_does_not_know_them(finance_client, ledger):

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('integrations', '0005_ledger_reasons_fingerprint_conflict'),
+        ('integrations', '0006_engine_resolve_permission'),
     ]
 
     operations = [
