@@ -214,7 +214,8 @@ class TargetAdapter(Adapter):
                 for _item in items]
 
     def after_write(self, outcomes):
-        """Follow-up operations on the written items (submit, audit); returns {number: message} of failures."""
+        """Follow-up operations on the written items (submit, audit); returns {number: Outcome} of failures (its
+        code and params say which step failed, `message` the remote's words)."""
         return {}
 
 

@@ -117,11 +117,11 @@ class ContactsSource(SourceAdapter):
 
     def verdict(self, data):
         if data.get("removed"):
-            return Verdict(Verdict.REMOVE, gettext("Gone from DingTalk."), code="removed_at_source")
+            return Verdict(Verdict.REMOVE, code="removed_at_source")
         if self.reads_users and not data.get("dept_id_list"):
-            return Verdict(Verdict.SKIP, gettext("Not in a department of the scheme's scope."), code="out_of_scope")
+            return Verdict(Verdict.SKIP, code="out_of_scope")
         if not self.reads_users and (int(data["dept_id"]) == ROOT or not data.get("in_scope", True)):
-            return Verdict(Verdict.SKIP, gettext("Not in the scheme's scope."), code="out_of_scope")
+            return Verdict(Verdict.SKIP, code="out_of_scope")
         return Verdict(Verdict.WRITE)
 
     def summary(self, data):

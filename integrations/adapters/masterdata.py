@@ -12,8 +12,9 @@ Fields are compared flat: `FName`, `FParentID` (a reference, by its number), `FP
 first row of an entry).
 """
 
-from django.utils.translation import gettext, gettext_lazy as _
+from django.utils.translation import gettext_lazy as _
 
+from integrations import reasons
 from integrations.adapters.base import Change, Outcome, Param, TargetAdapter, register_target
 from integrations.adapters.kingdee import quote
 
@@ -294,19 +295,16 @@ class MasterDataTarget(TargetAdapter):
         for index, (key, existing) in enumerate(items):
             number = existing.number if existing is not None and existing.number else self.number_for(key)
             if existing is not None and (existing.state or {}).get(FORBIDDEN):
-                outcomes[index] = Outcome(True, existing.id, number, message=gettext("Already forbidden."))
+                outcomes[index] = Outcome(True, existing.id, number)
             else:
                 todo.append((index, number))
         staffed = self.staffed([number for _index, number in todo]) if self.form_id.upper() == "BD_DEPARTMENT" else {}
         forbid = []
         for index, number in todo:
             if staffed.get(number):
-                outcomes[index] = Outcome(
-                    False, number=number, code="department_has_employees",
-                    message=gettext("Removed in DingTalk, but %(count)d enabled employees in Kingdee still belong to "
-                                    "department %(number)s; move or forbid them, then mark this record handled.")
-                    % {"count": staffed[number], "number": number},
-                    params={"count": staffed[number], "number": number})
+                params = {"count": staffed[number], "number": number}
+                outcomes[index] = Outcome(False, number=number, code="department_has_employees", params=params,
+                                          message=reasons.in_english("department_has_employees", params))
             else:
                 forbid.append((index, number))
         results = self.client.forbid(self.form_id, [number for _index, number in forbid]) if forbid else []

@@ -47,8 +47,8 @@ class ReasonFilter(admin.SimpleListFilter):
     parameter_name = "reason"
 
     def lookups(self, request, model_admin):
-        reasons = review.top_reasons(SyncRecord.objects.filter(review.SHOWS[None]))
-        return [(text, f"{review.short_reason(text, 40)} ({count})") for text, count in reasons]
+        groups = review.reason_groups(SyncRecord.objects.filter(review.SHOWS[None]))
+        return [(error, f"{review.short_reason(text, 40)} ({count})") for error, text, count in groups]
 
     def queryset(self, request, queryset):
         return queryset.filter(error=self.value()) if self.value() else queryset
@@ -92,8 +92,8 @@ class ReviewRecordAdmin(SyncRecordAdmin):
 
     @admin.display(description=_("reason"))
     def reason(self, record):
-        return format_html('<span title="{}">{}</span>', review.readable_reason(record.error),
-                           review.short_reason(record.error))
+        text = review.reason_text(record)
+        return format_html('<span title="{}">{}</span>', text, review.short_reason(text))
 
     @admin.display(description=_("last attempt"), ordering="last_attempt_at")
     def last_attempt(self, record):
@@ -101,7 +101,7 @@ class ReviewRecordAdmin(SyncRecordAdmin):
 
     @admin.display(description=_("reason"))
     def full_reason(self, record):
-        return format_html('<div class="review-reason">{}</div>', review.readable_reason(record.error) or "—")
+        return format_html('<div class="review-reason">{}</div>', review.reason_text(record) or "—")
 
     # ---- conflicts ------------------------------------------------------------------------------
 

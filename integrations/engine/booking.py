@@ -24,7 +24,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from integrations import mapping
+from integrations import mapping, reasons
 from integrations.adapters import Change, Listed, TargetAdapter, Verdict
 from integrations.clients.errors import BusinessError, RemoteError, TransientError
 from integrations.engine import ledger
@@ -58,6 +58,16 @@ class Item:
     synced: dict | None = None
     written: dict | None = None  # the payload written last (a removal finds the record by it)
     change: object = None  # the target's plan for it
+
+
+def reason(code, params=None, message=""):
+    """The ledger's columns for a reason: its code and parameters, and the remote's own words (or the reason in
+    English) as `error`, for search and for readers that do not know codes."""
+    params = params or {}
+    return {"reason_code": code, "reason_params": params, "error": message or reasons.in_english(code, params)}
+
+
+NO_REASON = {"reason_code": "", "reason_params": {}, "error": "", "error_kind": ""}
 
 
 def fingerprint(payload):
@@ -157,11 +167,11 @@ class Booking:
         self.seen.update(entry.key for entry in listed)
         records = SyncRecord.objects.filter(scheme=self.scheme, source_key__in=[entry.key for entry in listed])
         known = set(records.values_list("source_key", flat=True))
-        waiting = gettext("Not approved yet (status RUNNING).")
+        waiting = reason("not_approved_yet", {"status": "RUNNING"})
         SyncRecord.objects.bulk_create([
             SyncRecord(scheme=self.scheme, source_key=entry.key, run=self.run, source_time=entry.bound,
-                       status=Status.WAITING if entry.finished is False else Status.PENDING,
-                       error=waiting if entry.finished is False else "")
+                       status=Status.WAITING, **waiting) if entry.finished is False else
+            SyncRecord(scheme=self.scheme, source_key=entry.key, run=self.run, source_time=entry.bound)
             for entry in listed if entry.key not in known and not entry.removed
         ], ignore_conflicts=True)
         rows = {row["source_key"]: row for row in records.values(*self.columns())}
@@ -231,10 +241,11 @@ class Booking:
 
     def fetch_failed(self, item, error):
         if isinstance(error, BusinessError):
-            return self.settle(item, Status.FAILED, when_status=OPEN, run=self.run, error=error.message,
-                               error_kind=SyncRecord.ErrorKind.SOURCE)
-        ledger.update_record(item.record_id, when_status=(Status.PENDING,), run=self.run, error=error.message,
-                             error_kind=SyncRecord.ErrorKind.TRANSIENT)
+            return self.settle(item, Status.FAILED, when_status=OPEN, run=self.run, error_kind=SyncRecord.ErrorKind.SOURCE,
+                               **reason("source_unreadable", {"message": error.message}, error.message))
+        ledger.update_record(item.record_id, when_status=(Status.PENDING,), run=self.run,
+                             error_kind=SyncRecord.ErrorKind.TRANSIENT,
+                             **reason("transient", {"message": error.message}, error.message))
         if not isinstance(error, TransientError):  # quota, credentials: every further call would fail too
             self.stop(gettext("Reading the source failed: %(message)s") % {"message": error.message})
 
@@ -256,14 +267,15 @@ class Booking:
                 Verdict.SKIP: (Status.SKIPPED, ""),
                 Verdict.PERSON: (Status.FAILED, SyncRecord.ErrorKind.RULE),
             }[verdict.action]
-            self.settle(item, status, when_status=self.open, error=verdict.reason, error_kind=kind,
-                        reason_code=verdict.code, reason_params=verdict.params, run=self.run, **fields)
+            self.settle(item, status, when_status=self.open, error_kind=kind, run=self.run,
+                        **reason(verdict.code, verdict.params, verdict.reason), **fields)
             return False
         result = mapping.build_payload(self.rows, item.data, self.lookups)
         if not result.ok:
-            error = "\n".join(cell.render_error(gettext) for cell in result.errors)
-            self.settle(item, Status.FAILED, when_status=self.open, error=error,
-                        error_kind=SyncRecord.ErrorKind.MAPPING, payload=result.payload, run=self.run, **fields)
+            english = "\n".join(cell.render_error() for cell in result.errors)
+            self.settle(item, Status.FAILED, when_status=self.open, error_kind=SyncRecord.ErrorKind.MAPPING,
+                        payload=result.payload, run=self.run,
+                        **reason("mapping", reasons.mapping_params(result), english), **fields)
             return False
         item.payload = self.target.with_dedupe_key(item.key, result.payload)
         if self.mode == MASTER and item.status == Status.SUCCEEDED and item.fingerprint == fingerprint(item.payload):
@@ -273,8 +285,8 @@ class Booking:
 
     def decide_removal(self, item, fields):
         if self.mode != MASTER:
-            self.settle(item, Status.SKIPPED, when_status=self.open, run=self.run, reason_code="removed_at_source",
-                        error=gettext("Removed at the source."), **fields)
+            self.settle(item, Status.SKIPPED, when_status=self.open, run=self.run, **reason("removed_at_source"),
+                        **fields)
             return False
         if item.status == Status.SUCCEEDED and item.fingerprint == REMOVED:
             return False  # disabled before
@@ -327,8 +339,8 @@ class Booking:
             bill = found[item.key]
             self.run.adopted_count += self.settle(
                 item, Status.SUCCEEDED, when_claim=token, claim="", target_id=bill.id, target_number=bill.number,
-                response=bill.response, error=bill.message, error_kind="", booked_via=SyncRecord.Via.RECONCILED,
-                booked_at=now)
+                response=bill.response, booked_via=SyncRecord.Via.RECONCILED, booked_at=now,
+                **(reason(bill.code, bill.params, bill.message) if bill.code else NO_REASON))
         booked = self.settle_outcomes(token, [item for item in items if item.key not in found], outcomes)
         if booked and (self.target.params.get("submit") or self.target.params.get("audit")):
             self.start(self.writer, self.target.after_write, [outcome for _item, outcome in booked],
@@ -345,20 +357,20 @@ class Booking:
             if outcome.ok:
                 extra = {key: value(item, outcome) for key, value in written.items()}
                 self.settle(item, Status.SUCCEEDED, when_claim=token, claim="", target_id=outcome.id,
-                            target_number=outcome.number, response=outcome.response, error=outcome.message,
-                            error_kind="", reason_code="", reason_params={}, booked_via=self.via, booked_at=now,
-                            **extra)
+                            target_number=outcome.number, response=outcome.response, booked_via=self.via,
+                            booked_at=now, **{**NO_REASON, "error": outcome.message}, **extra)
                 booked.append((item, outcome))
             elif outcome.waiting:
                 self.blocked.add(item.key)
                 self.settle(item, Status.WAITING, when_claim=token, claim="", response=outcome.response,
-                            error=outcome.message, reason_code=outcome.code or "dependency",
-                            reason_params=outcome.params)
+                            **reason(outcome.code or "dependency_missing", outcome.params or {
+                                "message": outcome.message}, outcome.message))
             else:
                 self.blocked.add(item.key)
                 self.settle(item, Status.FAILED, when_claim=token, claim="", response=outcome.response,
-                            error=outcome.message, error_kind=SyncRecord.ErrorKind.REJECTED,
-                            reason_code=outcome.code, reason_params=outcome.params)
+                            error_kind=SyncRecord.ErrorKind.REJECTED, **reason(
+                                outcome.code or "target_refused", outcome.params or {"message": outcome.message},
+                                outcome.message))
         return booked
 
     # MASTER: upserted by business number, changed fields only, disabled instead of deleted.
@@ -388,9 +400,8 @@ class Booking:
             blocking = [key for key in needs.get(item.key, []) if key in self.blocked]
             if blocking:
                 self.blocked.add(item.key)
-                self.settle(item, Status.WAITING, when_status=(Status.PENDING,), reason_code="dependency",
-                            reason_params={"keys": blocking}, error=gettext(
-                                "Waits for %(keys)s, which failed or waits itself.") % {"keys": ", ".join(blocking)})
+                self.settle(item, Status.WAITING, when_status=(Status.PENDING,),
+                            **reason("dependency", {"keys": blocking}))
             else:
                 ready.append(item)
         return ready
@@ -419,13 +430,11 @@ class Booking:
         for item in [item for item in items if not item.removed]:
             if item.change.action == Change.UNCHANGED:
                 self.settle(item, Status.SUCCEEDED, when_claim=token, claim="", fingerprint=fingerprint(item.payload),
-                            error="", error_kind="", reason_code="", reason_params={})
+                            **NO_REASON)
             elif item.change.action == Change.CONFLICT:
                 self.blocked.add(item.key)
-                self.settle(item, Status.CONFLICT, when_claim=token, claim="", reason_code="conflict",
-                            reason_params={"fields": item.change.conflicts}, error=gettext(
-                                "Changed in the target since the portal wrote it: %(fields)s.") % {
-                                "fields": ", ".join(item.change.conflicts)})
+                self.settle(item, Status.CONFLICT, when_claim=token, claim="",
+                            **reason("conflict", {"fields": item.change.conflicts}))
         done = [item for item in items if item.key in outcomes]
         with transaction.atomic():  # the source's own bookkeeping (the identity map) settles with the ledger
             booked = self.settle_outcomes(
@@ -453,10 +462,16 @@ class Booking:
         try:
             failures = future.result()
         except RemoteError as error:
-            failures = {outcome.number: error.message for _item, outcome in booked}
+            failures = {outcome.number: reason("follow_up_failed", {"step": "submit", "message": error.message},
+                                               error.message) for _item, outcome in booked}
         for item, outcome in booked:
-            if outcome.number in failures:
-                ledger.update_record(item.record_id, error=failures[outcome.number])
+            failure = failures.get(outcome.number)
+            if isinstance(failure, str):  # an adapter that gives only the remote's words
+                failure = reason("target_refused", {"message": failure}, failure)
+            elif failure is not None and not isinstance(failure, dict):
+                failure = reason(failure.code or "target_refused", failure.params, failure.message)
+            if failure:
+                ledger.update_record(item.record_id, **failure)
 
     def notified(self, record_ids, future):
         try:
@@ -472,13 +487,14 @@ class Booking:
             self.blocked.add(item.key)
         if isinstance(error, BusinessError):
             for item in items:
-                self.settle(item, Status.FAILED, when_claim=token, claim="", error=error.message,
-                            error_kind=SyncRecord.ErrorKind.REJECTED)
+                self.settle(item, Status.FAILED, when_claim=token, claim="", error_kind=SyncRecord.ErrorKind.REJECTED,
+                            **reason("target_refused", {"message": error.message}, error.message))
             return
         # Refused before anything was saved (credentials, quota): back to pending, and stop writing.
         for item in items:
             ledger.update_record(item.record_id, when_claim=token, status=Status.PENDING, claim="",
-                                 error=error.message, error_kind=SyncRecord.ErrorKind.CONFIGURATION)
+                                 error_kind=SyncRecord.ErrorKind.CONFIGURATION,
+                                 **reason("configuration", {"message": error.message}, error.message))
         self.stop(gettext("Writing to the target failed: %(message)s") % {"message": error.message}, writes=False)
 
     def reconcile(self, token, items, error):

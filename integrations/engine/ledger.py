@@ -17,7 +17,7 @@ from django.db.models import Count, F, Min, Q
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from integrations import alerts
+from integrations import alerts, reasons
 from integrations.clients.errors import RemoteError
 from integrations.models import SyncRecord, SyncRun
 
@@ -236,13 +236,15 @@ def reconcile(run, target, records, *, via):
         if bill is not None:
             adopted += update_record(
                 record.pk, when_claim=record.claim, status=Status.SUCCEEDED, claim="", target_id=bill.id,
-                target_number=bill.number, response=bill.response, error=bill.message, error_kind="",
+                target_number=bill.number, response=bill.response, error_kind="", reason_code=bill.code,
+                reason_params=bill.params, error=reasons.in_english(bill.code, bill.params) if bill.code else bill.message,
                 booked_via=SyncRecord.Via.RECONCILED if via != SyncRecord.Via.RETRY else via, booked_at=now, run=run,
             )
         else:
             released += update_record(
                 record.pk, when_claim=record.claim, status=Status.PENDING, claim="", run=run,
-                error=gettext("An earlier write attempt did not reach the target; it will be written again."),
+                reason_code="lost_attempt", reason_params={},
+                error=reasons.in_english("lost_attempt", {}),
                 error_kind=SyncRecord.ErrorKind.TRANSIENT,
             )
     return adopted, released

@@ -78,7 +78,7 @@ def test_finance_filters_by_status_kind_reason_scheme_and_date(finance_client, l
 
 
 def test_a_crash_left_in_the_reason_shows_without_its_traceback(finance_client, ledger):
-    SyncRecord.objects.filter(source_key="mapping").update(error=(
+    SyncRecord.objects.filter(source_key="mapping").update(reason_code="", error=(  # a record from before codes
         "金蝶暂时无法连接\nTraceback (most recent call last):\n  File \"engine.py\", line 3, in run\n    boom()\n"))
     text = page(finance_client, review="failed")
     assert "金蝶暂时无法连接" in text and "Traceback (most recent" not in text and 'engine.py", line' not in text
