@@ -6,6 +6,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from datetime import datetime, timezone as dt_timezone
 from pathlib import Path
 
@@ -72,8 +73,9 @@ class Command(BaseCommand):
                 throttled = throttles(sandbox)
                 clear_calls(sandbox)
                 compare = self.step(env, "sync", options, ports)
-                figures = {"initial_s": initial["seconds"], "compare_s": compare["seconds"],
-                           "dingtalk_calls": dingtalk_calls(sandbox), "kingdee_writes": kingdee_writes(sandbox),
+                calls, by_api = dingtalk_calls(sandbox)
+                figures = {"initial_s": initial["seconds"], "compare_s": compare["seconds"], "by_api": by_api,
+                           "dingtalk_calls": calls, "kingdee_writes": kingdee_writes(sandbox),
                            "throttled": throttled + throttles(sandbox), "initial_failed": initial["failed"]}
                 self.step(env, "push", options, ports)
                 changes = apply_changes(sandbox, options["employees"])
@@ -108,6 +110,8 @@ class Command(BaseCommand):
             f"event_p95_s={figures['event_p95_s']:.2f} throttled={figures['throttled']} "
             f"employees={options['employees']} departments={options['departments']} "
             f"events_arrived={figures['event_arrived']}/{CHANGES} initial_failed={figures['initial_failed']}")
+        self.stdout.write("comparison DingTalk calls by API: " + ", ".join(
+            f"{api}={count}" for api, count in sorted(figures["by_api"].items())))
         if options["no_targets"]:
             return
         targets = [
@@ -264,9 +268,11 @@ def clear_calls(sandbox):
 
 
 def dingtalk_calls(sandbox):
-    """Calls to DingTalk's APIs (tokens aside)."""
+    """Calls to DingTalk's APIs (tokens aside): (total, {api: count})."""
     body = requests.get(f"{sandbox}/sandbox/dingtalk/_calls", params={"list": 1}, timeout=30).json()
-    return sum(1 for _t, path, _outcome in body.get("calls", []) if "token" not in path.lower())
+    paths = Counter(path.split("/sandbox/dingtalk/", 1)[-1] for _t, path, _outcome in body.get("calls", [])
+                    if "token" not in path.lower())
+    return sum(paths.values()), dict(paths)
 
 
 def kingdee_writes(sandbox):
