@@ -14,7 +14,7 @@ import logging
 
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy as _
 
 from integrations import engine
 from integrations.models import DingTalkEvent, Scheme, SyncRecord, Trigger
@@ -102,6 +102,18 @@ def _settle(event, outcome, reason="", **links):
 # --- conflicts: DingTalk is master, a Kingdee-local edit needs a person -------------------------------
 
 
+FIELD_LABELS = {
+    "FName": _("name"), "FMobile": _("mobile"), "FEmail": _("e-mail"), "FParentID": _("parent department"),
+    "FPostEntity.FPostDept": _("department"), "FPostEntity.FPost": _("post"),
+}
+
+
+def field_label(name):
+    """“mobile (FMobile)”: the caption a person reads, with the Kingdee key for whoever checks in Kingdee."""
+    label = FIELD_LABELS.get(name)
+    return f"{label}（{name}）" if label else name
+
+
 def conflicts_of(record):
     """{field: {"source", "target", "written"}} of a conflicting record (the plan's `Change.conflicts`)."""
     return (record.reason_params or {}).get("fields") or {}
@@ -119,7 +131,7 @@ def keep(record_id, side, user):
         record = SyncRecord.objects.select_for_update().filter(pk=record_id, status=Status.CONFLICT).first()
         if record is None:
             return None
-        fields = ", ".join(sorted(conflicts_of(record)))
+        fields = "、".join(field_label(name) for name in sorted(conflicts_of(record)))
         note = (gettext("Kept DingTalk's values of %(fields)s.") if side == KEEP_DINGTALK else
                 gettext("Kept Kingdee's values of %(fields)s.")) % {"fields": fields}
         engine.resolve_conflicts([record.pk], keep=KEEP[side], user=user, note=note)
@@ -136,7 +148,8 @@ def clear_kept(record_id, user):
         kept = state.pop("kept", [])
         record.synced_state, record.fingerprint, record.status = state, "", Status.PENDING
         record.handled_by, record.handled_at = user, timezone.now()
-        record.note = gettext("DingTalk's values apply again to %(fields)s.") % {"fields": ", ".join(kept) or "—"}
+        record.note = gettext("DingTalk's values apply again to %(fields)s.") % {
+            "fields": "、".join(field_label(name) for name in kept) or "—"}
         record.save(update_fields=["synced_state", "fingerprint", "status", "handled_by", "handled_at", "note",
                                    "updated_at"])
         enqueue(record.scheme, [record.source_key])

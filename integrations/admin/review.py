@@ -148,8 +148,9 @@ class ReviewRecordAdmin(SyncRecordAdmin):
             "audit": audit_entries(record),
             "can_retry": record.status == Status.FAILED and self.has_retry_permission(request),
             "can_handle": record.status in (Status.FAILED, Status.SKIPPED) and self.has_handle_permission(request),
-            "conflicts": sorted(org_events.conflicts_of(record).items()) if record.status == Status.CONFLICT else [],
-            "kept": (record.synced_state or {}).get("kept") or [],
+            "conflicts": [(org_events.field_label(name), values) for name, values in
+                          sorted(org_events.conflicts_of(record).items())] if record.status == Status.CONFLICT else [],
+            "kept": [org_events.field_label(name) for name in (record.synced_state or {}).get("kept") or []],
             "can_decide": self.has_resolve_permission(request),
         }
         return super().change_view(request, object_id, form_url, {**(extra_context or {}), **extra})

@@ -48,7 +48,7 @@ def test_keeping_dingtalks_value_queues_an_overwrite_and_logs_who(it_client, it_
     conflict.refresh_from_db()
     assert conflict.status == Status.PENDING and conflict.fingerprint == ""
     assert conflict.synced_state["target"]["FMobile"] == "13900000000" and not conflict.synced_state.get("kept")
-    assert conflict.note == "已以钉钉为准：FMobile。"
+    assert conflict.note == "已以钉钉为准：手机号（FMobile）。"
     assert conflict.handled_by == it_user and conflict.handled_at is not None and len(callbacks) == 1
     assert LogEntry.objects.get(object_id=str(conflict.pk)).user == it_user
 
