@@ -107,17 +107,36 @@ def sandbox_push(base_url, dingtalk, mode="callback"):
     return url if push_mode == App.PushMode.HTTP else "Stream mode"
 
 
+def seed_identities():
+    """The identity map of the demo company, a few employees left out on purpose and marked so in the client."""
+    from sandbox import roster
+    from sso.identities import seed_demo_identities
+
+    mapped, unmapped = seed_demo_identities(roster.employees())
+    mark_unmapped_in_client()
+    return mapped, unmapped
+
+
+def mark_unmapped_in_client():
+    """The sandbox's DingTalk client marks the employees the identity map leaves out, so nobody wonders why their
+    Kingdee login is refused."""
+    from sandbox.dingtalk.models import Employee
+    from sso.models import IdentityMap
+
+    mapped = IdentityMap.objects.filter(active=True).values_list("dingtalk_userid", flat=True)
+    Employee.objects.exclude(userid__in=mapped).update(demo_note="未映射：登录金蝶会被拒绝")
+    Employee.objects.filter(userid__in=mapped).update(demo_note="")
+
+
 def setup_demo(base_url, events="callback"):
     """Idempotent. Returns a few lines describing what is ready."""
-    from sandbox import roster
     from devtools.sso_demo import setup_demo_sso
-    from sso.identities import seed_demo_identities
 
     credentials = seed_sandbox()
     dingtalk, robot, kingdee = sandbox_connections(base_url, credentials)
     scheme = expense_scheme(dingtalk, kingdee, credentials["dingtalk"]["process_code"])
     pushed_to = sandbox_push(base_url, dingtalk, events)
-    mapped, unmapped = seed_demo_identities(roster.employees())
+    mapped, unmapped = seed_identities()
     setup_demo_sso(kingdee, credentials["kingdee_sso"], dingtalk)
     tasks.enqueue_run(scheme)
     departments, people = org_schemes(dingtalk, kingdee)

@@ -7,7 +7,7 @@ from datetime import datetime, time, timedelta
 
 from django.db.models import Case, Count, IntegerField, OuterRef, Subquery, Value, When
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext
 
 from integrations import charts, reasons
 from integrations.models import Alert, Scheme, SyncRecord, SyncRun
@@ -51,7 +51,8 @@ class SchemeBoard:
             (Via(via).label, css, self.booked_via.get(via, 0)) for via, css in VIA_CSS.items()])
         return {
             "records": records,
-            "p95": charts.bars(gettext("p95 run duration"), days, p95, css="chart-duration", unit="s",
+            "p95": charts.bars(gettext("p95 run duration"), days, p95, css="chart-duration",
+                               unit=pgettext("unit of time", "s"),
                                caption=gettext("p95 run duration per day, seconds")),
             "throughput": charts.bars(gettext("Throughput"), days, throughput, css="chart-throughput",
                                       caption=gettext("Records per minute of run time, per day")),

@@ -10,12 +10,15 @@ from portal.text import shorten
 
 Status = SyncRecord.Status
 
-# The review list's `review` filter: what each choice shows. None is the default (failed and skipped).
+# The review list's `review` filter: what each choice shows. None is the default: what needs a person (failures
+# and conflicts), apart from routine skips (refused or cancelled approvals).
+NEEDS_ACTION = (Status.FAILED, Status.CONFLICT)
 SHOWS = {
-    None: Q(status__in=[Status.FAILED, Status.SKIPPED, Status.CONFLICT]),
+    None: Q(status__in=NEEDS_ACTION),
     "failed": Q(status=Status.FAILED),
     "conflict": Q(status=Status.CONFLICT),
     "skipped": Q(status=Status.SKIPPED),
+    "all": Q(status__in=[*NEEDS_ACTION, Status.SKIPPED]),
     "handled": Q(status=Status.HANDLED),
     "retried": Q(status=Status.SUCCEEDED, booked_via=SyncRecord.Via.RETRY),
 }
@@ -68,3 +71,13 @@ def reason_groups(records, limit=8):
 def top_reasons(records, limit=8):
     """[(reason, count)] most frequent first, over the records given, in the reader's language."""
     return [(text, count) for _error, text, count in reason_groups(records, limit)]
+
+
+def shown_data(record, masker=None):
+    """{"source_data", "payload", "response"} as `masker` lets the reader see them (None: as stored). Masking all
+    three first lets `masker.text` hide the same values in the reason."""
+    data = {name: getattr(record, name) for name in ("source_data", "payload", "response")}
+    if masker is None:
+        return data
+    masked = {name: masker.data(value) for name, value in data.items()}
+    return {name: masker.scrub(value) for name, value in masked.items()}

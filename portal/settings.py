@@ -219,9 +219,12 @@ if env_bool("SECURE_PROXY_SSL_HEADER", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # A sync run holds its scheme by a lease it renews; a dead worker's lease runs out after this many seconds.
-SYNC_LEASE_SECONDS = env_int("SYNC_LEASE_SECONDS", default=120)
+SYNC_LEASE_SECONDS = env_int("SYNC_LEASE_SECONDS", default=30)
 # DingTalk callbacks older than this (seconds, by their signed timestamp) are refused as replays.
 DINGTALK_CALLBACK_MAX_AGE = env_int("DINGTALK_CALLBACK_MAX_AGE", default=600)
+# `prune_logs` deletes log rows (logins, DingTalk events, alerts, task results, admin history) older than this;
+# never the ledger (sync records), runs or scheme versions.
+LOG_RETENTION_DAYS = env_int("LOG_RETENTION_DAYS", default=183)
 # Multiplies the waits between retries of remote calls (tests set 0).
 REMOTE_RETRY_WAIT_SCALE = env.float("REMOTE_RETRY_WAIT_SCALE", default=1.0)
 

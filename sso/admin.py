@@ -23,7 +23,9 @@ class IdentityMapAdmin(AutoMatchAdminMixin, IdentityImportAdminMixin, ExportMixi
     export_form_class = ExportForm
     to_encoding = "utf-8-sig"  # so that Excel on a Chinese Windows reads the CSV as UTF-8
     import_export_change_list_template = "admin/sso/identitymap/change_list.html"
-    list_display = ("dingtalk_userid", "name", "mobile", "kingdee_username", "kingdee_staff_number", "active")
+    # Who first: the person's name, then their DingTalk id and what they are in Kingdee.
+    list_display = ("name", "dingtalk_userid", "mobile", "kingdee_username", "kingdee_staff_number", "active")
+    list_display_links = ("name", "dingtalk_userid")
     list_filter = ("active",)
     search_fields = ("dingtalk_userid", "dingtalk_unionid", "name", "mobile", "kingdee_username", "kingdee_staff_number")
     readonly_fields = ("created_at", "updated_at")

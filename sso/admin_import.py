@@ -1,6 +1,6 @@
 """The identity-map import pages: upload → check in the worker → preview → confirm → apply in the worker.
 
-The preview shows counts and the bad rows only, never the whole sheet, and no web
+The preview shows counts, the bad rows and the first 500 rows that change (field by field), and no web
 request reads or writes more than one small row of the job.
 """
 
@@ -81,6 +81,7 @@ class IdentityImportAdminMixin:
             "title": _("Import of %(file)s") % {"file": job.file_name},
             "job": job,
             "bad_rows_hidden": max(0, job.bad_count - len(job.bad_rows)),
+            "changes_hidden": max(0, job.new_rows + job.changed_rows - len(job.changes)),
         }
         return TemplateResponse(request, "admin/sso/identitymap/import_status.html", context)
 

@@ -38,7 +38,7 @@ def check(job):
         checked = load(job)
     except identity_file.UnreadableFile as exc:
         return finish(job, IdentityImport.Status.INVALID, error=str(exc))
-    new, changed, unchanged = count_changes(checked)
+    (new, changed, unchanged), job.changes = count_changes(checked)
     job.total_rows, job.new_rows, job.changed_rows, job.unchanged_rows = checked.total, new, changed, unchanged
     job.bad_count = len(checked.bad_rows)
     job.bad_rows = [list(bad) for bad in checked.bad_rows[: IdentityImport.BAD_ROWS_KEPT]]
@@ -50,6 +50,12 @@ def check(job):
 
 def classify(checked):
     """Yield ("new" | "changed" | "unchanged", (row number, clean row)) against the map as it is now."""
+    for kind, row, _current in compare(checked):
+        yield kind, row
+
+
+def compare(checked):
+    """classify, with the mapping's current values in the file's column order (None for a new row)."""
     fields = [identity_file.COLUMNS[h] for h in checked.headers]
     for start in range(0, len(checked.rows), CHUNK):
         chunk = checked.rows[start : start + CHUNK]
@@ -62,17 +68,36 @@ def classify(checked):
         for number, clean in chunk:
             current = existing.get(clean[identity_file.USERID])
             if current is None:
-                yield "new", (number, clean)
+                yield "new", (number, clean), None
             else:
-                yield ("unchanged" if current == tuple(clean[h] for h in checked.headers) else "changed"), (number, clean)
+                kind = "unchanged" if current == tuple(clean[h] for h in checked.headers) else "changed"
+                yield kind, (number, clean), current
 
 
 def count_changes(checked):
-    """(new, changed, unchanged)."""
+    """((new, changed, unchanged), the first rows that change, each with its changes field by field)."""
     counts = {"new": 0, "changed": 0, "unchanged": 0}
-    for kind, _row in classify(checked):
+    changes = []
+    for kind, (number, clean), current in compare(checked):
         counts[kind] += 1
-    return counts["new"], counts["changed"], counts["unchanged"]
+        if kind != "unchanged" and len(changes) < IdentityImport.CHANGES_KEPT:
+            changes.append(described(kind, number, clean, checked.headers, current))
+    return (counts["new"], counts["changed"], counts["unchanged"]), changes
+
+
+def described(kind, number, clean, headers, current):
+    """{"row", "userid", "name", "new", "fields": [[column, before, after]…]} in words a person reads."""
+    before = dict(zip(headers, current)) if current is not None else {}
+    fields = [[header, shown(before.get(header)), shown(clean[header])] for header in headers
+              if header != identity_file.USERID and (kind == "new" or before.get(header) != clean[header])]
+    return {"row": number, "userid": clean[identity_file.USERID], "name": clean.get(identity_file.NAME, ""),
+            "new": kind == "new", "fields": fields}
+
+
+def shown(value):
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    return "" if value is None else str(value)
 
 
 def apply(job):

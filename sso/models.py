@@ -203,6 +203,7 @@ class IdentityImport(models.Model):
         FAILED = "failed", _("failed")
 
     BAD_ROWS_KEPT = 500
+    CHANGES_KEPT = 500
 
     file_name = models.CharField(_("file"), max_length=200)
     content = models.BinaryField(_("content"), editable=False)
@@ -217,6 +218,8 @@ class IdentityImport(models.Model):
     unchanged_rows = models.PositiveIntegerField(_("unchanged"), default=0)
     bad_count = models.PositiveIntegerField(_("bad rows"), default=0)
     bad_rows = models.JSONField(_("bad rows (first 500)"), default=list, blank=True)
+    # The preview: which rows change and how, field by field ([{"row", "userid", "name", "new", "fields"}…]).
+    changes = models.JSONField(_("changes (first 500)"), default=list, blank=True)
     processed_rows = models.PositiveIntegerField(_("processed"), default=0)
     error = models.TextField(_("error"), blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)

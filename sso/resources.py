@@ -4,6 +4,7 @@ from django.utils import timezone
 from import_export import fields, resources, widgets
 from import_export.instance_loaders import CachedInstanceLoader
 
+from portal.exports import NamedSheetResourceMixin
 from sso import identity_file as f
 from sso.models import IdentityMap
 
@@ -32,7 +33,7 @@ def column(header, widget=None):
     return fields.Field(attribute=f.COLUMNS[header], column_name=header, widget=widget or TextWidget())
 
 
-class IdentityMapResource(resources.ModelResource):
+class IdentityMapResource(NamedSheetResourceMixin, resources.ModelResource):
     dingtalk_userid = column(f.USERID)
     name = column(f.NAME)
     mobile = column(f.MOBILE)

@@ -61,7 +61,7 @@ def test_finance_reads_chinese_reasons_naming_people_in_the_review_list(open_as,
                                                                          finance_user):  # noqa: F811
     page = open_as(finance_user)
     page.set_viewport_size({"width": 1366, "height": 768})
-    page.goto(f"{live_server.url}/admin/integrations/reviewrecord/")
+    page.goto(f"{live_server.url}/admin/integrations/reviewrecord/?review=all")  # refusals are routine skips
 
     rows = page.locator("#result_list")
     expect(rows).to_contain_text("王芳")

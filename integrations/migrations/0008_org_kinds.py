@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('integrations', '0006_engine_resolve_permission'),
+        ('integrations', '0007_engine_sweep_schedule'),
     ]
 
     operations = [

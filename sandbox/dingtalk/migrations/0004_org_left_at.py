@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('sandbox_dingtalk', '0002_events_push_stream'),
+        ('sandbox_dingtalk', '0003_lists_client_note'),
     ]
 
     operations = [
