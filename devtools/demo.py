@@ -83,6 +83,19 @@ def expense_scheme(dingtalk, kingdee, process_code):
     return scheme
 
 
+def org_schemes(dingtalk, kingdee):
+    """The market's "钉钉通讯录 → 金蝶部门与员工" on the sandbox connections (made once)."""
+    from integrations.market import org
+
+    schemes = org.org_schemes(dingtalk)
+    if schemes is None:
+        schemes = org.create_org_schemes(source_connection=dingtalk, target_connection=kingdee)
+    for scheme in schemes:
+        scheme.target_connection, scheme.enabled = kingdee, True
+        scheme.save()
+    return schemes
+
+
 def sandbox_push(base_url, dingtalk, mode="callback"):
     """The sandbox DingTalk app sends its approval events to this portal: by HTTP push to the connection's
     callback URL, or in Stream mode (then `sandbox_stream` and `dingtalk_stream` must run)."""
@@ -126,11 +139,15 @@ def setup_demo(base_url, events="callback"):
     mapped, unmapped = seed_identities()
     setup_demo_sso(kingdee, credentials["kingdee_sso"], dingtalk)
     tasks.enqueue_run(scheme)
+    departments, people = org_schemes(dingtalk, kingdee)
     return [
         f"Sandbox connections: {dingtalk.name}, {robot.name}, {kingdee.name} → {base_url.rstrip('/')}/sandbox/",
         f"Scheme “{scheme.name}” (id {scheme.pk}) books approvals on DingTalk events and polls every 30 minutes "
         "as a safety net; a first run is queued.",
         f"Sandbox approval events → {pushed_to}: approve a running claim in the sandbox admin and its bill follows.",
+        f"Org sync: “{departments.name}” and “{people.name}” follow DingTalk's org events and compare every "
+        f"{people.interval_minutes} minutes; add a person with POST /sandbox/dingtalk/_contacts and see their "
+        "Kingdee employee and identity row appear.",
         f"Identity map: {mapped} employees mapped, {unmapped} left unmapped on purpose.",
         f"Single sign-on: open {base_url.rstrip('/')}/sandbox/dingtalk/client/, pick an employee and open the "
         "Kingdee app to land in the sandbox Kingdee logged in as them.",

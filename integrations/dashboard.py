@@ -131,7 +131,7 @@ def build(today=None):
         if status == Status.SUCCEEDED:
             board.booked_via[via] += count
 
-    open_counts = (SyncRecord.objects.filter(status__in=[Status.FAILED, Status.SKIPPED])
+    open_counts = (SyncRecord.objects.filter(status__in=[Status.FAILED, Status.SKIPPED, Status.CONFLICT])
                    .values_list("scheme_id", "status").annotate(n=Count("id")).order_by())
     for scheme_id, status, count in open_counts:
         if scheme_id in boards:

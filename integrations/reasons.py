@@ -45,6 +45,11 @@ REASONS = {
     "dependency": Reason(_("Waits for %(keys)s, which failed or waits itself.")),
     "dependency_missing": Reason(_("A record it depends on is not in the target yet: %(message)s")),
     "conflict": Reason(_("Changed in the target since the portal wrote it: %(fields)s.")),
+    # The org sync (DingTalk contacts → Kingdee departments and employees).
+    "out_of_scope": Reason(_("Not in the scheme's scope.")),
+    "department_has_employees": Reason(_(
+        "Removed in DingTalk, but %(count)d enabled employees in Kingdee still belong to department %(number)s; "
+        "move or forbid them, then mark this record handled.")),
 }
 STEPS = {"submit": _("submit"), "audit": _("audit")}
 

@@ -48,3 +48,23 @@ def seed_demo_identities(people, unmapped=4, connection=None):
         })
     IdentityMap.objects.filter(dingtalk_userid__in=[person.userid for person in people[len(keep):]]).delete()
     return len(keep), len(people) - len(keep)
+
+
+def join(dingtalk_userid, *, staff_number, name="", unionid="", mobile="", kingdee_username=""):
+    """A joiner's identity row (org sync): created, or made active again pointing at their staff number.
+    A Kingdee user name a person set by hand is kept. Returns the row's id."""
+    row, created = IdentityMap.objects.get_or_create(dingtalk_userid=dingtalk_userid, defaults={
+        "kingdee_staff_number": staff_number, "name": name, "dingtalk_unionid": unionid, "mobile": mobile,
+        "kingdee_username": kingdee_username, "active": True})
+    if not created:
+        row.kingdee_staff_number, row.active = staff_number, True
+        row.name, row.mobile = name or row.name, mobile or row.mobile
+        row.kingdee_username = row.kingdee_username or kingdee_username
+        row.save()
+    return row.pk
+
+
+def set_active(dingtalk_userids, active):
+    """Disable (a leaver: single sign-on refuses them at once) or enable identity rows; returns how many."""
+    return IdentityMap.objects.filter(dingtalk_userid__in=list(dingtalk_userids)).exclude(active=active).update(
+        active=active)

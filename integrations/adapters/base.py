@@ -153,6 +153,11 @@ class SourceAdapter(Adapter):
         """Columns for the ledger: title, number, originator, amount (Decimal or None), time (aware or None)."""
         return {"title": "", "number": "", "originator": "", "amount": None, "time": None}
 
+    def settled(self, items):
+        """MASTER: inside the transaction that settles written records in the ledger, with (key, data, action,
+        outcome) of each one written or removed (action: a `Change` action or "remove")."""
+        return None
+
     def write_back(self, booked, template):
         """After a batch: tell the source what was booked. `booked` is a list of (data, target number)."""
         return 0

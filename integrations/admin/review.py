@@ -15,7 +15,7 @@ from django.utils.translation import gettext, gettext_lazy as _, ngettext
 from import_export.admin import ExportMixin
 from import_export.formats.base_formats import CSV, XLSX
 
-from integrations import engine, review, tasks
+from integrations import engine, org_events, review, tasks
 from integrations.admin.forms import HandleForm
 from integrations.admin.resources import ReviewRecordResource
 from integrations.admin.runs import SyncRecordAdmin, attempts_text, local_time, reason_cell, status_cell
@@ -160,6 +160,9 @@ class ReviewRecordAdmin(ExportMixin, SyncRecordAdmin):
         return [
             path("<path:object_id>/retry/", view(self.retry_view), name="integrations_reviewrecord_retry"),
             path("<path:object_id>/handle/", view(self.handle_view), name="integrations_reviewrecord_handle"),
+            path("<path:object_id>/keep/<str:side>/", view(self.keep_view), name="integrations_reviewrecord_keep"),
+            path("<path:object_id>/clear-kept/", view(self.clear_kept_view),
+                 name="integrations_reviewrecord_clear_kept"),
             *super().get_urls(),
         ]
 
@@ -172,6 +175,10 @@ class ReviewRecordAdmin(ExportMixin, SyncRecordAdmin):
             "audit": audit_entries(record),
             "can_retry": record.status == Status.FAILED and self.has_retry_permission(request),
             "can_handle": record.status in (Status.FAILED, Status.SKIPPED) and self.has_handle_permission(request),
+            "conflicts": [(org_events.field_label(name), values) for name, values in
+                          sorted(org_events.conflicts_of(record).items())] if record.status == Status.CONFLICT else [],
+            "kept": [org_events.field_label(name) for name in (record.synced_state or {}).get("kept") or []],
+            "can_decide": self.has_resolve_permission(request),
         }
         return super().change_view(request, object_id, form_url, {**(extra_context or {}), **extra})
 
@@ -205,6 +212,30 @@ class ReviewRecordAdmin(ExportMixin, SyncRecordAdmin):
         context = {**self.admin_site.each_context(request), "opts": self.opts, "original": record, "form": form,
                    "title": gettext("Mark handled: %(record)s") % {"record": record}}
         return TemplateResponse(request, "admin/integrations/reviewrecord/handle.html", context)
+
+
+    def keep_view(self, request, object_id, side):
+        """A conflict settled by a person: keep DingTalk's values (overwrite Kingdee) or Kingdee's."""
+        record = get_object_or_404(ReviewRecord, pk=unquote(object_id))
+        if request.method != "POST" or not self.has_resolve_permission(request) or side not in (
+                org_events.KEEP_DINGTALK, org_events.KEEP_KINGDEE):
+            raise PermissionDenied
+        settled = org_events.keep(record.pk, side, request.user)
+        if settled is None:
+            self.message_user(request, gettext("This record is no longer a conflict."), messages.WARNING)
+        else:
+            self.log_change(request, record, settled.note)
+            self.message_user(request, settled.note, messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:integrations_reviewrecord_change", args=[record.pk]))
+
+    def clear_kept_view(self, request, object_id):
+        record = get_object_or_404(ReviewRecord, pk=unquote(object_id))
+        if request.method != "POST" or not self.has_resolve_permission(request):
+            raise PermissionDenied
+        settled = org_events.clear_kept(record.pk, request.user)
+        self.log_change(request, record, settled.note)
+        self.message_user(request, settled.note, messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:integrations_reviewrecord_change", args=[record.pk]))
 
 
 def audit_entries(record):

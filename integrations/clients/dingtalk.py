@@ -37,6 +37,7 @@ QUOTA_EXEMPT = ("gettoken", "v1.0/oauth2/", "topapi/v2/user/getuserinfo", "topap
 WINDOW = timedelta(days=120)  # the approval list APIs refuse longer start-time windows
 PAGE = 20
 USER_PAGE = 100
+LEAVE_PAGE = 50
 
 TOKEN_CODES = {"40014", "42001", "40001", "33001", "40000"}
 THROTTLE_CODES = {"90001", "90002", "90003", "90004", "90005", "90006", "90018"}
@@ -417,6 +418,38 @@ class DingTalkClient(HttpClient):
     def get_user(self, userid):
         return self._oapi("topapi/v2/user/get", {"userid": userid})["result"]
 
+    def list_leavers(self, start, end=None):
+        """People who left in [start, end): v1.0 ListEmpLeaveRecords, pages of 50 (`userId`, `name`,
+        `leaveTime`). The only way to learn of a leaver after the fact: they vanish from every other API."""
+        params = {"startTime": _iso(start), "maxResults": LEAVE_PAGE}
+        if end is not None:
+            params["endTime"] = _iso(end)
+        while True:
+            body = self._v1("GET", "v1.0/contact/empLeaveRecords", params=params)
+            yield from body.get("records") or []
+            if not body.get("nextToken"):
+                return
+            params["nextToken"] = body["nextToken"]
+
+    def list_subdepartments(self, dept_id):
+        """The direct children of one department (listsub: one call, quota-free)."""
+        return self._oapi("topapi/v2/department/listsub", {"dept_id": dept_id})["result"] or []
+
+    def walk_departments(self, roots=(1,), recursive=True):
+        """The departments of a scope, parents before children: the roots themselves (from department/get),
+        then, with `recursive`, every department below them, one listsub call per department."""
+        found, queue = {}, []
+        for root in roots:
+            dept = self.get_department(root)
+            found[int(dept["dept_id"])] = dept
+            queue.append(int(dept["dept_id"]))
+        while recursive and queue:
+            for child in self.list_subdepartments(queue.pop(0)):
+                if int(child["dept_id"]) not in found:
+                    found[int(child["dept_id"])] = child
+                    queue.append(int(child["dept_id"]))
+        return list(found.values())
+
 
 def app_digest(app_key):
     """A DingTalk app's identity in shared keys (its rate budget and monthly quota), without the AppKey."""
@@ -460,6 +493,11 @@ def _int_or_text(code):
         return int(code)
     except (TypeError, ValueError):
         return code
+
+
+def _iso(moment):
+    """Beijing wall time without a zone, as the v1.0 contact APIs take it (`2020-07-10T00:00:00`)."""
+    return moment.astimezone(BEIJING).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def _millis(moment):

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import islice
 
-from django.db import reset_queries
+from django.db import reset_queries, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -277,6 +277,7 @@ class Booking:
         else:
             verdict = self.source.verdict(item.data) if item.fields is not None else Verdict(Verdict.WRITE)
         if verdict.action == Verdict.REMOVE:
+            item.removed = True  # gone when fetched (an event after the change), not only when listed so
             return self.decide_removal(item, fields)
         if verdict.action != Verdict.WRITE:
             status, kind = {
@@ -470,11 +471,15 @@ class Booking:
                 self.settle(item, Status.CONFLICT, when_claim=token, claim="",
                             **reason("conflict", {"fields": item.change.conflicts}))
         done = [item for item in items if item.key in outcomes]
-        self.settle_outcomes(
-            token, done, [outcomes[item.key] for item in done],
-            fingerprint=lambda item, outcome: REMOVED if item.removed else fingerprint(item.payload),
-            synced_state=lambda item, outcome: item.synced if outcome.state is None else {
-                **(item.synced or {}), "target": outcome.state})
+        with transaction.atomic():  # the source's own bookkeeping (the identity map) settles with the ledger
+            booked = self.settle_outcomes(
+                token, done, [outcomes[item.key] for item in done],
+                fingerprint=lambda item, outcome: REMOVED if item.removed else fingerprint(item.payload),
+                synced_state=lambda item, outcome: item.synced if outcome.state is None else {
+                    **(item.synced or {}), "target": outcome.state})
+            if booked:
+                self.source.settled([(item.key, item.data or {}, "remove" if item.removed else item.change.action,
+                                      outcome) for item, outcome in booked])
 
     # MESSAGE: sent once per key (the key carries the de-duplication window).
 

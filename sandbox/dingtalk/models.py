@@ -135,6 +135,7 @@ class Employee(models.Model):
     )
     # Shown beside the name in the sandbox's DingTalk client; the demo set-up marks who the portal cannot map.
     demo_note = models.CharField(_("note in the client"), max_length=100, blank=True)
+    left_at = models.DateTimeField(_("left"), null=True, blank=True, db_index=True)
 
     class Meta:
         verbose_name = _("employee")

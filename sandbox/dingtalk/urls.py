@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from sandbox.dingtalk.views import approvals, contacts, control, messaging, sso, stream, tokens
+from sandbox.dingtalk.views import approvals, contacts, control, messaging, org_door, sso, stream, tokens
 
 app_name = "sandbox_dingtalk"
 
@@ -28,6 +28,7 @@ urlpatterns = [
     path("topapi/v2/user/get", contacts.user_get, name="user_get"),
     path("topapi/user/getbyunionid", contacts.user_getbyunionid, name="user_getbyunionid"),
     path("topapi/v2/user/getbymobile", contacts.user_getbymobile, name="user_getbymobile"),
+    path("v1.0/contact/empLeaveRecords", contacts.emp_leave_records, name="emp_leave_records"),
     # login
     path("topapi/v2/user/getuserinfo", sso.getuserinfo, name="getuserinfo"),
     path("v1.0/oauth2/userAccessToken", sso.user_access_token, name="user_access_token"),
@@ -47,4 +48,5 @@ urlpatterns = [
     path("_calls", control.calls, name="calls"),
     path("_approvals/<str:instance_id>", control.decide, name="decide"),
     path("_events", control.events, name="events"),
+    path("_contacts", org_door.contacts, name="contacts_door"),
 ]

@@ -15,9 +15,10 @@ def test_demo_setup_sends_the_sandbox_events_to_the_connections_callback_url_and
     dingtalk = Connection.objects.get(kind=Connection.Kind.DINGTALK)
     app = App.objects.get(app_key=dingtalk.app_key)
     assert (app.push_mode, app.callback_url) == ("http", f"http://127.0.0.1:8000/dingtalk/callback/{dingtalk.pk}/")
-    scheme = Scheme.objects.get(source_connection=dingtalk)
-    assert scheme.event_trigger and scheme.enabled
-    assert (scheme.schedule_kind, scheme.interval_minutes) == (Scheme.ScheduleKind.INTERVAL, 30)  # the net
+    schemes = Scheme.objects.filter(source_connection=dingtalk)
+    assert all(scheme.event_trigger and scheme.enabled for scheme in schemes)
+    intervals = {scheme.source_kind: scheme.interval_minutes for scheme in schemes}  # the net
+    assert intervals == {"dingtalk.approval": 30, "dingtalk.contacts": 10} and len(schemes) == 3
 
     call_command("demo_setup", base_url="http://127.0.0.1:8000", events="stream", stdout=open(os.devnull, "w"))
     assert App.objects.get(pk=app.pk).push_mode == "stream"

@@ -13,11 +13,13 @@ def test_demo_setup_prepares_connections_scheme_identities_and_sso():
     call_command("demo_setup", base_url="http://127.0.0.1:8000", stdout=out)
     call_command("demo_setup", base_url="http://127.0.0.1:8000", stdout=io.StringIO())  # idempotent
     assert Connection.objects.count() == 3
-    assert Scheme.objects.filter(enabled=True).count() == 1
+    assert sorted(Scheme.objects.filter(enabled=True).values_list("template", flat=True)) == [
+        "dingtalk-contacts-to-kingdee-departments", "dingtalk-contacts-to-kingdee-employees",
+        "dingtalk-expense-to-kingdee-paybill"]
     assert IdentityMap.objects.filter(active=True).count() > 40
     sso = KingdeeSSOSettings.objects.get()
     assert sso.enabled and sso.kingdee.kind == "kingdee" and sso.app_secret
-    assert "/sandbox/dingtalk/client/" in out.getvalue()
+    assert "/sandbox/dingtalk/client/" in out.getvalue() and "_contacts" in out.getvalue()
 
 
 @pytest.mark.django_db
