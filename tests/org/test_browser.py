@@ -11,7 +11,6 @@ from integrations.market.org import create_org_schemes
 from integrations.models import SyncRecord
 from tests.events.conftest import dingtalk, kingdee  # noqa: F401  (fixtures)
 from tests.integrations.conftest import kingdee_connection, remote  # noqa: F401
-from tests.ops.conftest import it_user  # noqa: F401
 from tests.ops.test_browser import CHROMIUM_ARGS
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -8,7 +8,6 @@ from integrations.market.org import create_org_schemes
 from integrations.models import SyncRecord
 from tests.events.conftest import dingtalk, kingdee  # noqa: F401  (fixtures)
 from tests.integrations.conftest import kingdee_connection, remote  # noqa: F401
-from tests.ops.conftest import it_client, it_user  # noqa: F401  (IT decides conflicts of people)
 
 pytestmark = pytest.mark.django_db
 Status = SyncRecord.Status
