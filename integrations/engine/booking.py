@@ -16,11 +16,13 @@ import logging
 import threading
 import time
 from collections import deque
+from contextlib import contextmanager
 from concurrent.futures import FIRST_COMPLETED, wait
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import islice
 
+from django.conf import settings
 from django.db import reset_queries, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -108,6 +110,7 @@ class Booking:
         self.lookups = mapping.Lookups(value_maps=scheme.value_map_dicts(), identity=identity_lookup(scheme))
         self.concurrency = max(1, scheme.source_connection.max_concurrency)
         self.mode = target.mode
+        self.shared_target = self.mode == BILL and ledger.target_shared(scheme)
         self.open = OPEN + RETAKEN if self.mode == MASTER else OPEN
         self.blocked = set()  # master data: keys that failed or wait in this run (their dependants wait too)
         self.seen, self.unfinished = set(), set()
@@ -358,12 +361,30 @@ class Booking:
 
     # BILL: written once per key, ever.
 
-    def send_bills(self, items):  # in the writer thread: remote calls only
+    def send_bills(self, items):  # in the writer thread
         """The target is searched for the batch's keys first (one query): a bill another scheme or a lost
-        attempt already wrote is adopted, never written twice."""
-        found = self.target.find([item.key for item in items])
-        items = [item for item in items if item.key not in found]
-        return found, self.send(items)
+        attempt already wrote is adopted, never written twice. Schemes sharing the form take turns."""
+        with self.turn_on_target():
+            found = self.target.find([item.key for item in items])
+            items = [item for item in items if item.key not in found]
+            return found, self.send(items)
+
+    @contextmanager
+    def turn_on_target(self):
+        if not self.shared_target:
+            yield
+            return
+        token = ledger.new_claim()
+        ledger.take_turn(self.scheme, token, wait=settings.SYNC_OUTCOME_HORIZON_SECONDS + 60)
+        try:
+            yield
+        except TransientError:  # the save may still land: the others' searches must wait for it
+            ledger.end_turn(self.scheme, token, keep_for=settings.SYNC_OUTCOME_HORIZON_SECONDS)
+            raise
+        except BaseException:
+            ledger.end_turn(self.scheme, token)
+            raise
+        ledger.end_turn(self.scheme, token)
 
     def send(self, items):
         outcomes = self.target.write([(item.key, item.payload) for item in items]) if items else []

@@ -8,6 +8,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from datetime import timedelta
 
@@ -18,8 +19,8 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from integrations import alerts, reasons
-from integrations.clients.errors import RemoteError
-from integrations.models import SyncRecord, SyncRun
+from integrations.clients.errors import RemoteError, TransientError
+from integrations.models import Scheme, SyncRecord, SyncRun, TargetLock
 
 logger = logging.getLogger("integrations.engine")
 Status = SyncRecord.Status
@@ -318,3 +319,51 @@ def recover_stale(run, scheme, target, *, via):
         run.error = gettext("Could not reconcile %(count)d records: %(message)s") % {
             "count": len(records), "message": error.message}
         return 0, 0
+
+
+# ---- turns on a target form shared by several schemes ---------------------------------------------------
+# A run holds the form while it searches for the batch's keys and writes the rest, so two schemes reading the
+# same approvals cannot both find nothing and both write. A turn is a lease: a dead worker's turn expires.
+TURN_SECONDS = 300
+TURN_WAIT = 0.2
+
+
+def target_form(scheme):
+    return str((scheme.target_params or {}).get("form_id") or "")
+
+
+def target_shared(scheme):
+    """True when another scheme writes bills into the same form of the same connection."""
+    return Scheme.objects.filter(target_connection_id=scheme.target_connection_id, target_kind=scheme.target_kind,
+                                 target_params__form_id=target_form(scheme)).exclude(pk=scheme.pk).exists()
+
+
+def take_turn(scheme, token, *, wait):
+    """Wait for the form (at most `wait` seconds; TransientError after that), then hold it."""
+    lock = {"connection_id": scheme.target_connection_id, "form_id": target_form(scheme)}
+    try:
+        TargetLock.objects.get_or_create(**lock)
+    except IntegrityError:  # created by another run at the same moment
+        pass
+    deadline = time.monotonic() + wait
+    while True:
+        now = timezone.now()
+        free = Q(holder="") | Q(expires_at__lt=now) | Q(holder=token)
+        if TargetLock.objects.filter(free, **lock).update(holder=token,
+                                                          expires_at=now + timedelta(seconds=TURN_SECONDS)):
+            return
+        if time.monotonic() > deadline:
+            raise TransientError("another scheme is writing into this form; the batch waits for its turn",
+                                 system="engine")
+        time.sleep(TURN_WAIT)
+
+
+def end_turn(scheme, token, *, keep_for=0):
+    """Give the form back; with `keep_for`, hold it that much longer (a save whose answer was lost may still land,
+    and the next scheme's search must see it)."""
+    held = TargetLock.objects.filter(connection_id=scheme.target_connection_id, form_id=target_form(scheme),
+                                     holder=token)
+    if keep_for:
+        held.update(expires_at=timezone.now() + timedelta(seconds=keep_for))
+    else:
+        held.update(holder="", expires_at=None)

@@ -1,5 +1,6 @@
 from integrations.models.connections import Connection
 from integrations.models.events import DingTalkEvent
+from integrations.models.locks import TargetLock
 from integrations.models.ops import Alert, AlertGate, ReviewRecord, SchemeVersion
 from integrations.models.quota import MonthlyQuota, RateBudget
 from integrations.models.runs import SyncRecord, SyncRun, Trigger
@@ -7,5 +8,5 @@ from integrations.models.schemes import DataCentre, FieldMapping, Scheme, ValueM
 from integrations.models.tallies import RecordTally
 
 __all__ = ["Alert", "AlertGate", "Connection", "DataCentre", "DingTalkEvent", "FieldMapping", "MonthlyQuota",
-           "RateBudget", "RecordTally", "ReviewRecord", "Scheme",
+           "RateBudget", "RecordTally", "ReviewRecord", "Scheme", "TargetLock",
            "SchemeVersion", "SyncRecord", "SyncRun", "Trigger", "ValueMap", "ValueMapEntry"]
