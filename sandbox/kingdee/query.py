@@ -36,6 +36,8 @@ class Resolver:
         part = entry if in_entry else record.model
         references = entity.references if in_entry else form.references
         raw = get(part, base)
+        if raw is None and not in_entry:
+            raw = _sub_head(record.model, base)
         if upper in references or isinstance(raw, dict):
             lookup = references.get(upper) or (self._dynamic(record.model, upper) if upper in references else "")
             return self._reference(lookup, raw, sub)
@@ -84,6 +86,15 @@ class Resolver:
 _MISSING = object()
 
 
+def _sub_head(model, key):
+    """Sub-header fields (BD_MATERIAL `SubHeadEntity1.FSafeStock`) are queried by their key alone."""
+    for name in metadata.SUB_HEADS:
+        value = get(get(model, name), key)
+        if value is not None:
+            return value
+    return None
+
+
 def _has(part, key):
     return get(part, key, _MISSING) is not _MISSING
 
@@ -119,7 +130,12 @@ def _records(form, tree):
     if form.is_bill:
         columns["FBILLNO"] = "number__in"
     for key, values in filterstring.equalities(tree).items():
-        if key in columns:
+        base, _dot, sub = key.partition(".")
+        if form.kind == "readonly" and sub == "FNUMBER" and form.references.get(base):
+            # Inventory rows are written by the sandbox alone, references always as {"FNumber": …}:
+            # `FMaterialId.FNumber in (…)` is narrowed inside the stored JSON.
+            query = query.filter(**{f"model__{metadata.canonical(base)}__FNumber__in": list(values)})
+        elif key in columns:
             if columns[key] == "fid__in":
                 values = [int(v) for v in values if str(v).lstrip("-").isdigit()]
             query = query.filter(**{columns[key]: list(values)})
