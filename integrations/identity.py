@@ -4,6 +4,6 @@ The `identity` transform and the review list need the identity map; nothing else
 from here, so the import contract can say exactly that.
 """
 
-from sso.identities import kingdee_identity, name_of
+from sso.identities import dingtalk_userid_of_staff, kingdee_identity, name_of
 
-__all__ = ["kingdee_identity", "name_of"]
+__all__ = ["dingtalk_userid_of_staff", "kingdee_identity", "name_of"]

@@ -6,3 +6,6 @@ from integrations.models.schemes import FieldMapping, Scheme, ValueMap, ValueMap
 
 __all__ = ["Alert", "AlertGate", "Connection", "DingTalkEvent", "FieldMapping", "ReviewRecord", "Scheme",
            "SchemeVersion", "SyncRecord", "SyncRun", "Trigger", "ValueMap", "ValueMapEntry"]
+
+# Reports and stock alerts keep their models beside their code; importing them here registers them.
+from integrations.reports.models import AlertState, Report, ReportRun  # noqa: E402,F401
