@@ -5,7 +5,7 @@ from pathlib import Path
 
 from django.db import transaction
 
-from integrations.reports.models import Report
+from integrations.models.reports import Report
 
 FOLDER = Path(__file__).resolve().parent.parent / "market" / "reports"
 FIELDS = ("kind", "cron", "msgtype", "title", "template", "button_title", "button_url", "queries", "options")

@@ -24,7 +24,7 @@ from integrations.clients.errors import RemoteError
 from integrations.identity import dingtalk_userid_of_staff
 from integrations.models import Connection
 from integrations.reports import stock, tables
-from integrations.reports.models import AlertState, Report, ReportRun
+from integrations.models.reports import AlertState, Report, ReportRun
 
 logger = logging.getLogger(__name__)
 TABLE_SALT = "reports.table"

@@ -14,8 +14,7 @@ Filters may use the placeholders {today}, {yesterday}, {tomorrow}, {month_start}
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
-KINDS = ("query", "stock_levels")
-
+from integrations.models.reports import ageing_columns, check_spec  # noqa: F401  (the spec's rules)
 
 class SpecError(ValueError):
     pass
@@ -32,37 +31,6 @@ def fill_filter(text, today):
         return (text or "").format(**placeholders(today))
     except (KeyError, IndexError, ValueError) as error:
         raise SpecError(f"filter placeholder {error}") from error
-
-
-def check_spec(spec):
-    """Problems with one query spec, as plain English phrases for a SpecError."""
-    if not isinstance(spec, dict):
-        return ["each query must be a JSON object"]
-    problems = []
-    if not str(spec.get("name") or "").isidentifier():
-        problems.append("“name” must be a word (letters, digits, _)")
-    kind = spec.get("kind", "query")
-    if kind not in KINDS:
-        problems.append(f"“kind” must be one of {', '.join(KINDS)}")
-    if kind == "query":
-        fields = spec.get("fields")
-        if not spec.get("form") or not isinstance(fields, dict) or not fields:
-            problems.append("a query needs “form” and “fields” ({alias: field key})")
-            return problems
-        aliases = set(fields) | set(ageing_columns(spec))
-        used = list(spec.get("group_by") or []) + list(spec.get("sum") or [])
-        used += [str(spec.get("order") or "").lstrip("-")] if spec.get("order") else []
-        used += [name for name in (spec.get("ageing") or {}).values() if isinstance(name, str)]
-        problems += [f"“{alias}” is not one of the query's fields" for alias in used if alias not in aliases]
-    return problems
-
-
-def ageing_columns(spec):
-    edges = (spec.get("ageing") or {}).get("edges") or []
-    if not edges:
-        return []
-    names = [f"age_0_{edges[0]}"] + [f"age_{low + 1}_{high}" for low, high in zip(edges, edges[1:])]
-    return names + [f"age_over_{edges[-1]}"]
 
 
 def number(value):

@@ -4,7 +4,7 @@ from django.db import transaction
 from django_q.tasks import async_task
 
 from integrations.reports import runner
-from integrations.reports.models import Report, ReportRun
+from integrations.models.reports import Report, ReportRun
 
 
 def summary(record):

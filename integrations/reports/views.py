@@ -4,7 +4,7 @@ from django.core import signing
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
-from integrations.reports.models import ReportRun
+from integrations.models.reports import ReportRun
 from integrations.reports.runner import TABLE_SALT
 
 LINK_DAYS = 90

@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from integrations.reports import market, runner
-from integrations.reports.models import ReportRun
+from integrations.models.reports import ReportRun
 from sandbox.kingdee.models import FormRecord
 from tests.reports.helpers import messages, money
 

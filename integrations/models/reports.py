@@ -7,10 +7,41 @@ from django.utils.translation import gettext_lazy as _
 from django_q.models import Schedule
 
 from integrations.adapters.messages import check_template
-from integrations.models import Connection
-from integrations.reports.tables import SpecError, check_spec
+from integrations.models.connections import Connection
 
 SCHEDULE_TASK = "integrations.reports.tasks.run_scheduled_report"
+QUERY_KINDS = ("query", "stock_levels")
+
+
+def check_spec(spec):
+    """Problems with one query spec, as plain English phrases for a SpecError."""
+    if not isinstance(spec, dict):
+        return ["each query must be a JSON object"]
+    problems = []
+    if not str(spec.get("name") or "").isidentifier():
+        problems.append("“name” must be a word (letters, digits, _)")
+    kind = spec.get("kind", "query")
+    if kind not in QUERY_KINDS:
+        problems.append(f"“kind” must be one of {', '.join(QUERY_KINDS)}")
+    if kind == "query":
+        fields = spec.get("fields")
+        if not spec.get("form") or not isinstance(fields, dict) or not fields:
+            problems.append("a query needs “form” and “fields” ({alias: field key})")
+            return problems
+        aliases = set(fields) | set(ageing_columns(spec))
+        used = list(spec.get("group_by") or []) + list(spec.get("sum") or [])
+        used += [str(spec.get("order") or "").lstrip("-")] if spec.get("order") else []
+        used += [name for name in (spec.get("ageing") or {}).values() if isinstance(name, str)]
+        problems += [f"“{alias}” is not one of the query's fields" for alias in used if alias not in aliases]
+    return problems
+
+
+def ageing_columns(spec):
+    edges = (spec.get("ageing") or {}).get("edges") or []
+    if not edges:
+        return []
+    names = [f"age_0_{edges[0]}"] + [f"age_{low + 1}_{high}" for low, high in zip(edges, edges[1:])]
+    return names + [f"age_over_{edges[-1]}"]
 
 
 class Report(models.Model):
@@ -157,5 +188,3 @@ class AlertState(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["report", "key"], name="reports_alert_state_unique")]
 
-
-__all__ = ["AlertState", "Report", "ReportRun", "SpecError"]
