@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass, field
 
 from django.template import Context, Engine, TemplateSyntaxError
+from django.conf import settings
+from django.utils import translation
 from django.utils.translation import gettext, gettext_lazy as _
 
 from integrations.adapters.base import Outcome, Param, TargetAdapter, register_target
@@ -86,6 +88,11 @@ def compose(params, context, fits):
     A context with `tables` ({name: {"rows": […], …}}) is cut at row boundaries: each table shows its first
     rows, `shown` and `hidden` tell the template how many, and `cut` is true; when the template does not link
     the full table itself, a link line to `full_table_url` is added."""
+    with translation.override(settings.LANGUAGE_CODE):  # for the readers in DingTalk, not for whoever runs it
+        return _cut(params, context, fits)
+
+
+def _cut(params, context, fits):
     message = _compose(params, context)
     if fits(message) or not context.get("tables"):
         return message if fits(message) else _hard_cut(message, fits)

@@ -2,6 +2,8 @@
 
 from decimal import Decimal
 
+from django.utils import timezone
+
 from sandbox.kingdee import filterstring, metadata
 from sandbox.kingdee.metadata import DYNAMIC_TYPE
 from sandbox.kingdee.models import FormRecord, KingdeeUser
@@ -61,7 +63,8 @@ class Resolver:
             return "B" if record.forbidden else "A"
         if upper in ("FCREATEDATE", "FMODIFYDATE"):
             moment = record.created_at if upper == "FCREATEDATE" else record.modified_at
-            return moment.strftime("%Y-%m-%dT%H:%M:%S") if moment else ""
+            # Kingdee answers in the data centre's local time, as it stores it.
+            return timezone.localtime(moment).strftime("%Y-%m-%dT%H:%M:%S") if moment else ""
         return _MISSING
 
     @staticmethod
