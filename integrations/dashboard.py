@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from integrations import charts
-from integrations.models import Alert, Scheme, SyncRecord, SyncRun
+from integrations.models import Alert, ReportRun, Scheme, SyncRecord, SyncRun
 
 DAYS = 30
 TOP_REASONS = 5
@@ -138,3 +138,8 @@ def build(today=None):
 
 def recent_alerts(limit=5):
     return list(Alert.objects.select_related("scheme", "connection")[:limit])
+
+
+def recent_report_runs(limit=8):
+    """The latest runs of reports and stock alerts, with what they sent (the dashboard's reports panel)."""
+    return list(ReportRun.objects.select_related("report")[:limit])

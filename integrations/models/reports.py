@@ -88,6 +88,7 @@ class Report(models.Model):
         verbose_name = _("report or alert")
         verbose_name_plural = _("reports and alerts")
         ordering = ["name"]
+        permissions = [("run_report", _("Can run, preview and retry reports and alerts"))]
 
     def __str__(self):
         return self.name

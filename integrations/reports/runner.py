@@ -60,16 +60,22 @@ def context_for(report, tables_, today, url=""):
 
 
 def preview(report, today=None):
-    """What the report would send now, without sending: (message, tables) or raises RemoteError/TemplateError."""
+    """What the report would send now, without sending: (message or None, tables, error text)."""
     today = today or timezone.localdate()
-    tables_ = _jsonable(read_tables(report, client_for(report.kingdee), today))
+    try:
+        tables_ = _jsonable(read_tables(report, client_for(report.kingdee), today))
+    except RemoteError as error:
+        return None, {}, _("Kingdee could not be read: %(error)s") % {"error": error}
     context = context_for(report, tables_, today, url="#")
     if report.kind == Report.Kind.STOCK_ALERT:
         rows = next(iter(tables_.values()), {"rows": []})["rows"]
         context = alert_context(report, rows[0], today, recovered=False) if rows else context
     only_notices = report.pk and report.notice_connection_id and not report.robots.exists()
     target = WorkNoticeTarget(_params(report), None) if only_notices else RobotTarget(_params(report), None)
-    return compose(target.params, context, target.fits()), tables_
+    try:
+        return compose(target.params, context, target.fits()), tables_, ""
+    except TemplateError as error:
+        return None, tables_, str(error)
 
 
 def _params(report):
