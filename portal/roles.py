@@ -11,7 +11,7 @@ IT_ADMIN = "IT管理员"
 FINANCE = "财务复核"
 
 # IT staff manage everything the portal itself owns.
-IT_ADMIN_APPS = ["integrations", "sso", "django_q", "sandbox", "sandbox_dingtalk", "sandbox_kingdee"]
+IT_ADMIN_APPS = ["integrations", "sso", "mobile", "django_q", "sandbox", "sandbox_dingtalk", "sandbox_kingdee"]
 
 # Finance reviews the ledger; permissions of models that do not exist yet are skipped.
 FINANCE_PERMISSIONS = [
