@@ -9,7 +9,7 @@ from django.db.models import Case, Count, IntegerField, OuterRef, Subquery, Valu
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from integrations import charts
+from integrations import charts, reasons
 from integrations.models import Alert, ReportRun, Scheme, SyncRecord, SyncRun
 
 DAYS = 30
@@ -118,12 +118,13 @@ def build(today=None):
         if scheme_id in boards:
             boards[scheme_id].open_counts[status] = count
 
-    reasons = (SyncRecord.objects.filter(status=Status.FAILED).exclude(error="")
-               .values_list("scheme_id", "error").annotate(n=Count("id")).order_by("-n")[:200])
-    for scheme_id, error, count in reasons:
+    failed = (SyncRecord.objects.filter(status=Status.FAILED).exclude(error="")
+              .values_list("scheme_id", "error", "reason_code", "reason_params").annotate(n=Count("id"))
+              .order_by("-n")[:200])
+    for scheme_id, error, code, params, count in failed:
         board = boards.get(scheme_id)
         if board is not None and len(board.reasons) < TOP_REASONS:
-            board.reasons.append((error, count))
+            board.reasons.append(((reasons.render(code, params) if code else "") or error, count))
 
     runs = (SyncRun.objects.filter(started_at__gte=since, finished_at__isnull=False)
             .annotate(day=day_of("started_at", starts))

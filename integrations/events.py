@@ -16,7 +16,7 @@ from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from integrations import engine, queue
+from integrations import engine, queue, reasons
 from integrations.models import DingTalkEvent, Scheme, SyncRecord, Trigger
 
 Outcome = DingTalkEvent.Outcome
@@ -158,7 +158,7 @@ def result_of(record, run):
         return Outcome.ALREADY_BOOKED, gettext("Booked before as bill %(number)s.") % {"number": record.target_number}
     if record.status == Status.WRITING:
         return Outcome.NOT_BOOKED, gettext("Another run is writing this instance; see its record.")
-    return Outcome.NOT_BOOKED, record.error or (run.error if run else "")
+    return Outcome.NOT_BOOKED, reasons.describe(record) or (run.error if run else "")
 
 
 def booked_by_channel(scheme=None):

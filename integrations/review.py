@@ -4,6 +4,7 @@ import re
 
 from django.db.models import Count, OuterRef, Q
 
+from integrations import reasons
 from integrations.models import SyncRecord
 from portal.text import shorten
 
@@ -11,8 +12,9 @@ Status = SyncRecord.Status
 
 # The review list's `review` filter: what each choice shows. None is the default (failed and skipped).
 SHOWS = {
-    None: Q(status__in=[Status.FAILED, Status.SKIPPED]),
+    None: Q(status__in=[Status.FAILED, Status.SKIPPED, Status.CONFLICT]),
     "failed": Q(status=Status.FAILED),
+    "conflict": Q(status=Status.CONFLICT),
     "skipped": Q(status=Status.SKIPPED),
     "handled": Q(status=Status.HANDLED),
     "retried": Q(status=Status.SUCCEEDED, booked_via=SyncRecord.Via.RETRY),
@@ -38,6 +40,12 @@ def originator_label(record):
     return found.group(1) if found else record.originator or "—"
 
 
+def reason_text(record):
+    """The record's reason in the reader's language, people named (the originator's name comes annotated)."""
+    names = {record.originator: originator_label(record)} if record.originator else {}
+    return readable_reason(reasons.describe(record, names))
+
+
 def readable_reason(text):
     """The reason as stored (Kingdee's or DingTalk's own words, mapping errors naming the field), without any
     traceback a crash might have left."""
@@ -49,6 +57,14 @@ def short_reason(text, length=80):
     return shorten(readable_reason(text).split("\n", 1)[0], length)
 
 
+def reason_groups(records, limit=8):
+    """[(stored text, the reason in the reader's language, count)] most frequent first (one GROUP BY)."""
+    groups = (records.exclude(error="").values_list("error", "reason_code", "reason_params").annotate(n=Count("id"))
+              .order_by("-n", "error")[:limit])
+    return [(error, readable_reason(reasons.render(code, params) if code else error) or error, count)
+            for error, code, params, count in groups]
+
+
 def top_reasons(records, limit=8):
-    """[(reason, count)] most frequent first, over the records given (one GROUP BY)."""
-    return list(records.exclude(error="").values_list("error").annotate(n=Count("id")).order_by("-n", "error")[:limit])
+    """[(reason, count)] most frequent first, over the records given, in the reader's language."""
+    return [(text, count) for _error, text, count in reason_groups(records, limit)]

@@ -85,6 +85,7 @@ class Plan:
     value_maps: int = 0
     entries: int = 0
     scheme: Scheme | None = None
+    warnings: list = field(default_factory=list)
 
 
 class _DryRun(Exception):
@@ -104,6 +105,10 @@ def load(data, *, user=None, dry_run=False):
         with transaction.atomic():
             with versions.acting(user=user, action=SchemeVersion.Action.IMPORTED):
                 plan.scheme = versions.apply(existing or Scheme(), state)
+            plan.warnings = [gettext(
+                "The enabled scheme “%(name)s” already reads the same source into the same target form. Both would "
+                "look at every record; the target is searched before each first write, so nothing is booked twice, "
+                "but one of them is probably not wanted.") % {"name": other.name} for other in same_flow(plan.scheme)]
             if dry_run:
                 raise _DryRun
     except _DryRun:
@@ -112,3 +117,16 @@ def load(data, *, user=None, dry_run=False):
         raise ValidationError(gettext("The file repeats a mapping target or a value map entry: %(error)s")
                               % {"error": error}) from None
     return plan
+
+
+def same_flow(scheme):
+    """Other enabled schemes reading the same source (kind, connection, process code) into the same target form."""
+    others = Scheme.objects.filter(
+        enabled=True, source_kind=scheme.source_kind, source_connection_id=scheme.source_connection_id,
+        target_kind=scheme.target_kind, target_connection_id=scheme.target_connection_id,
+    ).exclude(pk=scheme.pk)
+    source = (scheme.source_params or {}).get("process_code")
+    form = (scheme.target_params or {}).get("form_id")
+    return [other for other in others.order_by("name")
+            if (other.source_params or {}).get("process_code") == source
+            and (other.target_params or {}).get("form_id") == form]

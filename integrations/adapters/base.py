@@ -59,7 +59,8 @@ class Outcome:
     response: dict = field(default_factory=dict)
     code: str = ""  # a reason code when not ok (see `Verdict.code`)
     params: dict = field(default_factory=dict)
-    # From `find` on master-data and two-way targets: the record's current field values in the target.
+    # From `find` on master-data and two-way targets: the record's current field values in the target. From
+    # `write` and `remove`: the values now written, kept by the engine as `synced_state["target"]`.
     state: dict | None = None
     # Refused for now, not for good (a closed period, a dependency not yet written): the record waits.
     waiting: bool = False
@@ -183,13 +184,16 @@ class TargetAdapter(Adapter):
         raise NotImplementedError
 
     def find(self, keys):
-        """{key: Outcome} for keys that already exist in the target (by the dedupe field or business number);
-        MASTER and two-way targets fill `Outcome.state` with the current field values."""
+        """{key: Outcome} for keys that already exist in the target (by the dedupe field or business number).
+        BILL targets get plain keys. MASTER targets get (key, payload) pairs — the new payload, or for a removal
+        the one written last — and fill `Outcome.state` with the record's current field values."""
         raise NotImplementedError
 
     def plan(self, key, payload, existing, written):
         """MASTER: the Change for one key, from the new `payload`, the target's record now (`existing`, an
-        Outcome from `find`, or None) and what the portal wrote last (`written`, or None)."""
+        Outcome from `find`, or None) and the ledger's `synced_state` (`written`, or None):
+        {"target": the field values the portal wrote last (the `Outcome.state` its write returned),
+         "kept": fields a person chose to keep as the target has them (the portal no longer writes them)}."""
         if existing is None:
             return Change(Change.CREATE, payload)
         return Change(Change.UNCHANGED)
@@ -205,7 +209,8 @@ class TargetAdapter(Adapter):
                 for _item in items]
 
     def after_write(self, outcomes):
-        """Follow-up operations on the written items (submit, audit); returns {number: message} of failures."""
+        """Follow-up operations on the written items (submit, audit); returns {number: Outcome} of failures (its
+        code and params say which step failed, `message` the remote's words)."""
         return {}
 
 

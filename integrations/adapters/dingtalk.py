@@ -65,23 +65,19 @@ class ApprovalSource(SourceAdapter):
     def verdict(self, data):
         status, result = (data.get("status") or "").upper(), (data.get("result") or "").lower()
         if status in ("NEW", "RUNNING"):
-            return Verdict(Verdict.WAIT, gettext("Not approved yet (status %(status)s).") % {"status": status})
+            return Verdict(Verdict.WAIT, code="not_approved_yet", params={"status": status})
         if status == "COMPLETED" and result == "agree":
             action = (data.get("biz_action") or "NONE").upper()
             if action in REPLACEMENTS and not self.params.get("book_replacements"):
-                return Verdict(Verdict.PERSON, gettext(
-                    "This approval replaces an approved one (biz_action %(action)s); check the bill of the original "
-                    "before booking it by hand, then mark this record handled."
-                ) % {"action": action})
+                return Verdict(Verdict.PERSON, code="replacement", params={"action": action})
             return Verdict(Verdict.WRITE)
         if status == "COMPLETED" and result == "refuse":
-            return Verdict(Verdict.SKIP, gettext("Refused in DingTalk."))
+            return Verdict(Verdict.SKIP, code="refused")
         if status == "TERMINATED":
-            return Verdict(Verdict.SKIP, gettext("Withdrawn or terminated in DingTalk."))
+            return Verdict(Verdict.SKIP, code="withdrawn")
         if status == "CANCELED":
-            return Verdict(Verdict.SKIP, gettext("Cancelled in DingTalk."))
-        return Verdict(Verdict.SKIP, gettext("Not approved (status %(status)s, result %(result)s).") % {
-            "status": status or "—", "result": result or "—"})
+            return Verdict(Verdict.SKIP, code="cancelled")
+        return Verdict(Verdict.SKIP, code="not_approved", params={"status": status or "—", "result": result or "—"})
 
     def summary(self, data):
         return {

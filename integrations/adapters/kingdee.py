@@ -1,6 +1,6 @@
 """Kingdee as a target: BatchSave of one form, optional submit and audit, lookup by the dedupe field."""
 
-from django.utils.translation import gettext, gettext_lazy as _
+from django.utils.translation import gettext_lazy as _
 
 from integrations.adapters.base import Outcome, Param, TargetAdapter, register_target
 from integrations.clients.errors import BusinessError
@@ -63,20 +63,20 @@ class SaveTarget(TargetAdapter):
     def _found(bills):
         unique = list(dict.fromkeys(bills))
         bill_id, number = unique[0]
-        message = ""
         if len(unique) > 1:
-            message = gettext("The target holds %(count)d bills for this record: %(numbers)s.") % {
-                "count": len(unique), "numbers": ", ".join(n for _i, n in unique)}
-        return Outcome(True, bill_id, number, message, {"found": [list(bill) for bill in unique]})
+            return Outcome(True, bill_id, number, response={"found": [list(bill) for bill in unique]},
+                           code="several_in_target",
+                           params={"count": len(unique), "numbers": ", ".join(n for _i, n in unique)})
+        return Outcome(True, bill_id, number, response={"found": [list(bill) for bill in unique]})
 
     def after_write(self, outcomes):
         """Submit, then audit, the saved bills: one call per step for the whole batch."""
         numbers = [outcome.number for outcome in outcomes if outcome.ok and outcome.number]
         failures = {}
-        steps = [("submit", gettext("submit"))] if self.params["submit"] or self.params["audit"] else []
+        steps = ["submit"] if self.params["submit"] or self.params["audit"] else []
         if self.params["audit"]:
-            steps.append(("audit", gettext("audit")))
-        for operation, label in steps:
+            steps.append("audit")
+        for operation in steps:
             if not numbers:
                 break
             try:
@@ -85,8 +85,10 @@ class SaveTarget(TargetAdapter):
                 results = [_Failed(number, error.message) for number in numbers]
             for result in results:
                 if not result.ok:
-                    failures[str(result.number)] = gettext("Saved, but %(step)s failed: %(message)s") % {
-                        "step": label, "message": _message(result.errors)}
+                    message = _message(result.errors)
+                    failures[str(result.number)] = Outcome(False, number=str(result.number), message=message,
+                                                           code="follow_up_failed",
+                                                           params={"step": operation, "message": message})
             numbers = [number for number in numbers if number not in failures]
         return failures
 

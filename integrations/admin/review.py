@@ -12,7 +12,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
-from django.utils.translation import gettext, gettext_lazy as _
+from django.utils.translation import gettext, gettext_lazy as _, ngettext
 
 from integrations import engine, review, tasks
 from integrations.admin.forms import HandleForm
@@ -28,12 +28,12 @@ class ReviewFilter(admin.SimpleListFilter):
     parameter_name = "review"
 
     def lookups(self, request, model_admin):
-        return [("failed", _("failed")), ("skipped", _("skipped")), ("handled", _("handled by a person")),
-                ("retried", _("booked after a retry"))]
+        return [("failed", _("failed")), ("skipped", _("skipped")), ("conflict", _("conflicts")),
+                ("handled", _("handled by a person")), ("retried", _("booked after a retry"))]
 
     def choices(self, changelist):
         choices = list(super().choices(changelist))
-        choices[0]["display"] = _("failed and skipped")
+        choices[0]["display"] = _("failed, skipped and conflicts")
         return choices
 
     def queryset(self, request, queryset):
@@ -47,8 +47,8 @@ class ReasonFilter(admin.SimpleListFilter):
     parameter_name = "reason"
 
     def lookups(self, request, model_admin):
-        reasons = review.top_reasons(SyncRecord.objects.filter(review.SHOWS[None]))
-        return [(text, f"{review.short_reason(text, 40)} ({count})") for text, count in reasons]
+        groups = review.reason_groups(SyncRecord.objects.filter(review.SHOWS[None]))
+        return [(error, f"{review.short_reason(text, 40)} ({count})") for error, text, count in groups]
 
     def queryset(self, request, queryset):
         return queryset.filter(error=self.value()) if self.value() else queryset
@@ -68,6 +68,7 @@ class ReviewRecordAdmin(SyncRecordAdmin):
     date_hierarchy = None
     ordering = ("-updated_at",)
     list_per_page = 50
+    actions = ["retry", "mark_handled", "keep_source", "keep_target"]
     fieldsets = (
         (None, {"fields": ("scheme", "status", "title", "originator_display", "amount", "source_number",
                            "source_key", "source_time")}),
@@ -91,8 +92,8 @@ class ReviewRecordAdmin(SyncRecordAdmin):
 
     @admin.display(description=_("reason"))
     def reason(self, record):
-        return format_html('<span title="{}">{}</span>', review.readable_reason(record.error),
-                           review.short_reason(record.error))
+        text = review.reason_text(record)
+        return format_html('<span title="{}">{}</span>', text, review.short_reason(text))
 
     @admin.display(description=_("last attempt"), ordering="last_attempt_at")
     def last_attempt(self, record):
@@ -100,7 +101,31 @@ class ReviewRecordAdmin(SyncRecordAdmin):
 
     @admin.display(description=_("reason"))
     def full_reason(self, record):
-        return format_html('<div class="review-reason">{}</div>', review.readable_reason(record.error) or "—")
+        return format_html('<div class="review-reason">{}</div>', review.reason_text(record) or "—")
+
+    # ---- conflicts ------------------------------------------------------------------------------
+
+    def has_resolve_permission(self, request):
+        return request.user.has_perm("integrations.resolve_syncrecord")
+
+    @admin.action(description=_("Conflicts: keep DingTalk's values"), permissions=["resolve"])
+    def keep_source(self, request, queryset):
+        return self.resolve(request, queryset, "source", gettext("Conflict decided: DingTalk's values kept."))
+
+    @admin.action(description=_("Conflicts: keep Kingdee's values"), permissions=["resolve"])
+    def keep_target(self, request, queryset):
+        return self.resolve(request, queryset, "target", gettext("Conflict decided: Kingdee's values kept."))
+
+    def resolve(self, request, queryset, keep, note):
+        records = list(queryset.filter(status=Status.CONFLICT))
+        count = engine.resolve_conflicts([record.pk for record in records], keep=keep, user=request.user, note=note)
+        for record in records:
+            self.log_change(request, record, note)
+        if count:
+            tasks.enqueue_retry([record.pk for record in records], request.user)
+        self.message_user(request, ngettext("%(count)d conflict decided; it is written again in the worker.",
+                                            "%(count)d conflicts decided; they are written again in the worker.",
+                                            count) % {"count": count}, messages.SUCCESS if count else messages.WARNING)
 
     # ---- the record page -----------------------------------------------------------------------
 

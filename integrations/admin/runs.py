@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext, gettext_lazy as _, ngettext
 
-from integrations import engine, tasks
+from integrations import engine, reasons, tasks
 from integrations.admin.forms import HandleForm
 from integrations.admin.ops import RunPagesMixin, live_progress
 from integrations.models import SyncRecord, SyncRun
@@ -94,7 +94,7 @@ class SyncRecordAdmin(ReadOnlyAdmin):
 
     @admin.display(description=_("reason"))
     def reason(self, record):
-        return shorten(record.error)
+        return shorten(reasons.describe(record))
 
     @admin.display(description=_("source data"))
     def source_data_json(self, record):

@@ -10,6 +10,8 @@ Entry points (tasks, admin actions, commands and event handlers call these, noth
 - `retry_records(record_ids, user_id=None)` — failed records back to pending, then written again from
   their stored source data with the scheme's current mapping (no new source call).
 - `mark_handled(record_ids, user, note)` — a person settled these records.
+- `resolve_conflicts(record_ids, keep="source"|"target", user, note)` — a person decided conflicts; the records
+  are pending again (retry them to write now).
 - `preview(scheme, key=None)` — the payload one source record would produce; writes nothing.
 """
 
@@ -21,7 +23,7 @@ from django.utils.translation import gettext
 from integrations import adapters
 from integrations.clients import client_for
 from integrations.engine import ledger
-from integrations.engine.pipeline import Pipeline
+from integrations.engine.booking import Booking
 from integrations.engine.preview import preview
 from integrations.models import Scheme, SyncRecord, SyncRun, Trigger
 
@@ -34,7 +36,11 @@ VIA = {
     Trigger.BACKFILL: SyncRecord.Via.BACKFILL,
 }
 
-__all__ = ["mark_handled", "preview", "retry_records", "run_scheme", "sync_keys", "SchemeUnavailable"]
+__all__ = ["mark_handled", "preview", "resolve_conflicts", "retry_records", "run_scheme", "sync_keys",
+           "SchemeUnavailable"]
+
+
+RETRIED = (Status.FAILED, Status.PENDING)
 
 
 class SchemeUnavailable(Exception):
@@ -75,15 +81,13 @@ def run_scheme(scheme_id, *, trigger=Trigger.SCHEDULE, since=None, until=None, u
         return None
     via = SyncRecord.Via.BACKFILL if backfill else VIA.get(trigger, SyncRecord.Via.POLLING)
 
-    def work(pipeline, source, target):
+    def work(booking, source, target):
         adopted, _released = ledger.recover_stale(run, scheme, target, via=via)
         run.adopted_count += adopted
         recheck = ledger.recheck_since(scheme, since) if source.windowed else None
-        pipeline.execute(window=(since, until, recheck) if source.windowed else None)
-        if pipeline.listing_complete and not pipeline.interrupted and not backfill and source.windowed:
+        booking.execute(window=(since, until, recheck))
+        if booking.listing_complete and not booking.interrupted and not backfill and source.windowed:
             ledger.advance_cursor(scheme, since, until)
-        if not source.windowed:
-            pipeline.listing_complete = True
 
     return _execute(run, scheme, via, work, should_stop)
 
@@ -92,20 +96,20 @@ def sync_keys(scheme_id, keys, *, trigger=Trigger.EVENT, user_id=None):
     scheme = load_scheme(scheme_id)
     run = ledger.start_run(scheme, trigger, exclusive=False, user_id=user_id)
     return _execute(run, scheme, VIA.get(trigger, SyncRecord.Via.POLLING),
-                    lambda pipeline, source, target: pipeline.execute(keys=list(keys), record_ids=[]))
+                    lambda booking, source, target: booking.execute(keys=list(keys), record_ids=[]))
 
 
 def retry_records(record_ids, *, user_id=None):
-    """Failed records of any schemes are written again; one run per scheme. Returns the runs."""
+    """Failed (and pending) records of any schemes are written again; one run per scheme. Returns the runs."""
     runs = []
     by_scheme = {}
-    for pk, scheme_id in SyncRecord.objects.filter(pk__in=record_ids, status=Status.FAILED).values_list(
+    for pk, scheme_id in SyncRecord.objects.filter(pk__in=record_ids, status__in=RETRIED).values_list(
         "id", "scheme_id"
     ):
         by_scheme.setdefault(scheme_id, []).append(pk)
     for scheme_id, ids in by_scheme.items():
         reopened = list(
-            SyncRecord.objects.filter(pk__in=ids, status=Status.FAILED).values_list("id", flat=True)
+            SyncRecord.objects.filter(pk__in=ids, status__in=RETRIED).values_list("id", flat=True)
         )
         SyncRecord.objects.filter(pk__in=reopened, status=Status.FAILED).update(
             status=Status.PENDING, updated_at=timezone.now()
@@ -113,7 +117,7 @@ def retry_records(record_ids, *, user_id=None):
         scheme = load_scheme(scheme_id)
         run = ledger.start_run(scheme, Trigger.RETRY, exclusive=False, user_id=user_id)
         runs.append(_execute(run, scheme, SyncRecord.Via.RETRY,
-                             lambda pipeline, source, target, ids=reopened: pipeline.execute(record_ids=ids)))
+                             lambda booking, source, target, ids=reopened: booking.execute(record_ids=ids)))
     return runs
 
 
@@ -126,6 +130,29 @@ def mark_handled(record_ids, *, user, note):
     )
 
 
+def resolve_conflicts(record_ids, *, keep, user, note):
+    """A person decided: keep the source's values ("source": they are written over the target's) or the target's
+    ("target": the portal stops writing those fields). The records become pending; returns how many."""
+    if keep not in ("source", "target"):
+        raise ValueError(f"keep must be source or target, not {keep!r}")
+    resolved = 0
+    for record in SyncRecord.objects.filter(pk__in=record_ids, status=Status.CONFLICT):
+        fields = (record.reason_params or {}).get("fields") or {}
+        synced = dict(record.synced_state or {})
+        kept = set(synced.get("kept") or [])
+        if keep == "source":
+            synced["target"] = {**(synced.get("target") or {}),
+                                **{name: values.get("target") for name, values in fields.items()}}
+            kept -= set(fields)
+        else:
+            kept |= set(fields)
+        synced["kept"] = sorted(kept)
+        resolved += ledger.update_record(
+            record.pk, when_status=(Status.CONFLICT,), status=Status.PENDING, synced_state=synced, fingerprint="",
+            handled_by=user, handled_at=timezone.now(), note=note)
+    return resolved
+
+
 def _execute(run, scheme, via, work, should_stop=None):
     try:
         source, target = build_adapters(scheme)
@@ -135,19 +162,19 @@ def _execute(run, scheme, via, work, should_stop=None):
         with ledger.LeaseKeeper(run) as lease:
             # The listing gets a client of its own: a page of ids must never hold the parallel-request slot that
             # a detail fetch already has its rate-limit token for (it would go out late, bunched with the next).
-            pipeline = Pipeline(run, scheme, source, target, via=via, should_stop=should_stop,
-                                lister=build_source(scheme), lease=lease)
-            work(pipeline, source, target)
+            booking = Booking(run, scheme, source, target, via=via, should_stop=should_stop,
+                              lister=build_source(scheme), lease=lease)
+            work(booking, source, target)
     except Exception as error:
         logger.exception("run %s of scheme %s crashed", run.pk, scheme.pk)
         ledger.finish_run(run, error=gettext("Unexpected error: %(error)s") % {"error": repr(error)})
         raise
-    run.stats = run_stats(pipeline, source, target)
+    run.stats = run_stats(booking, source, target)
     return ledger.finish_run(run)
 
 
-def run_stats(pipeline, source, target):
-    latencies = sorted(pipeline.latencies)
+def run_stats(booking, source, target):
+    latencies = sorted(booking.latencies)
 
     def percentile(share):
         return round(1000 * latencies[min(len(latencies) - 1, int(share * len(latencies)))]) if latencies else None
@@ -155,7 +182,7 @@ def run_stats(pipeline, source, target):
     def calls(client):
         return dict(getattr(client, "calls", {}) or {})
 
-    listing = calls(pipeline.lister.client)
+    listing = calls(booking.lister.client)
     return {
         "latency_ms": {"p50": percentile(0.5), "p95": percentile(0.95), "count": len(latencies)},
         "calls": {"source": {path: n + listing.pop(path, 0) for path, n in calls(source.client).items()} | listing,

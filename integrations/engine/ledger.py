@@ -17,7 +17,7 @@ from django.db.models import Count, F, Min, Q
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from integrations import alerts
+from integrations import alerts, reasons
 from integrations.clients.errors import RemoteError
 from integrations.models import SyncRecord, SyncRun
 
@@ -89,8 +89,18 @@ def renew_lease(run):
 
 
 def store_progress(run):
-    SyncRun.objects.filter(pk=run.pk).update(read_count=run.read_count, total=run.total,
-                                             done=min(run.done, run.total), adopted_count=run.adopted_count)
+    """The run's progress, read from the ledger: the records it took on, and how many of those are done."""
+    counts = status_counts(run)
+    run.total = sum(counts.values())
+    run.done = run.total - counts.get(Status.PENDING, 0) - counts.get(Status.WRITING, 0)
+    SyncRun.objects.filter(pk=run.pk).update(read_count=run.read_count, total=run.total, done=run.done,
+                                             adopted_count=run.adopted_count)
+    return counts
+
+
+def status_counts(run):
+    return dict(SyncRecord.objects.filter(run=run).values_list("status").annotate(n=Count("id"))
+                .values_list("status", "n"))
 
 
 class LeaseKeeper:
@@ -129,9 +139,9 @@ class LeaseKeeper:
 
 
 def finish_run(run, *, error=""):
-    counts = dict(
-        SyncRecord.objects.filter(run=run).values_list("status").annotate(n=Count("id")).values_list("status", "n")
-    )
+    counts = status_counts(run)
+    run.total = sum(counts.values())
+    run.done = run.total - counts.get(Status.PENDING, 0) - counts.get(Status.WRITING, 0)
     run.succeeded_count = counts.get(Status.SUCCEEDED, 0)
     run.skipped_count = counts.get(Status.SKIPPED, 0)
     run.failed_count = counts.get(Status.FAILED, 0)
@@ -217,7 +227,8 @@ def reconcile(run, target, records, *, via):
     become pending again. Returns (adopted, released); raises RemoteError if the target cannot be asked."""
     if not records:
         return 0, 0
-    found = target.find([record.source_key for record in records])
+    # Only a bill is adopted: master data is compared again next time, a message is sent again.
+    found = target.find([record.source_key for record in records]) if target.mode == target.BILL else {}
     adopted = released = 0
     now = timezone.now()
     for record in records:
@@ -225,13 +236,15 @@ def reconcile(run, target, records, *, via):
         if bill is not None:
             adopted += update_record(
                 record.pk, when_claim=record.claim, status=Status.SUCCEEDED, claim="", target_id=bill.id,
-                target_number=bill.number, response=bill.response, error=bill.message, error_kind="",
+                target_number=bill.number, response=bill.response, error_kind="", reason_code=bill.code,
+                reason_params=bill.params, error=reasons.in_english(bill.code, bill.params) if bill.code else bill.message,
                 booked_via=SyncRecord.Via.RECONCILED if via != SyncRecord.Via.RETRY else via, booked_at=now, run=run,
             )
         else:
             released += update_record(
                 record.pk, when_claim=record.claim, status=Status.PENDING, claim="", run=run,
-                error=gettext("An earlier write attempt did not reach the target; it will be written again."),
+                reason_code="lost_attempt", reason_params={},
+                error=reasons.in_english("lost_attempt", {}),
                 error_kind=SyncRecord.ErrorKind.TRANSIENT,
             )
     return adopted, released

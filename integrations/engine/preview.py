@@ -43,7 +43,7 @@ def latest_key(scheme, source):
 
 def preview(scheme, key=None):
     from integrations.engine import build_adapters
-    from integrations.engine.pipeline import identity_lookup
+    from integrations.engine.booking import identity_lookup
 
     result = Preview(key=(key or "").strip())
     try:

@@ -168,6 +168,7 @@ class SyncRecord(models.Model):
         permissions = [
             ("retry_syncrecord", _("Can retry a failed sync record")),
             ("handle_syncrecord", _("Can mark a sync record as handled")),
+            ("resolve_syncrecord", _("Can decide a conflict of a sync record")),
         ]
         constraints = [models.UniqueConstraint(fields=["scheme", "source_key"], name="one_record_per_source_key")]
         indexes = [

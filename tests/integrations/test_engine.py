@@ -4,6 +4,7 @@ import pytest
 from django.utils import timezone
 
 from integrations import engine
+from integrations.reasons import describe
 from integrations.clients.errors import QuotaExceededError
 from integrations.engine import ledger
 from integrations.models import FieldMapping, SyncRecord, SyncRun, Trigger, ValueMap, ValueMapEntry
@@ -62,7 +63,7 @@ def test_refused_withdrawn_and_cancelled_claims_are_skipped_with_the_reason(sche
     engine.run_scheme(scheme.pk)
 
     assert not remote.kingdee.bills
-    reasons = dict(SyncRecord.objects.values_list("source_key", "error"))
+    reasons = {record.source_key: describe(record) for record in SyncRecord.objects.all()}
     assert {record.status for record in SyncRecord.objects.all()} == {Status.SKIPPED}
     assert "拒绝" in reasons["refused"] and "撤销" in reasons["withdrawn"] and "取消" in reasons["cancelled"]
 
@@ -72,7 +73,7 @@ def test_a_running_claim_waits_and_is_booked_once_approved_later(scheme, remote)
                         claim("quick", created=recent(20)))
     engine.run_scheme(scheme.pk)
     waiting = record(scheme, "slow")
-    assert waiting.status == Status.WAITING and "RUNNING" in waiting.error
+    assert waiting.status == Status.WAITING and waiting.reason_code == "not_approved_yet" and "RUNNING" in waiting.error
     assert remote.dingtalk.calls["get"] == 1  # the running one was seen in the listing, not fetched
     engine.run_scheme(scheme.pk)
     assert remote.dingtalk.calls["get"] == 1  # still running: still not fetched
@@ -137,7 +138,8 @@ def test_bills_saved_before_a_timeout_are_adopted_not_written_twice(scheme, remo
 
     assert len(remote.kingdee.bills) == 3
     assert {r.status for r in SyncRecord.objects.all()} == {Status.SUCCEEDED}
-    assert run.adopted_count == 3 and remote.kingdee.calls["ExecuteBillQuery"] == 1
+    assert run.adopted_count == 3
+    assert remote.kingdee.calls["ExecuteBillQuery"] == 2  # one before the write, one after the timeout
 
 
 def test_a_batch_that_never_arrived_is_written_on_the_next_run(scheme, remote):

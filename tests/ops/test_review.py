@@ -53,7 +53,7 @@ def test_finance_sees_failed_and_skipped_records_with_name_amount_number_and_kin
     assert "BIZ-rejected" in text and "88.00" in text and "张伟" in text
     assert "字段“费用项目”(FCOSTID)的值“FYXM99”在基础资料中不存在" in text
     assert "值映射“费用明细→金蝶费用项目”中没有“团建费”" in text
-    assert "待复核记录" in text and "失败和跳过" in text
+    assert "待复核记录" in text and "失败、跳过与冲突" in text
 
 
 def test_the_originator_is_named_from_the_title_when_the_identity_map_does_not_know_them(finance_client, ledger):
@@ -78,7 +78,7 @@ def test_finance_filters_by_status_kind_reason_scheme_and_date(finance_client, l
 
 
 def test_a_crash_left_in_the_reason_shows_without_its_traceback(finance_client, ledger):
-    SyncRecord.objects.filter(source_key="mapping").update(error=(
+    SyncRecord.objects.filter(source_key="mapping").update(reason_code="", error=(  # a record from before codes
         "金蝶暂时无法连接\nTraceback (most recent call last):\n  File \"engine.py\", line 3, in run\n    boom()\n"))
     text = page(finance_client, review="failed")
     assert "金蝶暂时无法连接" in text and "Traceback (most recent" not in text and 'engine.py", line' not in text

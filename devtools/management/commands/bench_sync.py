@@ -212,7 +212,7 @@ class Command(BaseCommand):
 
         from integrations import mapping
         from integrations.clients import client_for
-        from integrations.engine.pipeline import identity_lookup
+        from integrations.engine.booking import identity_lookup
 
         rate_limit, concurrency, dingtalk_faults, kingdee_faults = SETTINGS["c"]
         self.reset(scheme, base_url, base_url, dingtalk_faults, kingdee_faults)

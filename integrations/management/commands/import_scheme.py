@@ -32,3 +32,5 @@ class Command(BaseCommand):
                           f"{len(plan.changes)} changes")
         for change in plan.changes:
             self.stdout.write(f"  {change}")
+        for warning in plan.warnings:
+            self.stderr.write(f"warning: {warning}")

@@ -1,0 +1,565 @@
+"""The booking loop: one run's records, batch by batch — list keys, read, decide, map, write, settle.
+
+    for batch in batches of the records that are ready to write:
+        write the batch, settle each record in the ledger
+
+where "ready" means: listed (or pending in the ledger), read from the source, judged by the source's
+verdict and mapped. Every ledger update happens in the run's own thread, in this order. Concurrency only
+overlaps remote calls (`integrations.engine.overlap`): the listing runs ahead in a thread of its own, detail
+fetches overlap up to the connection's parallel-request setting, and a batch is written while the next one
+is read; the client's slots and rate limiter bound every call.
+"""
+
+import hashlib
+import json
+import logging
+import time
+from collections import deque
+from concurrent.futures import FIRST_COMPLETED, wait
+from dataclasses import dataclass, field
+from functools import lru_cache
+from itertools import islice
+
+from django.utils import timezone
+from django.utils.translation import gettext
+
+from integrations import mapping, reasons
+from integrations.adapters import Change, Listed, TargetAdapter, Verdict
+from integrations.clients.errors import BusinessError, RemoteError, TransientError
+from integrations.engine import ledger
+from integrations.engine.overlap import POLL, Pool, ahead
+from integrations.models import SyncRecord
+
+logger = logging.getLogger("integrations.engine")
+Status = SyncRecord.Status
+OPEN = (Status.PENDING, Status.WAITING)
+# Master data is compared again whenever it is listed (unchanged records cost nothing: see `fingerprint`).
+RETAKEN = (Status.SUCCEEDED, Status.FAILED, Status.SKIPPED)
+REMOVED = "removed"  # the fingerprint of a record disabled because it is gone at the source
+BILL, MASTER, MESSAGE = TargetAdapter.BILL, TargetAdapter.MASTER, TargetAdapter.MESSAGE
+RENEW_EVERY = 2.0  # seconds between progress updates
+CHUNK = 500  # listed keys looked up in the ledger at once
+
+
+@dataclass
+class Item:
+    record_id: int
+    key: str
+    data: dict | None = None
+    started: float = field(default_factory=time.monotonic)
+    payload: dict | None = None
+    fields: dict | None = None  # the ledger's columns from a fresh read (None: stored data, judged before)
+    listed: bool = False  # the listing carried the data: judge it as a fresh read
+    removed: bool = False  # gone at the source: the target disables it
+    # Master data: the ledger's state when the run took the record.
+    status: str = ""
+    fingerprint: str = ""
+    synced: dict | None = None
+    written: dict | None = None  # the payload written last (a removal finds the record by it)
+    change: object = None  # the target's plan for it
+
+
+def reason(code, params=None, message=""):
+    """The ledger's columns for a reason: its code and parameters, and the remote's own words (or the reason in
+    English) as `error`, for search and for readers that do not know codes."""
+    params = params or {}
+    return {"reason_code": code, "reason_params": params, "error": message or reasons.in_english(code, params)}
+
+
+NO_REASON = {"reason_code": "", "reason_params": {}, "error": "", "error_kind": ""}
+
+
+def fingerprint(payload):
+    text = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def identity_lookup():
+    from integrations.identity import kingdee_identity
+
+    return lru_cache(maxsize=None)(kingdee_identity)
+
+
+def batched(items, size):
+    items = iter(items)
+    while batch := list(islice(items, size)):
+        yield batch
+
+
+class Booking:
+    def __init__(self, run, scheme, source, target, *, via, should_stop=None, lister=None, lease=None):
+        self.run, self.scheme, self.source, self.target, self.via = run, scheme, source, target, via
+        self.lister = lister or source
+        self.lease = lease
+        self.should_stop = should_stop or (lambda: False)
+        self.rows = scheme.rows()
+        self.lookups = mapping.Lookups(value_maps=scheme.value_map_dicts(), identity=identity_lookup())
+        self.concurrency = max(1, scheme.source_connection.max_concurrency)
+        self.mode = target.mode
+        self.open = OPEN + RETAKEN if self.mode == MASTER else OPEN
+        self.blocked = set()  # master data: keys that failed or wait in this run (their dependants wait too)
+        self.seen, self.unfinished = set(), set()
+        self.jobs = {}  # remote calls in flight: future → what records their outcome in the ledger
+        self.writing = None  # the future of the batch being written
+        self.stopping = self.interrupted = False
+        self.writes_allowed = True
+        self.listing_complete = False
+        self.latencies = []
+        self.last_tick = time.monotonic()
+
+    # ---- the loop ---------------------------------------------------------------------------
+
+    def execute(self, *, window=None, keys=None, record_ids=None):
+        """Process the ledger's pending records (all, or `record_ids`), then `keys`, then a listed window."""
+        with Pool(self.concurrency, "read") as self.readers, Pool(1, "write") as self.writer:
+            try:
+                records = self.read(self.to_read(window, keys, record_ids))
+                ready = (item for item in records if self.decide(item))
+                for batch in batched(ready, self.scheme.batch_size):
+                    self.write(batch)
+            finally:
+                self.finish_jobs()
+                self.run.read_count = len(self.seen)
+
+    def to_read(self, window, keys, record_ids):
+        """Records to read, as the ledger and the listing name them."""
+        yield from self.pending_in_ledger(record_ids)
+        if keys:
+            yield from self.take([Listed(str(key)) for key in keys])
+        if window:
+            since, until, recheck_since = window
+            try:
+                for listed in ahead(self.lister.list(since, until, recheck_since), chunk=CHUNK, idle=self.tick):
+                    yield from self.take(listed)
+                    if self.stopping:
+                        return
+            except RemoteError as error:
+                return self.stop(gettext("Listing the source failed: %(message)s") % {"message": error.message})
+            self.listing_complete = True
+            yield from self.finished_waiting(min(since, recheck_since) if recheck_since else since)
+
+    def pending_in_ledger(self, record_ids=None):
+        pending = SyncRecord.objects.filter(scheme=self.scheme, status=Status.PENDING)
+        if record_ids is not None:
+            pending = pending.filter(pk__in=record_ids)
+        items = [self.item(row, data=row["source_data"]) for row in pending.values(*self.columns("source_data"))]
+        self.seen.update(item.key for item in items)
+        self.adopt_for_this_run([item.record_id for item in items])
+        return items
+
+    def columns(self, *more):
+        master = ("fingerprint", "synced_state", "payload") if self.mode == MASTER else ()
+        return ("id", "source_key", "status", *master, *more)
+
+    def item(self, row, **values):
+        return Item(row["id"], row["source_key"], status=row["status"], fingerprint=row.get("fingerprint") or "",
+                    synced=row.get("synced_state"), written=row.get("payload"), **values)
+
+    def take(self, listed):
+        """Listed keys new to the ledger get a row before anything else happens; only keys the ledger has not
+        settled are read (a running instance seen by the listing waits without a detail call). Master data is
+        taken again whenever it is listed."""
+        self.unfinished.update(entry.key for entry in listed if entry.finished is False)
+        listed = [entry for entry in dict((entry.key, entry) for entry in listed).values() if entry.key not in self.seen]
+        if not listed:
+            return []
+        self.seen.update(entry.key for entry in listed)
+        records = SyncRecord.objects.filter(scheme=self.scheme, source_key__in=[entry.key for entry in listed])
+        known = set(records.values_list("source_key", flat=True))
+        waiting = reason("not_approved_yet", {"status": "RUNNING"})
+        SyncRecord.objects.bulk_create([
+            SyncRecord(scheme=self.scheme, source_key=entry.key, run=self.run, source_time=entry.bound,
+                       status=Status.WAITING, **waiting) if entry.finished is False else
+            SyncRecord(scheme=self.scheme, source_key=entry.key, run=self.run, source_time=entry.bound)
+            for entry in listed if entry.key not in known and not entry.removed
+        ], ignore_conflicts=True)
+        rows = {row["source_key"]: row for row in records.values(*self.columns())}
+        items = [self.item(rows[entry.key], data=entry.data, listed=entry.data is not None, removed=entry.removed)
+                 for entry in listed if entry.key in rows and self.to_take(rows[entry.key]["status"], entry)]
+        self.adopt_for_this_run([item.record_id for item in items])
+        return items
+
+    def to_take(self, status, entry):
+        if status == Status.WAITING:
+            return entry.finished is not False
+        return status in self.open
+
+    def finished_waiting(self, floor):
+        """Waiting records the listing no longer reports as unfinished have finished: read them again."""
+        waiting = SyncRecord.objects.filter(scheme=self.scheme, status=Status.WAITING, source_time__gte=floor)
+        items = [self.item(row) for row in waiting.values(*self.columns())
+                 if row["source_key"] not in self.seen and row["source_key"] not in self.unfinished]
+        self.seen.update(item.key for item in items)
+        self.adopt_for_this_run([item.record_id for item in items])
+        return items
+
+    def adopt_for_this_run(self, record_ids):
+        """The run's progress is read from the ledger: the records it takes on are marked as its own."""
+        for start in range(0, len(record_ids), CHUNK):
+            SyncRecord.objects.filter(pk__in=record_ids[start:start + CHUNK], status__in=OPEN).update(run=self.run)
+
+    # ---- read and decide ----------------------------------------------------------------------
+
+    def read(self, items):
+        """The records with their source data, in order; detail fetches overlap."""
+        in_flight = deque()
+        for item in items:
+            if self.stopping:
+                break
+            future = None if item.data is not None or item.removed else self.readers.submit(self.fetch, item)
+            in_flight.append((item, future))
+            while in_flight and (len(in_flight) > 2 * self.concurrency or in_flight[0][1] is None
+                                 or in_flight[0][1].done()):
+                yield self.fetched(*in_flight.popleft())
+        while in_flight:
+            yield self.fetched(*in_flight.popleft())
+
+    def fetch(self, item):  # in a reader thread: remote calls only
+        item.started = time.monotonic()
+        return self.source.fetch(item.key)
+
+    def fetched(self, item, future):
+        if future is None:
+            if item.listed:
+                self.store_summary(item)
+            return item
+        try:
+            item.data = self.result(future)
+        except RemoteError as error:
+            self.fetch_failed(item, error)
+            return None
+        self.store_summary(item)
+        return item
+
+    def store_summary(self, item):
+        summary = self.source.summary(item.data)
+        item.fields = {"source_data": item.data, "title": summary["title"], "source_number": summary["number"],
+                       "originator": summary["originator"], "amount": summary["amount"]}
+        if summary["time"] is not None:
+            item.fields["source_time"] = summary["time"]
+
+    def fetch_failed(self, item, error):
+        if isinstance(error, BusinessError):
+            return self.settle(item, Status.FAILED, when_status=OPEN, run=self.run, error_kind=SyncRecord.ErrorKind.SOURCE,
+                               **reason("source_unreadable", {"message": error.message}, error.message))
+        ledger.update_record(item.record_id, when_status=(Status.PENDING,), run=self.run,
+                             error_kind=SyncRecord.ErrorKind.TRANSIENT,
+                             **reason("transient", {"message": error.message}, error.message))
+        if not isinstance(error, TransientError):  # quota, credentials: every further call would fail too
+            self.stop(gettext("Reading the source failed: %(message)s") % {"message": error.message})
+
+    def decide(self, item):
+        """Judge and map one record; True when it is ready to write (stored pending, with its payload)."""
+        if item is None:
+            return False
+        fields = item.fields or {}
+        if item.removed:
+            verdict = Verdict(Verdict.REMOVE)
+        else:
+            verdict = self.source.verdict(item.data) if item.fields is not None else Verdict(Verdict.WRITE)
+        if verdict.action == Verdict.REMOVE:
+            return self.decide_removal(item, fields)
+        if verdict.action != Verdict.WRITE:
+            status, kind = {
+                Verdict.WAIT: (Status.WAITING, ""),
+                Verdict.SKIP: (Status.SKIPPED, ""),
+                Verdict.PERSON: (Status.FAILED, SyncRecord.ErrorKind.RULE),
+            }[verdict.action]
+            self.settle(item, status, when_status=self.open, error_kind=kind, run=self.run,
+                        **reason(verdict.code, verdict.params, verdict.reason), **fields)
+            return False
+        result = mapping.build_payload(self.rows, item.data, self.lookups)
+        if not result.ok:
+            english = "\n".join(cell.render_error() for cell in result.errors)
+            self.settle(item, Status.FAILED, when_status=self.open, error_kind=SyncRecord.ErrorKind.MAPPING,
+                        payload=result.payload, run=self.run,
+                        **reason("mapping", reasons.mapping_params(result), english), **fields)
+            return False
+        item.payload = self.target.with_dedupe_key(item.key, result.payload)
+        if self.mode == MASTER and item.status == Status.SUCCEEDED and item.fingerprint == fingerprint(item.payload):
+            return False  # written before exactly so: no call at all
+        return ledger.update_record(item.record_id, when_status=self.open, status=Status.PENDING,
+                                    payload=item.payload, run=self.run, **fields)
+
+    def decide_removal(self, item, fields):
+        if self.mode != MASTER:
+            self.settle(item, Status.SKIPPED, when_status=self.open, run=self.run, **reason("removed_at_source"),
+                        **fields)
+            return False
+        if item.status == Status.SUCCEEDED and item.fingerprint == REMOVED:
+            return False  # disabled before
+        return ledger.update_record(item.record_id, when_status=self.open, status=Status.PENDING, run=self.run,
+                                    **fields)
+
+    # ---- write and settle ---------------------------------------------------------------------
+
+    def write(self, batch):
+        """Claim the batch and hand it to the writer, once the previous one is settled. Master data goes in
+        dependency order: parents first, and a record whose dependency failed or waits, waits."""
+        self.tick()
+        for group in self.in_dependency_order(batch) if self.mode == MASTER else [batch]:
+            if self.writing is not None:
+                self.wait_for(self.writing)
+                self.writing = None
+            if not self.writes_allowed:  # they stay pending in the ledger for the next run
+                return
+            if self.mode == MASTER:
+                group = self.without_blocked(group)
+            token, claimed = ledger.claim_for_writing(self.run, [item.record_id for item in group])
+            mine = [item for item in group if item.record_id in claimed]  # another run may have taken some
+            if mine:
+                send, written = {BILL: (self.send_bills, self.bills_written), MASTER: (self.send_master,
+                                 self.master_written), MESSAGE: (self.send_messages, self.messages_written)}[self.mode]
+                self.writing = self.start(self.writer, send, mine, then=lambda f, t=token, m=mine, w=written: w(t, m, f))
+
+    # BILL: written once per key, ever.
+
+    def send_bills(self, items):  # in the writer thread: remote calls only
+        """The target is searched for the batch's keys first (one query): a bill another scheme or a lost
+        attempt already wrote is adopted, never written twice."""
+        found = self.target.find([item.key for item in items])
+        items = [item for item in items if item.key not in found]
+        return found, self.send(items)
+
+    def send(self, items):
+        outcomes = self.target.write([(item.key, item.payload) for item in items]) if items else []
+        if len(outcomes) != len(items):
+            raise TransientError(f"{len(outcomes)} outcomes for {len(items)} items", system="engine")
+        return outcomes
+
+    def bills_written(self, token, items, future):
+        try:
+            found, outcomes = future.result()
+        except RemoteError as error:
+            return self.write_failed(token, items, error)
+        now = timezone.now()
+        for item in [item for item in items if item.key in found]:
+            bill = found[item.key]
+            self.run.adopted_count += self.settle(
+                item, Status.SUCCEEDED, when_claim=token, claim="", target_id=bill.id, target_number=bill.number,
+                response=bill.response, booked_via=SyncRecord.Via.RECONCILED, booked_at=now,
+                **(reason(bill.code, bill.params, bill.message) if bill.code else NO_REASON))
+        booked = self.settle_outcomes(token, [item for item in items if item.key not in found], outcomes)
+        if booked and (self.target.params.get("submit") or self.target.params.get("audit")):
+            self.start(self.writer, self.target.after_write, [outcome for _item, outcome in booked],
+                       then=lambda f: self.followed_up(booked, f))
+        if booked and self.scheme.writeback:
+            self.start(self.readers, self.source.write_back,
+                       [(item.data, outcome.number) for item, outcome in booked], self.scheme.writeback_template,
+                       then=lambda f: self.notified([item.record_id for item, _outcome in booked], f))
+
+    def settle_outcomes(self, token, items, outcomes, **written):
+        """Each item as the target answered it; returns the (item, outcome) pairs written."""
+        now, booked = timezone.now(), []
+        for item, outcome in zip(items, outcomes):
+            if outcome.ok:
+                extra = {key: value(item, outcome) for key, value in written.items()}
+                self.settle(item, Status.SUCCEEDED, when_claim=token, claim="", target_id=outcome.id,
+                            target_number=outcome.number, response=outcome.response, booked_via=self.via,
+                            booked_at=now, **{**NO_REASON, "error": outcome.message}, **extra)
+                booked.append((item, outcome))
+            elif outcome.waiting:
+                self.blocked.add(item.key)
+                self.settle(item, Status.WAITING, when_claim=token, claim="", response=outcome.response,
+                            **reason(outcome.code or "dependency_missing", outcome.params or {
+                                "message": outcome.message}, outcome.message))
+            else:
+                self.blocked.add(item.key)
+                self.settle(item, Status.FAILED, when_claim=token, claim="", response=outcome.response,
+                            error_kind=SyncRecord.ErrorKind.REJECTED, **reason(
+                                outcome.code or "target_refused", outcome.params or {"message": outcome.message},
+                                outcome.message))
+        return booked
+
+    # MASTER: upserted by business number, changed fields only, disabled instead of deleted.
+
+    def in_dependency_order(self, batch):
+        """The batch in groups, each written after the one before: a parent before its children."""
+        keys = {item.key for item in batch}
+        needs = {item.key: [key for key in self.target.depends_on(item.key, item.payload or item.written or {})
+                            if key in keys and key != item.key] for item in batch}
+        placed, remaining = set(), list(batch)
+        while remaining:
+            group = [item for item in remaining if all(key in placed for key in needs[item.key])] or remaining
+            placed.update(item.key for item in group)
+            remaining = [item for item in remaining if item.key not in placed]
+            yield group
+
+    def without_blocked(self, group):
+        """Records whose dependency failed or waits (in this run, or as the ledger has it) wait with that reason."""
+        needs = {item.key: [key for key in self.target.depends_on(item.key, item.payload or item.written or {})
+                            if key != item.key] for item in group if not item.removed}
+        unknown = {key for keys in needs.values() for key in keys} - self.blocked - self.seen
+        if unknown:
+            self.blocked.update(SyncRecord.objects.filter(scheme=self.scheme, source_key__in=unknown).exclude(
+                status=Status.SUCCEEDED).values_list("source_key", flat=True))
+        ready = []
+        for item in group:
+            blocking = [key for key in needs.get(item.key, []) if key in self.blocked]
+            if blocking:
+                self.blocked.add(item.key)
+                self.settle(item, Status.WAITING, when_status=(Status.PENDING,),
+                            **reason("dependency", {"keys": blocking}))
+            else:
+                ready.append(item)
+        return ready
+
+    def send_master(self, items):  # in the writer thread: remote calls only
+        """Find the batch's records (one query), let the target plan each one, then write what changed and
+        disable what is gone. Returns {key: (Change, Outcome or None)}."""
+        existing = self.target.find([(item.key, item.written if item.removed else item.payload) for item in items])
+        for item in items:
+            if not item.removed:
+                item.change = self.target.plan(item.key, item.payload, existing.get(item.key), item.synced)
+        changed = [item for item in items
+                   if not item.removed and item.change.action in (Change.CREATE, Change.UPDATE, Change.ENABLE)]
+        outcomes = self.target.write([(item.key, item.change.payload) for item in changed]) if changed else []
+        removed = [item for item in items if item.removed]
+        outcomes += self.target.remove([(item.key, existing.get(item.key)) for item in removed]) if removed else []
+        if len(outcomes) != len(changed) + len(removed):
+            raise TransientError(f"{len(outcomes)} outcomes for {len(changed) + len(removed)} items", system="engine")
+        return dict(zip([item.key for item in changed + removed], outcomes))
+
+    def master_written(self, token, items, future):
+        try:
+            outcomes = future.result()
+        except RemoteError as error:
+            return self.write_failed(token, items, error)
+        for item in [item for item in items if not item.removed]:
+            if item.change.action == Change.UNCHANGED:
+                self.settle(item, Status.SUCCEEDED, when_claim=token, claim="", fingerprint=fingerprint(item.payload),
+                            **NO_REASON)
+            elif item.change.action == Change.CONFLICT:
+                self.blocked.add(item.key)
+                self.settle(item, Status.CONFLICT, when_claim=token, claim="",
+                            **reason("conflict", {"fields": item.change.conflicts}))
+        done = [item for item in items if item.key in outcomes]
+        self.settle_outcomes(
+            token, done, [outcomes[item.key] for item in done],
+            fingerprint=lambda item, outcome: REMOVED if item.removed else fingerprint(item.payload),
+            synced_state=lambda item, outcome: item.synced if outcome.state is None else {
+                **(item.synced or {}), "target": outcome.state})
+
+    # MESSAGE: sent once per key (the key carries the de-duplication window).
+
+    def send_messages(self, items):  # in the writer thread
+        return self.send(items)
+
+    def messages_written(self, token, items, future):
+        try:
+            outcomes = future.result()
+        except RemoteError as error:
+            return self.write_failed(token, items, error)
+        self.settle_outcomes(token, items, outcomes)
+
+    def followed_up(self, booked, future):
+        try:
+            failures = future.result()
+        except RemoteError as error:
+            failures = {outcome.number: reason("follow_up_failed", {"step": "submit", "message": error.message},
+                                               error.message) for _item, outcome in booked}
+        for item, outcome in booked:
+            failure = failures.get(outcome.number)
+            if isinstance(failure, str):  # an adapter that gives only the remote's words
+                failure = reason("target_refused", {"message": failure}, failure)
+            elif failure is not None and not isinstance(failure, dict):
+                failure = reason(failure.code or "target_refused", failure.params, failure.message)
+            if failure:
+                ledger.update_record(item.record_id, **failure)
+
+    def notified(self, record_ids, future):
+        try:
+            future.result()
+        except RemoteError as error:
+            return self.add_error(gettext("Notifying the originators failed: %(message)s") % {"message": error.message})
+        SyncRecord.objects.filter(pk__in=record_ids).update(notified_at=timezone.now())
+
+    def write_failed(self, token, items, error):
+        if isinstance(error, TransientError):
+            return self.reconcile(token, items, error)
+        for item in items:
+            self.blocked.add(item.key)
+        if isinstance(error, BusinessError):
+            for item in items:
+                self.settle(item, Status.FAILED, when_claim=token, claim="", error_kind=SyncRecord.ErrorKind.REJECTED,
+                            **reason("target_refused", {"message": error.message}, error.message))
+            return
+        # Refused before anything was saved (credentials, quota): back to pending, and stop writing.
+        for item in items:
+            ledger.update_record(item.record_id, when_claim=token, status=Status.PENDING, claim="",
+                                 error_kind=SyncRecord.ErrorKind.CONFIGURATION,
+                                 **reason("configuration", {"message": error.message}, error.message))
+        self.stop(gettext("Writing to the target failed: %(message)s") % {"message": error.message}, writes=False)
+
+    def reconcile(self, token, items, error):
+        """The batch may or may not have been saved: ask the target by the dedupe field, adopt what exists."""
+        records = [SyncRecord(pk=item.record_id, source_key=item.key, claim=token) for item in items]
+        try:
+            adopted, _released = ledger.reconcile(self.run, self.target, records, via=self.via)
+            self.run.adopted_count += adopted
+        except RemoteError as again:
+            self.add_error(gettext(
+                "A batch of %(count)d records may not have been saved (%(first)s), and the target could not be "
+                "asked (%(second)s): the next run reconciles them.") % {
+                "count": len(items), "first": error.message, "second": again.message})
+        self.latencies.extend(time.monotonic() - item.started for item in items)
+
+    def settle(self, item, status, *, when_status=None, when_claim=None, **fields):
+        settled = ledger.update_record(item.record_id, when_status=when_status, when_claim=when_claim,
+                                       status=status, **fields)
+        if settled:
+            self.latencies.append(time.monotonic() - item.started)
+        return settled
+
+    # ---- remote calls in flight ---------------------------------------------------------------
+
+    def start(self, pool, func, *args, then):
+        """Run `func` in `pool`; `then(future)` records its outcome in this thread once it is done."""
+        future = pool.submit(func, *args)
+        self.jobs[future] = then
+        return future
+
+    def result(self, future):
+        self.wait_for(future)
+        return future.result()
+
+    def wait_for(self, future):
+        """Wait for `future`, recording the outcomes of calls as they finish meanwhile (its own too, if it is one)."""
+        while not future.done():
+            wait([future, *self.jobs], timeout=POLL, return_when=FIRST_COMPLETED)
+            self.tick()
+        self.record_finished()
+
+    def record_finished(self):
+        for future in [future for future in self.jobs if future.done()]:
+            self.jobs.pop(future)(future)
+
+    def finish_jobs(self):
+        while self.jobs:
+            wait(list(self.jobs), timeout=POLL, return_when=FIRST_COMPLETED)
+            self.tick()
+
+    # ---- the run's own business ---------------------------------------------------------------
+
+    def tick(self, force=False):
+        """Now and then: finished calls recorded, progress stored for the admin's bar, stop requests heeded."""
+        self.record_finished()
+        if self.should_stop() and not self.stopping:
+            self.stop(gettext("Stopped on request; the rest is picked up by the next run."))
+        if self.lease is not None and self.lease.lost.is_set() and self.writes_allowed:
+            self.stop(gettext("This run lost its lease (another worker took the scheme over)."), writes=False)
+        if force or time.monotonic() - self.last_tick >= RENEW_EVERY:
+            self.last_tick = time.monotonic()
+            self.run.read_count = len(self.seen)
+            ledger.store_progress(self.run)
+
+    def stop(self, reason, *, writes=True):
+        """Read nothing more; with writes=False also write nothing more (the ledger keeps those pending)."""
+        if not self.stopping:
+            logger.warning("run %s stops: %s", self.run.pk, reason)
+            self.add_error(reason)
+        self.stopping = self.interrupted = True
+        self.writes_allowed = self.writes_allowed and writes
+
+    def add_error(self, message):
+        self.run.error = "\n".join(filter(None, [self.run.error, message]))[:10000]

@@ -1,0 +1,111 @@
+"""Why a record is where it is, as data: a code and its parameters, rendered for the reader.
+
+The worker stores `SyncRecord.reason_code` and `reason_params` (field, source path, value, the remote's own
+message verbatim …), never translated text; pages render them in the viewer's language, with a person's name
+where a parameter is a DingTalk user id. `SyncRecord.error` keeps the remote's own words, or the reason in
+English, for search and for readers that do not know codes; records stored before codes existed have only it.
+"""
+
+from dataclasses import dataclass
+
+from django.utils import translation
+from django.utils.translation import gettext, gettext_lazy as _, gettext_noop
+
+from integrations import mapping
+
+
+@dataclass(frozen=True)
+class Reason:
+    template: object  # a gettext_lazy string with %(name)s parameters
+    people: tuple = ()  # parameters that are DingTalk user ids: shown as names
+
+
+REASONS = {
+    # The source's verdict.
+    "not_approved_yet": Reason(_("Not approved yet (status %(status)s).")),
+    "refused": Reason(_("Refused in DingTalk.")),
+    "withdrawn": Reason(_("Withdrawn or terminated in DingTalk.")),
+    "cancelled": Reason(_("Cancelled in DingTalk.")),
+    "not_approved": Reason(_("Not approved (status %(status)s, result %(result)s).")),
+    "replacement": Reason(_(
+        "This approval replaces an approved one (biz_action %(action)s); check the bill of the original before "
+        "booking it by hand, then mark this record handled.")),
+    "removed_at_source": Reason(_("Removed at the source.")),
+    # Reading and writing: the remote's own words.
+    "source_unreadable": Reason(_("The source could not return this record: %(message)s")),
+    "target_refused": Reason(_("%(message)s")),
+    "transient": Reason(_("Network or server trouble (tried again on the next run): %(message)s")),
+    "configuration": Reason(_("The connection was refused (credentials, permissions or quota): %(message)s")),
+    "lost_attempt": Reason(_("An earlier write attempt did not reach the target; it will be written again.")),
+    "follow_up_failed": Reason(_("Saved, but %(step)s failed: %(message)s")),
+    "several_in_target": Reason(_("The target holds %(count)s bills for this record: %(numbers)s.")),
+    # Master data.
+    "dependency": Reason(_("Waits for %(keys)s, which failed or waits itself.")),
+    "dependency_missing": Reason(_("A record it depends on is not in the target yet: %(message)s")),
+    "conflict": Reason(_("Changed in the target since the portal wrote it: %(fields)s.")),
+}
+STEPS = {"submit": _("submit"), "audit": _("audit")}
+
+
+def render(code, params, names=None):
+    """The reason in the active language; `names` maps DingTalk user ids to people's names."""
+    params, names = dict(params or {}), names or {}
+    if code == "mapping":
+        return "\n".join(_mapping_cell(cell, names) for cell in params.get("cells") or [])
+    reason = REASONS.get(code)
+    if reason is None:
+        return ""
+    for name in reason.people:
+        if name in params:
+            params[name] = names.get(params[name]) or params[name]
+    if code == "follow_up_failed":
+        params["step"] = STEPS.get(params.get("step"), params.get("step"))
+    if code == "conflict":
+        params["fields"] = "; ".join(
+            gettext("%(field)s: source “%(source)s”, target “%(target)s”") % {
+                "field": field, "source": values.get("source"), "target": values.get("target")}
+            for field, values in (params.get("fields") or {}).items())
+    if code == "dependency":
+        params["keys"] = ", ".join(params.get("keys") or [])
+    template = str(reason.template)
+    try:
+        return template % params if "%(" in template else template
+    except (KeyError, TypeError, ValueError):
+        return template
+
+
+def in_english(code, params):
+    with translation.override("en"):
+        return render(code, params)
+
+
+def _mapping_cell(cell, names):
+    params = dict(cell.get("params") or {})
+    if "userid" in params:
+        params["userid"] = names.get(params["userid"]) or params["userid"]
+    error = mapping.MappingError(cell.get("message") or gettext_noop("Unexpected error: %(error)s"), **params)
+    value = cell.get("value")
+    if value is not None and str(value) in names:
+        value = names[str(value)]
+    return mapping.Cell(cell.get("target", ""), cell.get("source", ""), value, error=error).render_error(gettext)
+
+
+def mapping_params(result):
+    """A failed mapping as reason parameters: per failing cell its field, source path, value and message."""
+    return {"cells": [{"target": cell.target, "source": cell.source, "value": _plain(cell.source_value),
+                       "message": cell.error.message, "params": {k: _plain(v) for k, v in cell.error.params.items()}}
+                      for cell in result.errors]}
+
+
+def _plain(value):
+    return value if isinstance(value, (str, int, float, bool)) or value is None else str(value)
+
+
+def describe(record, names=None):
+    """A record's reason for its reader: rendered from its code, or its stored text (older records)."""
+    names = dict(names or {})
+    originator_name = getattr(record, "originator_name", None)
+    if record.originator and originator_name:
+        names.setdefault(record.originator, originator_name)
+    text = render(record.reason_code, record.reason_params, names) if record.reason_code else ""
+    return text or record.error or ""
