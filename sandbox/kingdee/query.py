@@ -2,6 +2,7 @@
 
 from decimal import Decimal
 
+from django.db.models import Q
 from django.utils import timezone
 
 from sandbox.kingdee import filterstring, metadata
@@ -142,7 +143,38 @@ def _records(form, tree):
             if columns[key] == "fid__in":
                 values = [int(v) for v in values if str(v).lstrip("-").isdigit()]
             query = query.filter(**{columns[key]: list(values)})
+    for narrowing in _like_narrowings(form, tree):
+        query = query.filter(narrowing)
     return list(query.order_by("fid"))
+
+
+def _like_narrowings(form, node):
+    """Database prefilters for the `and`-ed parts of a filter that are `or`s of `like '%text%'` on the number,
+    the name or the specification (a material search): a superset, the filter itself still decides."""
+    if node is None:
+        return []
+    if node[0] == "and":
+        return _like_narrowings(form, node[1]) + _like_narrowings(form, node[2])
+    q = _like_q(form, node)
+    return [q] if q is not None else []
+
+
+def _like_q(form, node):
+    if node[0] == "or":
+        left, right = _like_q(form, node[1]), _like_q(form, node[2])
+        return left | right if left is not None and right is not None else None
+    if node[0] != "like" or node[3] or node[1][0] != "field" or node[2][0] != "lit":
+        return None
+    text, key = str(node[2][1]).strip("%"), node[1][1].upper()
+    if not text or any(mark in text for mark in "%_[") or "." in key:
+        return None
+    if key == form.number_key.upper() or key in ("FNUMBER", "FBILLNO"):
+        return Q(number__icontains=text)
+    if key == "FNAME":
+        return Q(name__icontains=text)
+    if key == "FSPECIFICATION":  # always a top-level text of the model (sub-header fields are not)
+        return Q(model__FSpecification__icontains=text)
+    return None
 
 
 def _user_record(user):
