@@ -5,6 +5,7 @@ search asks Kingdee nothing, and limited per person and minute.
 """
 
 import hashlib
+from contextlib import contextmanager
 import threading
 import time
 from decimal import Decimal
@@ -20,6 +21,22 @@ MAX_TEXT = 40
 MATERIAL_FIELDS = ["FNumber", "FName", "FSpecification", "FBaseUnitId.FName"]
 
 _clients, _lock = {}, threading.Lock()
+_flights = {}
+
+
+@contextmanager
+def _in_flight(key):
+    with _lock:
+        flight = _flights.setdefault(key, [threading.Lock(), 0])
+        flight[1] += 1
+    try:
+        with flight[0]:
+            yield
+    finally:
+        with _lock:
+            flight[1] -= 1
+            if not flight[1]:
+                _flights.pop(key, None)
 
 
 def kingdee(connection):
@@ -54,6 +71,14 @@ def search(settings, text):
     found = cache.get(key)
     if found is not None:
         return found, True
+    with _in_flight(key):  # the same search by several people at once asks Kingdee once (per process)
+        found = cache.get(key)
+        if found is not None:
+            return found, True
+        return _read(settings, key, text), False
+
+
+def _read(settings, key, text):
     client = kingdee(settings.kingdee)
     rows = client.execute_bill_query("BD_MATERIAL", MATERIAL_FIELDS, material_filter(text), "FNumber ASC", 0,
                                      settings.max_results)
@@ -61,7 +86,7 @@ def search(settings, text):
     if materials:
         _add_stock(materials, inventory(client, [m["number"] for m in materials]))
     cache.set(key, materials, settings.cache_seconds)
-    return materials, False
+    return materials
 
 
 def _material(row):

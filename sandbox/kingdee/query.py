@@ -135,7 +135,11 @@ def _records(form, tree):
         columns["FBILLNO"] = "number__in"
     for key, values in filterstring.equalities(tree).items():
         base, _dot, sub = key.partition(".")
-        if form.kind == "readonly" and sub == "FNUMBER" and form.references.get(base):
+        if form.form_id == metadata.STK_INVENTORY.form_id and key == "FMATERIALID.FNUMBER":
+            # Inventory rows are numbered "<material>|<warehouse>" by the sandbox: the unique index narrows.
+            stocks = FormRecord.objects.filter(form_id="BD_STOCK").values_list("number", flat=True)
+            query = query.filter(number__in=[f"{value}|{stock}" for value in values for stock in stocks])
+        elif form.kind == "readonly" and sub == "FNUMBER" and form.references.get(base):
             # Inventory rows are written by the sandbox alone, references always as {"FNumber": …}:
             # `FMaterialId.FNumber in (…)` is narrowed inside the stored JSON.
             query = query.filter(**{f"model__{metadata.canonical(base)}__FNumber__in": list(values)})

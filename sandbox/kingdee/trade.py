@@ -85,15 +85,20 @@ def inventory_model(material, stock, qty, locked=0, moment=None):
     }
 
 
+def inventory_number(material, stock):
+    """The sandbox's own number of an inventory row (Kingdee has none): material first, so that a query by
+    material numbers is narrowed through the indexed number column."""
+    return f"{material}|{stock}"
+
+
 def _seed_stock(rng):
-    row = 0
+    FormRecord.objects.filter(form_id="STK_Inventory", number__startswith="INV").delete()  # older seeds' rows
     for index, (material, _name, _spec, _group, safety, _price) in enumerate(MATERIALS):
         for stock, _stock_name, _org in STOCKS[: 1 + index % len(STOCKS)]:
-            row += 1
             # Every fourth material runs short; the others sit comfortably above their safety stock.
             qty = rng.randint(safety // 10, safety // 3) if index % 4 == 3 else rng.randint(safety, safety * 3)
-            base.upsert("STK_Inventory", f"INV{row:06d}", "", inventory_model(material, stock, qty,
-                                                                               rng.randint(0, 5)))
+            base.upsert("STK_Inventory", inventory_number(material, stock), "",
+                        inventory_model(material, stock, qty, rng.randint(0, 5)))
 
 
 def _bill(form_id, number, model):
@@ -176,11 +181,10 @@ def set_stock(material, stock, qty):
     except ArithmeticError as exc:
         raise StockError("数量(qty)必须是数字") from exc
     qty = int(qty) if qty == qty.to_integral_value() else float(qty)
-    row = (FormRecord.objects.select_for_update().filter(form_id="STK_Inventory")
-           .filter(model__FMaterialId__FNumber=str(material), model__FStockId__FNumber=str(stock)).first())
+    number = inventory_number(material, stock)
+    row = FormRecord.objects.select_for_update().filter(form_id="STK_Inventory", number=number).first()
     if row is None:
-        fid = Sequence.next("STK_Inventory:fid", ID_START)
-        row = FormRecord(form_id="STK_Inventory", fid=fid, number=f"INV{fid:09d}",
+        row = FormRecord(form_id="STK_Inventory", fid=Sequence.next("STK_Inventory:fid", ID_START), number=number,
                          document_status=FormRecord.Status.AUDITED)
     locked = row.model.get("FBaseLockQty", 0) if row.model else 0
     row.model = {"FID": row.fid, **inventory_model(str(material), str(stock), qty, locked)}
@@ -204,7 +208,7 @@ def fill_materials(count, seed=1):
                                     document_status=FormRecord.Status.AUDITED))
         for offset, (stock, _name, _org) in enumerate(STOCKS):
             stock_fid = first_stock + index * len(STOCKS) + offset
-            stocks.append(FormRecord(form_id="STK_Inventory", fid=stock_fid, number=f"INV{stock_fid:09d}",
+            stocks.append(FormRecord(form_id="STK_Inventory", fid=stock_fid, number=inventory_number(number, stock),
                                      document_status=FormRecord.Status.AUDITED,
                                      model={"FID": stock_fid, **inventory_model(number, stock, rng.randint(0, 400))}))
     FormRecord.objects.bulk_create(materials, batch_size=2000)
