@@ -4,6 +4,8 @@ from decimal import Decimal, InvalidOperation
 
 from django import template
 
+from integrations import deeplinks
+
 register = template.Library()
 
 
@@ -30,3 +32,10 @@ def qty(value):
     if number == number.to_integral_value():
         return f"{number:,.0f}"
     return f"{number.normalize():,f}"
+
+
+@register.filter
+def kingdee_bill(bill_id, form_id):
+    """A link that opens the bill in Kingdee for the reader, through the portal's SSO:
+    `[{{ row.number }}]({{ row.id|kingdee_bill:"SAL_OUTSTOCK" }})`."""
+    return deeplinks.bill_url(form_id, bill_id)

@@ -197,13 +197,16 @@ def fill_materials(count, seed=1):
     rng = random.Random(seed)
     start = Sequence.next("BD_MATERIAL:fid", ID_START, count)
     first_stock = Sequence.next("STK_Inventory:fid", ID_START, count * len(STOCKS)) - count * len(STOCKS) + 1
-    words = ["网关", "传感器", "控制器", "模块", "支架", "线缆", "电源", "面板", "探头", "继电器"]
+    kinds = ["网关", "传感器", "控制器", "模块", "支架", "线缆", "电源", "面板", "探头", "继电器", "开关", "接头", "外壳",
+             "显示屏", "电机", "阀门", "滤网", "轴承", "风扇", "读卡器"]
+    series = ["星河", "北辰", "天枢", "云帆", "远航", "启明", "长风", "青松"]
     materials, stocks = [], []
     for index in range(count):
         fid, number = start - count + 1 + index, f"9.{index // 1000:02d}.{index % 1000:03d}"
-        name = f"{rng.choice(words)} B{index:05d}"
+        name = f"{rng.choice(series)}{rng.choice(kinds)} {index:05d}型"
         model = {"FMATERIALID": fid, "FNumber": number, "FName": name,
-                 **material_model(f"B-{index % 97:02d}", "批量", rng.randint(0, 50))}
+                 **material_model(f"{chr(65 + index % 26)}{index % 9973:04d}-{rng.randint(10, 99)}", "批量",
+                                  rng.randint(0, 50))}
         materials.append(FormRecord(form_id="BD_MATERIAL", fid=fid, number=number, name=name, model=model,
                                     document_status=FormRecord.Status.AUDITED))
         for offset, (stock, _name, _org) in enumerate(STOCKS):

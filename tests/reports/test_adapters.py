@@ -103,3 +103,12 @@ def test_messages_take_dingtalks_two_shapes():
     assert card.robot_body()["actionCard"]["singleURL"] == "http://x"
     assert card.notice_body()["action_card"]["single_url"] == "http://x"
     assert Message("markdown", "t", "x").notice_body() == {"msgtype": "markdown", "markdown": {"title": "t", "text": "x"}}
+
+
+def test_report_lines_can_link_each_bill_through_sso(settings):
+    settings.PORTAL_BASE_URL = "https://portal.example.cn"
+    params = {"template": "{% for row in rows %}[{{ row.no }}]({{ row.id|kingdee_bill:'SAL_OUTSTOCK' }}) {% endfor %}"}
+
+    message = compose(params, {"rows": [{"no": "XSCKD1", "id": 100001}]}, robot_fits())
+
+    assert message.text == "[XSCKD1](https://portal.example.cn/sso/dingtalk/?form=SAL_OUTSTOCK&pkid=100001)"

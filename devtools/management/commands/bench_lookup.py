@@ -163,7 +163,7 @@ class Command(BaseCommand):
         materials = list(FormRecord.objects.filter(form_id="BD_MATERIAL").values_list("number", "name", "model"))
         pool = []
         for number, name, model in rng.sample(materials, min(len(materials), options["pool"])):
-            pool.append(rng.choice([number, name.split()[-1], str(model.get("FSpecification") or number)]))
+            pool.append(rng.choice([number, name, name.split()[-1], str(model.get("FSpecification") or number)]))
         return [rng.choice(pool) for _search in range(options["searches"])]
 
     @staticmethod
