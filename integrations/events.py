@@ -2,9 +2,11 @@
 
 An event is only a hint to look at one instance: the sync re-reads the instance and the ledger keeps one
 bill per instance, so a repeated, late or out-of-order event books nothing twice and nothing unapproved.
-Receiving writes the event row and, for an approved claim, the instance's ledger row, then enqueues the
-sync after the commit; if the worker is lost before it runs, the scheme's next polling run finds the
-pending ledger row and books it.
+Receiving writes the event row and, for an approved claim, the instance's pending ledger row, then enqueues
+a task after the commit. The task drains the scheme: one run reads every pending record no live run is
+reading, so events arriving together are booked together (one task finds the others' records already
+taken, and settles its event when they are). If the worker is lost, `engine.sweep` (every minute) has the
+records drained once the dead run's lease expires, and the scheme's next polling run would find them too.
 """
 
 import hashlib
@@ -123,10 +125,12 @@ def listening_schemes(connection, process_code):
 
 
 def note_in_ledger(scheme, key):
-    """A pending ledger row, as the engine writes for a listed key: if the queued sync is lost, the next
-    polling run processes it (it reads the ledger's pending rows first)."""
+    """A pending ledger row, as the engine writes for a listed key (a waiting one is pending again: the event
+    says the approval finished). If the queued task is lost, the sweep or the next polling run books it."""
     SyncRecord.objects.bulk_create([SyncRecord(scheme=scheme, source_key=key, status=Status.PENDING)],
                                    ignore_conflicts=True)
+    SyncRecord.objects.filter(scheme=scheme, source_key=key, status=Status.WAITING).update(
+        status=Status.PENDING, source_data=None, updated_at=timezone.now())  # read it again, not as it was
 
 
 def _settle(event, outcome, reason="", **links):
@@ -138,22 +142,43 @@ def _settle(event, outcome, reason="", **links):
 
 
 def process(event_id, scheme_id):
-    """The worker's side: sync the event's instance in the scheme (re-read, judged, booked at most once)."""
+    """The worker's side: drain the scheme (this event's instance and whatever else is pending: re-read,
+    judged, booked at most once), then settle every queued event whose record is no longer in flight."""
     event = DingTalkEvent.objects.get(pk=event_id)
     scheme = Scheme.objects.filter(pk=scheme_id).first()
     if scheme is None or not (scheme.enabled and scheme.event_trigger):
         return _settle(event, Outcome.IGNORED, gettext("The scheme stopped booking on events before this one ran."))
-    run = engine.sync_keys(scheme.pk, [event.instance_id], trigger=Trigger.EVENT)
-    record = SyncRecord.objects.filter(scheme=scheme, source_key=event.instance_id).first()
-    outcome, reason = result_of(record, run)
-    return _settle(event, outcome, reason, record=record, run=run, scheme=scheme)
+    if event.outcome == Outcome.QUEUED:
+        run = engine.sync_pending(scheme.pk, trigger=Trigger.EVENT)
+        settle_queued(scheme, run)
+    event.refresh_from_db()
+    return event
 
 
-def result_of(record, run):
+def settle_queued(scheme, run=None):
+    """Each queued event of the scheme gets the outcome its record now shows, unless a live run still has it."""
+    queued = list(DingTalkEvent.objects.filter(scheme=scheme, outcome=Outcome.QUEUED))
+    records = {record.source_key: record for record in SyncRecord.objects.filter(
+        scheme=scheme, source_key__in=[event.instance_id for event in queued]).select_related("run")}
+    for event in queued:
+        record = records.get(event.instance_id)
+        if record is not None and in_flight(record):
+            continue
+        outcome, reason = result_of(record, run, event)
+        _settle(event, outcome, reason, record=record, run=record.run if record is not None else run)
+
+
+def in_flight(record):
+    alive = record.run is not None and record.run.status == record.run.Status.RUNNING and (
+        record.run.lease_expires_at is not None and record.run.lease_expires_at >= timezone.now())
+    return record.status == Status.WRITING or (record.status == Status.PENDING and bool(record.claim) and alive)
+
+
+def result_of(record, run, event=None):
     if record is None:
         return Outcome.NOT_BOOKED, run.error if run else ""
     if record.status == Status.SUCCEEDED:
-        if run is not None and record.run_id == run.pk:
+        if event is not None and record.booked_at and record.booked_at >= event.received_at:
             return Outcome.BOOKED, ""
         return Outcome.ALREADY_BOOKED, gettext("Booked before as bill %(number)s.") % {"number": record.target_number}
     if record.status == Status.WRITING:

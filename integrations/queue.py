@@ -38,3 +38,8 @@ def enqueue_retry(record_ids, user=None):
 def enqueue_event(event, scheme):
     _enqueue("integrations.tasks.sync_event", event.pk, scheme.pk,
              name=f"scheme {scheme.pk} event {event.pk} {event.instance_id}", group=f"scheme-{scheme.pk}")
+
+
+def enqueue_drain(scheme):
+    _enqueue("integrations.tasks.sync_pending_records", scheme.pk, name=f"scheme {scheme.pk} recover",
+             group=f"scheme-{scheme.pk}")

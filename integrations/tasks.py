@@ -8,8 +8,10 @@ from django.utils.dateparse import parse_datetime
 
 from integrations import engine, events
 # Callers enqueue through `tasks.enqueue_*`; the functions live in `queue` so that `events` can use them too.
-from integrations.queue import enqueue_backfill, enqueue_event, enqueue_keys, enqueue_retry, enqueue_run  # noqa: F401
-from integrations.models import Trigger
+from integrations.queue import (  # noqa: F401
+    enqueue_backfill, enqueue_drain, enqueue_event, enqueue_keys, enqueue_retry, enqueue_run,
+)
+from integrations.models import Scheme, Trigger
 
 
 def summary(run):
@@ -34,6 +36,20 @@ def backfill_scheme(scheme_id, since, until, user_id=None):
 
 def sync_source_keys(scheme_id, keys, trigger=Trigger.EVENT):
     return summary(engine.sync_keys(scheme_id, keys, trigger=trigger))
+
+
+def sync_pending_records(scheme_id, trigger=Trigger.EVENT):
+    run = engine.sync_pending(scheme_id, trigger=trigger)
+    events.settle_queued(Scheme.objects.get(pk=scheme_id), run)
+    return summary(run) if run is not None else "nothing pending"
+
+
+def sweep():
+    """Every minute: dead runs abandoned, and a drain for each scheme a dead worker left records in."""
+    schemes = engine.sweep()
+    for scheme in Scheme.objects.filter(pk__in=schemes):
+        enqueue_drain(scheme)
+    return f"{len(schemes)} scheme(s) to recover" if schemes else "nothing to recover"
 
 
 def sync_event(event_id, scheme_id):

@@ -220,7 +220,7 @@ if env_bool("SECURE_PROXY_SSL_HEADER", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # A sync run holds its scheme by a lease it renews; a dead worker's lease runs out after this many seconds.
-SYNC_LEASE_SECONDS = env_int("SYNC_LEASE_SECONDS", default=120)
+SYNC_LEASE_SECONDS = env_int("SYNC_LEASE_SECONDS", default=30)
 # DingTalk callbacks older than this (seconds, by their signed timestamp) are refused as replays.
 DINGTALK_CALLBACK_MAX_AGE = env_int("DINGTALK_CALLBACK_MAX_AGE", default=600)
 # Multiplies the waits between retries of remote calls (tests set 0).

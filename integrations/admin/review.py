@@ -110,7 +110,8 @@ class ReviewRecordAdmin(SyncRecordAdmin):
 
     @admin.action(description=_("Conflicts: keep DingTalk's values"), permissions=["resolve"])
     def keep_source(self, request, queryset):
-        return self.resolve(request, queryset, "source", gettext("Conflict decided: DingTalk's values kept."))
+        note = gettext("Conflict decided: DingTalk's values kept.")
+        return self.resolve(request, queryset, "source", note)
 
     @admin.action(description=_("Conflicts: keep Kingdee's values"), permissions=["resolve"])
     def keep_target(self, request, queryset):

@@ -6,7 +6,11 @@ Entry points (tasks, admin actions, commands and event handlers call these, noth
   scheme's lease: reconcile what dead runs left unknown, process the ledger's pending records, list the
   window (the cursor to now, or a backfill range) and book every approved record. Returns the SyncRun,
   or None when another run of the scheme holds it.
-- `sync_keys(scheme_id, keys, trigger=Trigger.EVENT)` — book these source keys now (DingTalk events).
+- `sync_keys(scheme_id, keys, trigger=Trigger.EVENT)` — book these source keys now.
+- `sync_pending(scheme_id)` — book the scheme's pending records that no live run is reading, in one run (events
+  arriving together are coalesced this way: each event's task drains what has queued up). None if there are none.
+- `sweep()` — the frequent, cheap recovery: runs whose lease expired are abandoned, and the schemes whose records
+  a dead worker left in flight (writing, or pending behind an event) get a drain at once.
 - `retry_records(record_ids, user_id=None)` — failed records back to pending, then written again from
   their stored source data with the scheme's current mapping (no new source call).
 - `mark_handled(record_ids, user, note)` — a person settled these records.
@@ -36,8 +40,8 @@ VIA = {
     Trigger.BACKFILL: SyncRecord.Via.BACKFILL,
 }
 
-__all__ = ["mark_handled", "preview", "resolve_conflicts", "retry_records", "run_scheme", "sync_keys",
-           "SchemeUnavailable"]
+__all__ = ["mark_handled", "preview", "resolve_conflicts", "retry_records", "run_scheme", "sweep", "sync_keys",
+           "sync_pending", "SchemeUnavailable"]
 
 
 RETRIED = (Status.FAILED, Status.PENDING)
@@ -97,6 +101,28 @@ def sync_keys(scheme_id, keys, *, trigger=Trigger.EVENT, user_id=None):
     run = ledger.start_run(scheme, trigger, exclusive=False, user_id=user_id)
     return _execute(run, scheme, VIA.get(trigger, SyncRecord.Via.POLLING),
                     lambda booking, source, target: booking.execute(keys=list(keys), record_ids=[]))
+
+
+def sync_pending(scheme_id, *, trigger=Trigger.EVENT):
+    """Reconcile what dead runs left in flight, then book the pending records no live run is reading."""
+    scheme = load_scheme(scheme_id)
+    if not ledger.drainable(scheme):
+        return None
+    run = ledger.start_run(scheme, trigger, exclusive=False)
+
+    def work(booking, source, target):
+        adopted, _released = ledger.recover_stale(run, scheme, target, via=SyncRecord.Via.RECONCILED)
+        run.adopted_count += adopted
+        booking.execute(record_ids=None)
+
+    return _execute(run, scheme, VIA.get(trigger, SyncRecord.Via.POLLING), work)
+
+
+def sweep():
+    """Abandon expired runs; return the ids of schemes that need a drain now (a dead worker's records in
+    flight, or events queued for over a minute's part with their records still pending)."""
+    ledger.abandon_expired_runs()
+    return ledger.schemes_to_recover()
 
 
 def retry_records(record_ids, *, user_id=None):

@@ -13,6 +13,7 @@ is read; the client's slots and rate limiter bound every call.
 import hashlib
 import json
 import logging
+import threading
 import time
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, wait
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import islice
 
+from django.db import reset_queries
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -39,6 +41,12 @@ REMOVED = "removed"  # the fingerprint of a record disabled because it is gone a
 BILL, MASTER, MESSAGE = TargetAdapter.BILL, TargetAdapter.MASTER, TargetAdapter.MESSAGE
 RENEW_EVERY = 2.0  # seconds between progress updates
 CHUNK = 500  # listed keys looked up in the ledger at once
+READS_AHEAD = 4  # detail fetches in flight per parallel request the connection allows
+WRITES_AHEAD = 2  # batches handed to the writer before the oldest one's outcome is awaited
+
+
+class Halted(Exception):
+    """A batch queued behind a write the target refused outright; it was not sent."""
 
 
 @dataclass
@@ -100,7 +108,9 @@ class Booking:
         self.blocked = set()  # master data: keys that failed or wait in this run (their dependants wait too)
         self.seen, self.unfinished = set(), set()
         self.jobs = {}  # remote calls in flight: future → what records their outcome in the ledger
-        self.writing = None  # the future of the batch being written
+        self.writing = deque()  # the batches handed to the writer, oldest first
+        self.halted = threading.Event()
+        self.claim = ledger.new_claim()  # this run's claim on the records it reads
         self.stopping = self.interrupted = False
         self.writes_allowed = True
         self.listing_complete = False
@@ -144,8 +154,7 @@ class Booking:
             pending = pending.filter(pk__in=record_ids)
         items = [self.item(row, data=row["source_data"]) for row in pending.values(*self.columns("source_data"))]
         self.seen.update(item.key for item in items)
-        self.adopt_for_this_run([item.record_id for item in items])
-        return items
+        return self.adopt_for_this_run(items)
 
     def columns(self, *more):
         master = ("fingerprint", "synced_state", "payload") if self.mode == MASTER else ()
@@ -160,7 +169,8 @@ class Booking:
         settled are read (a running instance seen by the listing waits without a detail call). Master data is
         taken again whenever it is listed."""
         self.unfinished.update(entry.key for entry in listed if entry.finished is False)
-        listed = [entry for entry in dict((entry.key, entry) for entry in listed).values() if entry.key not in self.seen]
+        unique = dict((entry.key, entry) for entry in listed)
+        listed = [entry for entry in unique.values() if entry.key not in self.seen]
         if not listed:
             return []
         self.seen.update(entry.key for entry in listed)
@@ -176,8 +186,7 @@ class Booking:
         rows = {row["source_key"]: row for row in records.values(*self.columns())}
         items = [self.item(rows[entry.key], data=entry.data, listed=entry.data is not None, removed=entry.removed)
                  for entry in listed if entry.key in rows and self.to_take(rows[entry.key]["status"], entry)]
-        self.adopt_for_this_run([item.record_id for item in items])
-        return items
+        return self.adopt_for_this_run(items)
 
     def to_take(self, status, entry):
         if status == Status.WAITING:
@@ -190,13 +199,18 @@ class Booking:
         items = [self.item(row) for row in waiting.values(*self.columns())
                  if row["source_key"] not in self.seen and row["source_key"] not in self.unfinished]
         self.seen.update(item.key for item in items)
-        self.adopt_for_this_run([item.record_id for item in items])
-        return items
+        return self.adopt_for_this_run(items)
 
-    def adopt_for_this_run(self, record_ids):
-        """The run's progress is read from the ledger: the records it takes on are marked as its own."""
-        for start in range(0, len(record_ids), CHUNK):
-            SyncRecord.objects.filter(pk__in=record_ids[start:start + CHUNK], status__in=OPEN).update(run=self.run)
+    def adopt_for_this_run(self, items):
+        """The records the run takes on are claimed for reading and marked as its own (its progress is read
+        from the ledger); a record another live run is reading is left to it, so nothing is fetched twice."""
+        if not items:
+            return items
+        ids = [item.record_id for item in items]
+        mine = set()
+        for start in range(0, len(ids), CHUNK):
+            mine |= ledger.claim_for_reading(self.run, self.claim, ids[start:start + CHUNK], OPEN)
+        return [item for item in items if item.record_id in mine or item.status not in OPEN]
 
     # ---- read and decide ----------------------------------------------------------------------
 
@@ -208,7 +222,7 @@ class Booking:
                 break
             future = None if item.data is not None or item.removed else self.readers.submit(self.fetch, item)
             in_flight.append((item, future))
-            while in_flight and (len(in_flight) > 2 * self.concurrency or in_flight[0][1] is None
+            while in_flight and (len(in_flight) > READS_AHEAD * self.concurrency or in_flight[0][1] is None
                                  or in_flight[0][1].done()):
                 yield self.fetched(*in_flight.popleft())
         while in_flight:
@@ -240,7 +254,8 @@ class Booking:
 
     def fetch_failed(self, item, error):
         if isinstance(error, BusinessError):
-            return self.settle(item, Status.FAILED, when_status=OPEN, run=self.run, error_kind=SyncRecord.ErrorKind.SOURCE,
+            return self.settle(item, Status.FAILED, when_status=OPEN, run=self.run,
+                               error_kind=SyncRecord.ErrorKind.SOURCE,
                                **reason("source_unreadable", {"message": error.message}, error.message))
         ledger.update_record(item.record_id, when_status=(Status.PENDING,), run=self.run,
                              error_kind=SyncRecord.ErrorKind.TRANSIENT,
@@ -294,13 +309,15 @@ class Booking:
     # ---- write and settle ---------------------------------------------------------------------
 
     def write(self, batch):
-        """Claim the batch and hand it to the writer, once the previous one is settled. Master data goes in
-        dependency order: parents first, and a record whose dependency failed or waits, waits."""
+        """Claim the batch and hand it to the writer, which writes batches one after the other while the next
+        ones are read. Master data goes in dependency order and waits for each group's outcome: parents first,
+        and a record whose dependency failed or waits, waits."""
         self.tick()
+        send, settle = {BILL: (self.send_bills, self.bills_written), MASTER: (self.send_master, self.master_written),
+                        MESSAGE: (self.send_messages, self.messages_written)}[self.mode]
         for group in self.in_dependency_order(batch) if self.mode == MASTER else [batch]:
-            if self.writing is not None:
-                self.wait_for(self.writing)
-                self.writing = None
+            while self.writing and (self.mode == MASTER or len(self.writing) >= WRITES_AHEAD):
+                self.wait_for(self.writing.popleft())
             if not self.writes_allowed:  # they stay pending in the ledger for the next run
                 return
             if self.mode == MASTER:
@@ -308,9 +325,31 @@ class Booking:
             token, claimed = ledger.claim_for_writing(self.run, [item.record_id for item in group])
             mine = [item for item in group if item.record_id in claimed]  # another run may have taken some
             if mine:
-                send, written = {BILL: (self.send_bills, self.bills_written), MASTER: (self.send_master,
-                                 self.master_written), MESSAGE: (self.send_messages, self.messages_written)}[self.mode]
-                self.writing = self.start(self.writer, send, mine, then=lambda f, t=token, m=mine, w=written: w(t, m, f))
+                self.writing.append(self.start(self.writer, self.guarded, send, mine,
+                                               then=lambda f, t=token, m=mine: self.written(t, m, f, settle)))
+
+    def guarded(self, send, items):  # in the writer thread
+        """Once a write was refused before anything was saved (credentials, quota), the batches queued behind it
+        are not sent: they go back to pending."""
+        if self.halted.is_set():
+            raise Halted
+        try:
+            return send(items)
+        except RemoteError as error:
+            if not isinstance(error, (TransientError, BusinessError)):
+                self.halted.set()
+            raise
+
+    def written(self, token, items, future, settle):
+        try:
+            result = future.result()
+        except Halted:
+            for item in items:
+                ledger.update_record(item.record_id, when_claim=token, status=Status.PENDING, claim="")
+            return None
+        except RemoteError as error:
+            return self.write_failed(token, items, error)
+        return settle(token, items, result)
 
     # BILL: written once per key, ever.
 
@@ -327,11 +366,8 @@ class Booking:
             raise TransientError(f"{len(outcomes)} outcomes for {len(items)} items", system="engine")
         return outcomes
 
-    def bills_written(self, token, items, future):
-        try:
-            found, outcomes = future.result()
-        except RemoteError as error:
-            return self.write_failed(token, items, error)
+    def bills_written(self, token, items, result):
+        found, outcomes = result
         now = timezone.now()
         for item in [item for item in items if item.key in found]:
             bill = found[item.key]
@@ -427,11 +463,7 @@ class Booking:
             raise TransientError(f"{len(outcomes)} outcomes for {len(changed) + len(removed)} items", system="engine")
         return dict(zip([item.key for item in changed + removed], outcomes))
 
-    def master_written(self, token, items, future):
-        try:
-            outcomes = future.result()
-        except RemoteError as error:
-            return self.write_failed(token, items, error)
+    def master_written(self, token, items, outcomes):
         for item in [item for item in items if not item.removed]:
             if item.change.action == Change.UNCHANGED:
                 self.settle(item, Status.SUCCEEDED, when_claim=token, claim="", fingerprint=fingerprint(item.payload),
@@ -452,11 +484,7 @@ class Booking:
     def send_messages(self, items):  # in the writer thread
         return self.send(items)
 
-    def messages_written(self, token, items, future):
-        try:
-            outcomes = future.result()
-        except RemoteError as error:
-            return self.write_failed(token, items, error)
+    def messages_written(self, token, items, outcomes):
         self.settle_outcomes(token, items, outcomes)
 
     def followed_up(self, booked, future):
@@ -513,7 +541,7 @@ class Booking:
 
     def settle(self, item, status, *, when_status=None, when_claim=None, **fields):
         settled = ledger.update_record(item.record_id, when_status=when_status, when_claim=when_claim,
-                                       status=status, **fields)
+                                       status=status, **{"claim": "", **fields})
         if settled:
             self.latencies.append(time.monotonic() - item.started)
         return settled
@@ -557,6 +585,7 @@ class Booking:
             self.stop(gettext("This run lost its lease (another worker took the scheme over)."), writes=False)
         if force or time.monotonic() - self.last_tick >= RENEW_EVERY:
             self.last_tick = time.monotonic()
+            reset_queries()  # with DEBUG on, a long run would otherwise keep thousands of statements
             self.run.read_count = len(self.seen)
             ledger.store_progress(self.run)
 

@@ -216,10 +216,28 @@ def claim_for_writing(run, record_ids):
     return token, set(SyncRecord.objects.filter(claim=token).values_list("id", flat=True))
 
 
+def alive():
+    """Records whose run is alive (running, its lease not expired)."""
+    return Q(run__status=SyncRun.Status.RUNNING, run__lease_expires_at__gte=timezone.now())
+
+
+def claim_for_reading(run, token, record_ids, statuses):
+    """Claim these open records for reading unless another live run reads them; returns the ids claimed.
+    Each UPDATE is conditioned on the claim it replaces, so two runs cannot both take a record."""
+    free = (SyncRecord.objects.filter(pk__in=record_ids, status__in=statuses)
+            .filter(Q(claim="") | Q(run=run) | ~alive()).exclude(claim=token).values_list("id", "claim"))
+    by_claim = {}
+    for pk, claim in free:
+        by_claim.setdefault(claim, []).append(pk)
+    for claim, ids in by_claim.items():
+        SyncRecord.objects.filter(pk__in=ids, claim=claim, status__in=statuses).update(
+            claim=token, run=run, updated_at=timezone.now())
+    return set(SyncRecord.objects.filter(pk__in=record_ids, claim=token).values_list("id", flat=True))
+
+
 def stale_writing(scheme):
     """Records left `writing` by a run that is no longer alive: their outcome in the target is unknown."""
-    alive = Q(run__status=SyncRun.Status.RUNNING, run__lease_expires_at__gte=timezone.now())
-    return SyncRecord.objects.filter(scheme=scheme, status=Status.WRITING).exclude(alive)
+    return SyncRecord.objects.filter(scheme=scheme, status=Status.WRITING).exclude(alive())
 
 
 def reconcile(run, target, records, *, via):
@@ -237,7 +255,8 @@ def reconcile(run, target, records, *, via):
             adopted += update_record(
                 record.pk, when_claim=record.claim, status=Status.SUCCEEDED, claim="", target_id=bill.id,
                 target_number=bill.number, response=bill.response, error_kind="", reason_code=bill.code,
-                reason_params=bill.params, error=reasons.in_english(bill.code, bill.params) if bill.code else bill.message,
+                reason_params=bill.params,
+                error=reasons.in_english(bill.code, bill.params) if bill.code else bill.message,
                 booked_via=SyncRecord.Via.RECONCILED if via != SyncRecord.Via.RETRY else via, booked_at=now, run=run,
             )
         else:
@@ -248,6 +267,25 @@ def reconcile(run, target, records, *, via):
                 error_kind=SyncRecord.ErrorKind.TRANSIENT,
             )
     return adopted, released
+
+
+def drainable(scheme):
+    """Whether the scheme has records a drain would take: in flight for a dead run, or pending and free."""
+    pending = SyncRecord.objects.filter(scheme=scheme, status=Status.PENDING).filter(Q(claim="") | ~alive())
+    return pending.exists() or stale_writing(scheme).exists()
+
+
+def schemes_to_recover(queued_for=timedelta(seconds=30)):
+    """Schemes with records a dead worker left writing, or with events queued longer than `queued_for` whose
+    records are still pending and read by no live run (their task was lost with its worker)."""
+    from integrations.models import DingTalkEvent
+
+    writing = SyncRecord.objects.filter(status=Status.WRITING).exclude(alive()).values_list("scheme_id", flat=True)
+    queued = DingTalkEvent.objects.filter(outcome=DingTalkEvent.Outcome.QUEUED,
+                                          received_at__lt=timezone.now() - queued_for)
+    pending = SyncRecord.objects.filter(status=Status.PENDING, scheme_id__in=queued.values("scheme_id"),
+                                        source_key__in=queued.values("instance_id")).filter(Q(claim="") | ~alive())
+    return sorted(set(writing.distinct()) | set(pending.values_list("scheme_id", flat=True).distinct()))
 
 
 def recover_stale(run, scheme, target, *, via):
