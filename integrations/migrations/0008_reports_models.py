@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('django_q', '0019_alter_task_options_alter_ormq_key_alter_ormq_lock_and_more'),
-        ('integrations', '0006_engine_resolve_permission'),
+        ('integrations', '0007_engine_sweep_schedule'),
     ]
 
     operations = [
