@@ -5,24 +5,32 @@ PIP := $(VENV)/bin/pip
 PYTHON ?= python3
 PORT ?= 8000
 
-.PHONY: demo test setup assets system-deps clean-demo
+.PHONY: demo test setup assets bundle system-deps test-deps clean-demo
 
 demo: setup
 	$(PY) manage.py demo --port $(PORT)
 
-test: setup system-deps
+test: setup test-deps
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-# Debian packages the tests need: Chromium for browser tests, gettext to compile translations,
-# Node.js and npm to bundle dingtalk-jsapi. Installed only when missing.
-SYSTEM_DEPS := chromium:chromium msgfmt:gettext node:nodejs npm:npm
-system-deps:
-	@missing=""; for pair in $(SYSTEM_DEPS); do command -v $${pair%%:*} >/dev/null || missing="$$missing $${pair#*:}"; done; \
-	if [ -n "$$missing" ]; then \
+# Debian packages, installed only when missing. The demo needs gettext to compile translations and Node.js
+# with npm to bundle dingtalk-jsapi; only the tests need a browser: Chromium, with a Chinese font so that
+# pages are measured as a reader sees them.
+SYSTEM_DEPS := msgfmt:gettext node:nodejs npm:npm
+TEST_DEPS := chromium:chromium fc-list:fontconfig wqy-microhei:fonts-wqy-microhei
+APT_INSTALL = if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi; \
 	fi
+# A pair is command:package; a font counts as present when fc-list knows its file.
+HAS = command -v $${pair%%:*} >/dev/null || fc-list 2>/dev/null | grep -q $${pair%%:*}
+
+system-deps:
+	@missing=""; for pair in $(SYSTEM_DEPS); do $(HAS) || missing="$$missing $${pair#*:}"; done; $(APT_INSTALL)
+
+test-deps:
+	@missing=""; for pair in $(TEST_DEPS); do $(HAS) || missing="$$missing $${pair#*:}"; done; $(APT_INSTALL)
 
 setup: system-deps $(VENV)/.installed assets
 
@@ -37,6 +45,9 @@ $(VENV)/.installed: pyproject.toml
 DD_BUNDLE := sso/static/sso/vendor/dingtalk-jsapi.js
 assets: $(VENV)/.installed $(DD_BUNDLE)
 	$(PY) manage.py compilemessages --ignore '$(VENV)' --ignore node_modules -v0
+
+# Production builds only the bundle (Node.js and npm on the build machine; `check --deploy` fails without it).
+bundle: $(DD_BUNDLE)
 
 $(DD_BUNDLE): sso/frontend/package.json sso/frontend/package-lock.json sso/frontend/entry.js
 	cd sso/frontend && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build

@@ -83,6 +83,19 @@ def expense_scheme(dingtalk, kingdee, process_code):
     return scheme
 
 
+def org_schemes(dingtalk, kingdee):
+    """The market's "钉钉通讯录 → 金蝶部门与员工" on the sandbox connections (made once)."""
+    from integrations.market import org
+
+    schemes = org.org_schemes(dingtalk)
+    if schemes is None:
+        schemes = org.create_org_schemes(source_connection=dingtalk, target_connection=kingdee)
+    for scheme in schemes:
+        scheme.target_connection, scheme.enabled = kingdee, True
+        scheme.save()
+    return schemes
+
+
 def sandbox_push(base_url, dingtalk, mode="callback"):
     """The sandbox DingTalk app sends its approval events to this portal: by HTTP push to the connection's
     callback URL, or in Stream mode (then `sandbox_stream` and `dingtalk_stream` must run)."""
@@ -94,26 +107,49 @@ def sandbox_push(base_url, dingtalk, mode="callback"):
     return url if push_mode == App.PushMode.HTTP else "Stream mode"
 
 
+def seed_identities():
+    """The identity map of the demo company, a few employees left out on purpose and marked so in the client."""
+    from sandbox import roster
+    from sso.identities import seed_demo_identities
+
+    mapped, unmapped = seed_demo_identities(roster.employees())
+    mark_unmapped_in_client()
+    return mapped, unmapped
+
+
+def mark_unmapped_in_client():
+    """The sandbox's DingTalk client marks the employees the identity map leaves out, so nobody wonders why their
+    Kingdee login is refused."""
+    from sandbox.dingtalk.models import Employee
+    from sso.models import IdentityMap
+
+    mapped = IdentityMap.objects.filter(active=True).values_list("dingtalk_userid", flat=True)
+    Employee.objects.exclude(userid__in=mapped).update(demo_note="未映射：登录金蝶会被拒绝")
+    Employee.objects.filter(userid__in=mapped).update(demo_note="")
+
+
 def setup_demo(base_url, events="callback"):
     """Idempotent. Returns a few lines describing what is ready."""
-    from sandbox import roster
     from devtools.reports_demo import setup_demo_reports
     from devtools.sso_demo import setup_demo_sso
-    from sso.identities import seed_demo_identities
 
     credentials = seed_sandbox()
     dingtalk, robot, kingdee = sandbox_connections(base_url, credentials)
     scheme = expense_scheme(dingtalk, kingdee, credentials["dingtalk"]["process_code"])
     pushed_to = sandbox_push(base_url, dingtalk, events)
-    mapped, unmapped = seed_demo_identities(roster.employees())
+    mapped, unmapped = seed_identities()
     setup_demo_sso(kingdee, credentials["kingdee_sso"], dingtalk)
     setup_demo_reports(kingdee, robot, dingtalk)
     tasks.enqueue_run(scheme)
+    departments, people = org_schemes(dingtalk, kingdee)
     return [
         f"Sandbox connections: {dingtalk.name}, {robot.name}, {kingdee.name} → {base_url.rstrip('/')}/sandbox/",
         f"Scheme “{scheme.name}” (id {scheme.pk}) books approvals on DingTalk events and polls every 30 minutes "
         "as a safety net; a first run is queued.",
         f"Sandbox approval events → {pushed_to}: approve a running claim in the sandbox admin and its bill follows.",
+        f"Org sync: “{departments.name}” and “{people.name}” follow DingTalk's org events and compare every "
+        f"{people.interval_minutes} minutes; add a person with POST /sandbox/dingtalk/_contacts and see their "
+        "Kingdee employee and identity row appear.",
         f"Identity map: {mapped} employees mapped, {unmapped} left unmapped on purpose.",
         f"Single sign-on: open {base_url.rstrip('/')}/sandbox/dingtalk/client/, pick an employee and open the "
         "Kingdee app to land in the sandbox Kingdee logged in as them.",

@@ -12,10 +12,17 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
+from integrations import events
 from integrations.models import Connection, DingTalkEvent
 from integrations.protocol import CallbackCryptoError, callback_decrypt, callback_envelope, callback_signature
 
 clock = time.time  # tests move it to the published vectors' moment
+
+# DingTalk's pushes are a few KB of ciphertext; anything far larger is not DingTalk.
+MAX_BODY_BYTES = 256 * 1024
+# Refusals are recorded, but a stranger posting junk in a loop must not fill the database.
+REJECTED_KEPT_PER_SOURCE = 200
+BODY_KEPT_CHARS = 2000
 
 
 class Refused(Exception):
@@ -34,19 +41,49 @@ class Push:
     encrypt: str
 
     @classmethod
-    def from_request(cls, request):
-        """Either spelling of the query (`signature`/`msg_signature`, `timestamp`/`timeStamp`)."""
+    def from_request(cls, request, body):
+        """Either spelling of the query (`signature`/`msg_signature`, `timestamp`/`timeStamp`); raises Refused
+        for a body that is not a JSON object with a text `encrypt`."""
         try:
-            body = json.loads(request.body or b"{}")
-        except ValueError:
-            body = {}
+            data = json.loads(body or b"{}")
+        except (ValueError, RecursionError):
+            raise Refused(400, 900001, "the body is not JSON") from None
+        encrypt = data.get("encrypt", "") if isinstance(data, dict) else None
+        if not isinstance(encrypt, str):
+            raise Refused(400, 900001, "the body must be a JSON object whose encrypt is text")
         query = request.GET
         return cls(
             signature=query.get("signature") or query.get("msg_signature") or "",
             timestamp=query.get("timestamp") or query.get("timeStamp") or "",
             nonce=query.get("nonce") or "",
-            encrypt=(body.get("encrypt") if isinstance(body, dict) else "") or "",
+            encrypt=encrypt,
         )
+
+
+def read_body(request):
+    """The raw body, refused (413) past MAX_BODY_BYTES without reading the rest."""
+    declared = request.META.get("CONTENT_LENGTH") or "0"
+    if not declared.isdigit() or int(declared) > MAX_BODY_BYTES:
+        raise Refused(413, 900001, f"the body is larger than {MAX_BODY_BYTES} bytes")
+    body = request.read(MAX_BODY_BYTES + 1)
+    if len(body) > MAX_BODY_BYTES:
+        raise Refused(413, 900001, f"the body is larger than {MAX_BODY_BYTES} bytes")
+    return body
+
+
+def record_refusal(connection, refusal, signature, address, body=b""):
+    """Keep the refused delivery with the start of its body, and only the newest few per sending address."""
+    event = events.reject(connection, DingTalkEvent.Channel.CALLBACK, f"{refusal.code} {refusal.reason}",
+                          signature.replace("\x00", ""), address)  # PostgreSQL stores no NUL in text
+    kept = {"raw": body[:BODY_KEPT_CHARS].decode(errors="replace").replace("\x00", "")} if body else None
+    rejected = DingTalkEvent.objects.filter(connection=connection, outcome=DingTalkEvent.Outcome.REJECTED,
+                                            remote_addr=address)
+    if kept:
+        rejected.filter(pk=event.pk).update(body=kept)
+    oldest_kept = rejected.order_by("-pk").values_list("pk", flat=True)[REJECTED_KEPT_PER_SOURCE - 1:][:1]
+    if oldest_kept:
+        rejected.filter(pk__lt=oldest_kept[0]).delete()
+    return event
 
 
 def max_age():
@@ -72,6 +109,8 @@ def open_push(connection, push):
     except CallbackCryptoError as error:
         reason = "receiver id mismatch (AppKey or CorpId)" if error.code == 900010 else str(error)
         raise Refused(403 if error.code == 900010 else 400, error.code, reason) from None
+    except ValueError:  # a plaintext that is not UTF-8
+        raise Refused(400, 900007, "cannot decrypt") from None
     check_fresh(push.timestamp)
     if DingTalkEvent.objects.filter(connection=connection, signature=push.signature).exclude(
             outcome=DingTalkEvent.Outcome.REJECTED).exists():

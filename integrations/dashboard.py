@@ -1,19 +1,26 @@
-"""The operations dashboard's numbers: a handful of GROUP BY queries over the last 30 days, whatever the
-size of the ledger (the page's query count does not depend on the number of records or runs)."""
+"""The operations dashboard's numbers: a handful of queries over the last 30 days whose cost does not grow with
+the ledger (records per day come from RecordTally, which triggers keep; open counts and reasons read only the
+failed and skipped records through their indexes)."""
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 
-from django.db.models import Case, Count, IntegerField, OuterRef, Subquery, Value, When
+from django.db import connection, transaction
+from django.db.models import (Case, Count, F, FloatField, Func, IntegerField, Max, Min, OuterRef, Subquery, Sum,
+                              Value, When)
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext
 
-from integrations import charts, reasons
-from integrations.models import Alert, ReportRun, Scheme, SyncRecord, SyncRun
+from integrations import charts, reasons, review
+from integrations.models import Alert, RecordTally, ReportRun, Scheme, SyncRecord, SyncRun
+from integrations.models.tallies import HOUR
 
 DAYS = 30
 TOP_REASONS = 5
+# Tally rows beyond this many since the last compaction are folded into one per bucket before reading.
+COMPACT_AFTER = 20000
+KEEP_DAYS = DAYS + 5
 Status = SyncRecord.Status
 Via = SyncRecord.Via
 SERIES = ((Status.SUCCEEDED, "chart-ok"), (Status.FAILED, "chart-failed"), (Status.SKIPPED, "chart-skipped"),
@@ -51,7 +58,8 @@ class SchemeBoard:
             (Via(via).label, css, self.booked_via.get(via, 0)) for via, css in VIA_CSS.items()])
         return {
             "records": records,
-            "p95": charts.bars(gettext("p95 run duration"), days, p95, css="chart-duration", unit="s",
+            "p95": charts.bars(gettext("p95 run duration"), days, p95, css="chart-duration",
+                               unit=pgettext("unit of time", "s"),
                                caption=gettext("p95 run duration per day, seconds")),
             "throughput": charts.bars(gettext("Throughput"), days, throughput, css="chart-throughput",
                                       caption=gettext("Records per minute of run time, per day")),
@@ -86,6 +94,18 @@ def day_of(field, starts):
     return Case(*whens, output_field=IntegerField())
 
 
+class Seconds(Func):
+    """Seconds from the second timestamp to the first, computed by the database (no datetime per row)."""
+
+    output_field = FloatField()
+    arg_joiner = " - "
+    template = "EXTRACT(EPOCH FROM (%(expressions)s))::double precision"
+
+    def as_sqlite(self, compiler, connection, **extra):
+        return self.as_sql(compiler, connection, template="((julianday(%(expressions)s)) * 86400.0)",
+                           arg_joiner=") - julianday(", **extra)
+
+
 def schemes_with_last_run():
     last = SyncRun.objects.filter(scheme=OuterRef("pk")).order_by("-started_at")
     return Scheme.objects.select_related("schedule").annotate(
@@ -94,6 +114,7 @@ def schemes_with_last_run():
         last_run_started=Subquery(last.values("started_at")[:1]),
         last_run_done=Subquery(last.values("done")[:1]),
         last_run_total=Subquery(last.values("total")[:1]),
+        last_run_data_centre=Subquery(last.values("data_centre")[:1]),
     ).order_by("name")
 
 
@@ -102,23 +123,21 @@ def build(today=None):
     since = starts[0]
     boards = {scheme.pk: SchemeBoard(scheme) for scheme in schemes_with_last_run()}
 
-    per_day = (SyncRecord.objects.filter(updated_at__gte=since).annotate(day=day_of("updated_at", starts))
-               .values_list("scheme_id", "day", "status", "booked_via").annotate(n=Count("id")).order_by())
-    for scheme_id, day, status, via, count in per_day:
+    for scheme_id, day, status, via, count in tallies(starts):
         board = boards.get(scheme_id)
-        if board is None:
+        if board is None or not count:
             continue
         board.records[days[day]][status] += count
         if status == Status.SUCCEEDED:
             board.booked_via[via] += count
 
-    open_counts = (SyncRecord.objects.filter(status__in=[Status.FAILED, Status.SKIPPED])
+    open_counts = (SyncRecord.objects.filter(status__in=[Status.FAILED, Status.SKIPPED, Status.CONFLICT])
                    .values_list("scheme_id", "status").annotate(n=Count("id")).order_by())
     for scheme_id, status, count in open_counts:
         if scheme_id in boards:
             boards[scheme_id].open_counts[status] = count
 
-    failed = (SyncRecord.objects.filter(status=Status.FAILED).exclude(error="")
+    failed = (review.newest(SyncRecord.objects.filter(status=Status.FAILED)).exclude(error="")
               .values_list("scheme_id", "error", "reason_code", "reason_params").annotate(n=Count("id"))
               .order_by("-n")[:200])
     for scheme_id, error, code, params, count in failed:
@@ -127,14 +146,51 @@ def build(today=None):
             board.reasons.append(((reasons.render(code, params) if code else "") or error, count))
 
     runs = (SyncRun.objects.filter(started_at__gte=since, finished_at__isnull=False)
-            .annotate(day=day_of("started_at", starts))
-            .values_list("scheme_id", "day", "started_at", "finished_at", "succeeded_count", "failed_count",
-                         "skipped_count"))
-    for scheme_id, day, started, finished, *counts in runs.iterator(chunk_size=2000):
+            .annotate(day=day_of("started_at", starts), seconds=Seconds("finished_at", "started_at"),
+                      settled=F("succeeded_count") + F("failed_count") + F("skipped_count"))
+            .values_list("scheme_id", "day", "seconds", "settled"))
+    for scheme_id, day, seconds, records in runs.iterator(chunk_size=2000):
         board = boards.get(scheme_id)
         if board is not None:
-            board.runs[days[day]].append(((finished - started).total_seconds(), sum(counts)))
+            board.runs[days[day]].append((seconds, records))
     return days, list(boards.values())
+
+
+def tallies(starts):
+    """[(scheme id, day index, status, booked via, records)] for the days starting at `starts` (the hour a day
+    starts in counts for that day: exact for time zones a whole number of hours from UTC)."""
+    compact()
+    hours = [int(start.timestamp()) // HOUR for start in starts]
+    return (RecordTally.objects.filter(hour__gte=hours[0]).annotate(day=day_of("hour", hours))
+            .values_list("scheme_id", "day", "status", "booked_via").annotate(n=Sum("n")).order_by())
+
+
+def compact(force=False):
+    """Fold the tally into one row per bucket once it has grown by COMPACT_AFTER rows: the hours of a past local
+    day into the hour that day starts in (the dashboard counts by day), hours older than KEEP_DAYS dropped. Each
+    row is taken by exactly one DELETE … RETURNING, so compactions running at once never count a row twice."""
+    bounds = RecordTally.objects.aggregate(low=Min("pk"), high=Max("pk"))
+    if bounds["high"] is None or (not force and bounds["high"] - bounds["low"] < COMPACT_AFTER):
+        return
+    _days, starts = window()
+    today = int(starts[-1].timestamp()) // HOUR
+    oldest = today - 24 * KEEP_DAYS
+    day_start = {}
+    sums = Counter()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {RecordTally._meta.db_table} WHERE id <= %s "
+                       "RETURNING scheme_id, hour, status, booked_via, n", [bounds["high"]])
+        for scheme_id, hour, status, via, n in cursor.fetchall():
+            if hour < oldest:
+                continue
+            if hour < today:
+                if hour not in day_start:
+                    day = timezone.localdate(datetime.fromtimestamp(hour * HOUR, UTC))
+                    day_start[hour] = int(timezone.make_aware(datetime.combine(day, time.min)).timestamp()) // HOUR
+                hour = day_start[hour]
+            sums[scheme_id, hour, status, via] += n
+        RecordTally.objects.bulk_create([RecordTally(scheme_id=key[0], hour=key[1], status=key[2], booked_via=key[3],
+                                                     n=n) for key, n in sorted(sums.items()) if n], batch_size=2000)
 
 
 def recent_alerts(limit=5):
@@ -144,3 +200,10 @@ def recent_alerts(limit=5):
 def recent_report_runs(limit=8):
     """The latest runs of reports and stock alerts, with what they sent (the dashboard's reports panel)."""
     return list(ReportRun.objects.select_related("report")[:limit])
+
+
+def quota_usages():
+    """Each DingTalk app's monthly call quota: used, forecast, level (the card beside the worker's status)."""
+    from integrations import quota
+
+    return quota.usages()

@@ -18,7 +18,7 @@ from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from integrations import engine, queue, reasons
+from integrations import engine, org_events, queue, reasons
 from integrations.models import DingTalkEvent, Scheme, SyncRecord, Trigger
 
 Outcome = DingTalkEvent.Outcome
@@ -102,6 +102,8 @@ def _keep(connection, incoming):
 def _decide(event, connection, incoming):
     if event.event_type == "check_url":
         return _settle(event, Outcome.IGNORED, gettext("The callback URL check, answered with success."))
+    if org_events.handles(event.event_type):
+        return org_events.decide(event, connection, incoming)
     if event.event_type != INSTANCE_CHANGE or (incoming.get("type"), incoming.get("result")) != ("finish", "agree"):
         return _settle(event, Outcome.IGNORED, gettext("Only approved instances (finish/agree) are booked."))
     if not event.instance_id or not event.process_code:

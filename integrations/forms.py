@@ -1,8 +1,23 @@
+from urllib.parse import urlsplit
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from integrations.fields import is_undecryptable
 from integrations.models import Connection
+
+
+def checked_port(value):
+    """The URL unchanged, or a ValidationError naming a port no server can listen on (80800, 0, "abc")."""
+    if not value:
+        return value
+    try:
+        port = urlsplit(value).port
+    except ValueError:
+        port = 0
+    if port == 0:
+        raise forms.ValidationError(_("The port in this address must be a number from 1 to 65535."))
+    return value
 
 
 def secret_status(value):
@@ -67,3 +82,9 @@ class ConnectionForm(SecretFormMixin, forms.ModelForm):
     class Meta:
         model = Connection
         fields = "__all__"
+
+    def clean_base_url(self):
+        return checked_port(self.cleaned_data.get("base_url"))
+
+    def clean_api_base_url(self):
+        return checked_port(self.cleaned_data.get("api_base_url"))

@@ -98,21 +98,45 @@ class Result:
 
 
 @dataclass(frozen=True)
+class Param:
+    """One parameter of a transform, declared so the admin can draw a form field for it.
+
+    The attributes match the adapters' `Param` (label, type, required, default, help), so one renderer
+    serves both; `choices` ((value, label) pairs) makes a select, `lookup="value_map"` a value-map picker.
+    """
+
+    label: str
+    type: type = str
+    required: bool = False
+    default: object = None
+    help: str = ""
+    choices: tuple = ()
+    lookup: str = ""
+
+
+WRAP = Param(gettext_noop("wrap in"), help=gettext_noop("Send {key: value} instead of the value, e.g. FNumber."))
+
+
+@dataclass(frozen=True)
 class Transform:
     name: str
     label: str
     apply: Callable  # (value, params, context) -> value
-    params: tuple = ()  # accepted parameter names besides the common "wrap"
+    params: dict = field(default_factory=dict)  # name → Param, besides the common "wrap"
     needs_source: bool = True
     check: Callable = lambda params: []
+
+    @property
+    def all_params(self):
+        return {**self.params, "wrap": WRAP}
 
 
 TRANSFORMS: dict[str, Transform] = {}
 
 
-def register(name, label, *, params=(), needs_source=True, check=None):
+def register(name, label, *, params=None, needs_source=True, check=None):
     def decorator(func):
-        TRANSFORMS[name] = Transform(name, label, func, tuple(params), needs_source, check or (lambda p: []))
+        TRANSFORMS[name] = Transform(name, label, func, dict(params or {}), needs_source, check or (lambda p: []))
         return func
 
     return decorator
@@ -154,7 +178,8 @@ def _check_constant(params):
     return [] if "value" in params else [MappingError(gettext_noop("Set the parameter “value”."))]
 
 
-@register("constant", gettext_noop("Constant"), params=("value",), needs_source=False, check=_check_constant)
+@register("constant", gettext_noop("Constant"), params={"value": Param(gettext_noop("value"), required=True)},
+          needs_source=False, check=_check_constant)
 def constant(value, params, context):
     return params.get("value")
 
@@ -165,7 +190,10 @@ def _check_value_map(params):
     return []
 
 
-@register("value_map", gettext_noop("Value map"), params=("map", "default"), check=_check_value_map)
+@register("value_map", gettext_noop("Value map"), check=_check_value_map, params={
+    "map": Param(gettext_noop("value map"), required=True, lookup="value_map"),
+    "default": Param(gettext_noop("when not in the map"), help=gettext_noop("Empty: the record fails.")),
+})
 def value_map(value, params, context):
     name = params["map"]
     entries = context.lookups.value_maps.get(name)
@@ -188,7 +216,10 @@ def _check_identity(params):
     return []
 
 
-@register("identity", gettext_noop("Identity map (DingTalk user → Kingdee)"), params=("field",), check=_check_identity)
+@register("identity", gettext_noop("Identity map (DingTalk user → Kingdee)"), check=_check_identity, params={
+    "field": Param(gettext_noop("Kingdee value"), default="staff_number", choices=(
+        ("staff_number", gettext_noop("staff number")), ("username", gettext_noop("user name")))),
+})
 def identity(value, params, context):
     userid = str(value).strip()
     found = context.lookups.identity(userid)
@@ -221,7 +252,10 @@ def _check_date(params):
     return problems
 
 
-@register("date", gettext_noop("Date"), params=("format", "timezone"), check=_check_date)
+@register("date", gettext_noop("Date"), check=_check_date, params={
+    "format": Param(gettext_noop("format"), default="yyyy-MM-dd", choices=tuple((f, f) for f in DATE_FORMATS)),
+    "timezone": Param(gettext_noop("time zone"), help=gettext_noop("Empty: the portal's time zone.")),
+})
 def to_date(value, params, context):
     zone = ZoneInfo(params.get("timezone") or context.lookups.timezone)
     moment = parse_moment(value, zone)
@@ -256,7 +290,14 @@ def _check_number(params):
     return problems
 
 
-@register("number", gettext_noop("Number"), params=("scale", "rounding", "positive", "as_text"), check=_check_number)
+@register("number", gettext_noop("Number"), check=_check_number, params={
+    "scale": Param(gettext_noop("decimals"), int, default=2),
+    "rounding": Param(gettext_noop("rounding"), default="half_up", choices=(
+        ("half_up", gettext_noop("half up")), ("half_even", gettext_noop("half to even")),
+        ("down", gettext_noop("down")))),
+    "positive": Param(gettext_noop("must be above zero"), bool, default=False),
+    "as_text": Param(gettext_noop("send as text"), bool, default=False),
+})
 def to_number(value, params, context):
     number = parse_decimal(value)
     if params.get("positive") and number <= 0:
@@ -283,7 +324,9 @@ def parse_decimal(value):
     return number
 
 
-@register("basedata", gettext_noop("Base data number"), params=("key",))
+@register("basedata", gettext_noop("Base data number"), params={
+    "key": Param(gettext_noop("number key"), default="FNumber"),
+})
 def basedata(value, params, context):
     return {params.get("key") or "FNumber": str(value).strip()}
 
@@ -294,7 +337,9 @@ def _check_template(params):
     return []
 
 
-@register("template", gettext_noop("Text template"), params=("template",), needs_source=False, check=_check_template)
+@register("template", gettext_noop("Text template"), needs_source=False, check=_check_template, params={
+    "template": Param(gettext_noop("template"), required=True, help=gettext_noop("e.g. {title} {business_id}")),
+})
 def fill_template(value, params, context):
     def substitute(match):
         found = resolve(context.record, match.group(1).strip(), context.row)
@@ -320,7 +365,12 @@ def _check_regex(params):
     return problems
 
 
-@register("regex", gettext_noop("Regular expression"), params=("pattern", "mode", "group"), check=_check_regex)
+@register("regex", gettext_noop("Regular expression"), check=_check_regex, params={
+    "pattern": Param(gettext_noop("pattern"), required=True),
+    "mode": Param(gettext_noop("mode"), default="validate", choices=(
+        ("validate", gettext_noop("validate")), ("extract", gettext_noop("extract")))),
+    "group": Param(gettext_noop("group"), int, default=0),
+})
 def regex(value, params, context):
     text = str(value).strip()
     if params.get("mode", "validate") == "validate":
@@ -373,9 +423,15 @@ def detail_rows(record, list_path):
 
 
 def set_path(payload, parts, value):
+    """Set a value at dotted parts; a part another row already set the other way is a MappingError."""
     node = payload
     for part in parts[:-1]:
         node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            raise MappingError(gettext_noop("%(field)s already holds a value, so nothing can be set inside it."),
+                               field=part)
+    if isinstance(node.get(parts[-1]), (dict, list)):
+        raise MappingError(gettext_noop("%(field)s is already set by the rows inside it."), field=parts[-1])
     node[parts[-1]] = value
 
 
@@ -399,7 +455,7 @@ def check_row(row):
         problems.append(("target", MappingError(gettext_noop("A detail-table source needs an entry target (…[]…)."))))
     if not isinstance(row.params, dict):
         return [*problems, ("params", MappingError(gettext_noop("Parameters must be a JSON object.")))]
-    allowed = {*transform.params, "wrap"}
+    allowed = set(transform.all_params)
     for name in sorted(set(row.params) - allowed):
         problems.append(("params", MappingError(gettext_noop("Unknown parameter “%(name)s” for this transform."),
                                                 name=name)))
@@ -407,14 +463,30 @@ def check_row(row):
     return problems
 
 
+def target_parts(target):
+    """'E[].A.b' → ('E', '[]', 'A', 'B'): upper case, as Kingdee matches keys."""
+    entity, column = split_list_path(target.upper())
+    return (entity, "[]", *column.split(".")) if entity else tuple(column.split("."))
+
+
 def check_rows(rows):
-    """Problems across rows: one source table per entry, no target written twice."""
+    """Problems across rows: one source table per entry, no target written twice or inside another."""
     problems = []
-    tables, seen = {}, set()
+    tables, seen = {}, {}
     for row in rows:
-        if row.target in seen:
-            problems.append(MappingError(gettext_noop("%(target)s is mapped twice."), target=row.target))
-        seen.add(row.target)
+        parts = target_parts(row.target)
+        for other, other_parts in seen.items():
+            shorter = min(len(parts), len(other_parts))
+            if row.target == other:
+                problems.append(MappingError(gettext_noop("%(target)s is mapped twice."), target=row.target))
+            elif parts == other_parts:
+                problems.append(MappingError(gettext_noop("%(first)s and %(second)s are the same Kingdee field."),
+                                             first=other, second=row.target))
+            elif parts[:shorter] == other_parts[:shorter]:
+                problems.append(MappingError(
+                    gettext_noop("%(first)s and %(second)s collide: one would be written inside the other."),
+                    first=other, second=row.target))
+        seen.setdefault(row.target, parts)
         entity, _column = split_list_path(row.target)
         source_list, _item = split_list_path(row.source or "")
         if entity and source_list:
@@ -456,6 +528,10 @@ def build_entries(entity, group, record, lookups, payload):
         error = MappingError(gettext_noop("The detail table %(table)s has no rows."), table=table)
         return [Cell(entity, table, "", error=error)]
     entries = payload.setdefault(entity, [{} for _row in rows])
+    if not isinstance(entries, list):
+        error = MappingError(gettext_noop("%(field)s already holds a value, so nothing can be set inside it."),
+                             field=entity)
+        return [Cell(f"{entity}[].{split_list_path(row.target)[1]}", row.source, None, error=error) for row in group]
     cells = []
     for index, detail in enumerate(rows, start=1):
         for row in group:
@@ -490,7 +566,11 @@ def apply_row(row, target, source, record, detail, lookups, node, parts):
     except Exception as error:  # a transform must not take the whole record down with a traceback
         cell.error = MappingError(gettext_noop("Unexpected error: %(error)s"), error=repr(error))
         return cell
-    cell.value = value
     if value is not None:
-        set_path(node, parts, value)
+        try:
+            set_path(node, parts, value)
+        except MappingError as error:
+            cell.error = error
+            return cell
+    cell.value = value
     return cell

@@ -37,12 +37,19 @@ REASONS = {
     "transient": Reason(_("Network or server trouble (tried again on the next run): %(message)s")),
     "configuration": Reason(_("The connection was refused (credentials, permissions or quota): %(message)s")),
     "lost_attempt": Reason(_("An earlier write attempt did not reach the target; it will be written again.")),
+    "outcome_unknown": Reason(_("The target did not answer whether it saved this record and does not show it yet; "
+                                "it is checked again before anything is written.")),
     "follow_up_failed": Reason(_("Saved, but %(step)s failed: %(message)s")),
     "several_in_target": Reason(_("The target holds %(count)s bills for this record: %(numbers)s.")),
     # Master data.
     "dependency": Reason(_("Waits for %(keys)s, which failed or waits itself.")),
     "dependency_missing": Reason(_("A record it depends on is not in the target yet: %(message)s")),
     "conflict": Reason(_("Changed in the target since the portal wrote it: %(fields)s.")),
+    # The org sync (DingTalk contacts → Kingdee departments and employees).
+    "out_of_scope": Reason(_("Not in the scheme's scope.")),
+    "department_has_employees": Reason(_(
+        "Removed in DingTalk, but %(count)d enabled employees in Kingdee still belong to department %(number)s; "
+        "move or forbid them, then mark this record handled.")),
 }
 STEPS = {"submit": _("submit"), "audit": _("audit")}
 

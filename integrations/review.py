@@ -10,12 +10,15 @@ from portal.text import shorten
 
 Status = SyncRecord.Status
 
-# The review list's `review` filter: what each choice shows. None is the default (failed and skipped).
+# The review list's `review` filter: what each choice shows. None is the default: what needs a person (failures
+# and conflicts), apart from routine skips (refused or cancelled approvals).
+NEEDS_ACTION = (Status.FAILED, Status.CONFLICT)
 SHOWS = {
-    None: Q(status__in=[Status.FAILED, Status.SKIPPED, Status.CONFLICT]),
+    None: Q(status__in=NEEDS_ACTION),
     "failed": Q(status=Status.FAILED),
     "conflict": Q(status=Status.CONFLICT),
     "skipped": Q(status=Status.SKIPPED),
+    "all": Q(status__in=[*NEEDS_ACTION, Status.SKIPPED]),
     "handled": Q(status=Status.HANDLED),
     "retried": Q(status=Status.SUCCEEDED, booked_via=SyncRecord.Via.RETRY),
 }
@@ -28,7 +31,7 @@ TRACEBACK_LINE = re.compile(r'^(Traceback \(most recent call last\)|\s+File "|\s
 def with_originator_names(queryset):
     from integrations.identity import name_of
 
-    return queryset.annotate(originator_name=name_of(OuterRef("originator")))
+    return queryset.annotate(originator_name=name_of(OuterRef("originator"), OuterRef("scheme__source_connection")))
 
 
 def originator_label(record):
@@ -57,10 +60,21 @@ def short_reason(text, length=80):
     return shorten(readable_reason(text).split("\n", 1)[0], length)
 
 
+# Reasons are counted among the newest records only, so that counting them costs the same at a million ledger
+# rows as at a thousand (the review list's partial index record_to_review serves the newest first).
+REASON_SAMPLE = 2000
+
+
+def newest(records, count=REASON_SAMPLE):
+    """The newest `count` of `records` (by last update), as a queryset to group."""
+    return SyncRecord.objects.filter(pk__in=records.order_by("-updated_at", "-id").values("pk")[:count])
+
+
 def reason_groups(records, limit=8):
-    """[(stored text, the reason in the reader's language, count)] most frequent first (one GROUP BY)."""
-    groups = (records.exclude(error="").values_list("error", "reason_code", "reason_params").annotate(n=Count("id"))
-              .order_by("-n", "error")[:limit])
+    """[(stored text, the reason in the reader's language, count)] most frequent first, among the newest
+    REASON_SAMPLE of the records given (one query)."""
+    groups = (newest(records).exclude(error="").values_list("error", "reason_code", "reason_params")
+              .annotate(n=Count("id")).order_by("-n", "error")[:limit])
     return [(error, readable_reason(reasons.render(code, params) if code else error) or error, count)
             for error, code, params, count in groups]
 
@@ -68,3 +82,13 @@ def reason_groups(records, limit=8):
 def top_reasons(records, limit=8):
     """[(reason, count)] most frequent first, over the records given, in the reader's language."""
     return [(text, count) for _error, text, count in reason_groups(records, limit)]
+
+
+def shown_data(record, masker=None):
+    """{"source_data", "payload", "response"} as `masker` lets the reader see them (None: as stored). Masking all
+    three first lets `masker.text` hide the same values in the reason."""
+    data = {name: getattr(record, name) for name in ("source_data", "payload", "response")}
+    if masker is None:
+        return data
+    masked = {name: masker.data(value) for name, value in data.items()}
+    return {name: masker.scrub(value) for name, value in masked.items()}

@@ -6,14 +6,14 @@ import json
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext
 
 from integrations import versions
-from integrations.models import Connection, Scheme, SchemeVersion
+from integrations.models import Connection, FieldMapping, Scheme, SchemeVersion, ValueMap, ValueMapEntry
 
 FORMAT = "dingtalk-kingdee-portal/scheme"
 FORMAT_VERSION = 1
@@ -44,6 +44,8 @@ def parse(text):
     """The file's data, checked for shape; ValidationError with a message a person can act on."""
     try:
         data = json.loads(text)
+    except RecursionError:
+        raise ValidationError(gettext("The file is not valid JSON: %(error)s") % {"error": "nested too deeply"}) from None
     except ValueError as error:
         raise ValidationError(gettext("The file is not valid JSON: %(error)s") % {"error": error}) from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
@@ -57,8 +59,77 @@ def parse(text):
     if broken or not data["settings"].get("name"):
         raise ValidationError(gettext("The file is incomplete: %(parts)s missing or malformed.") % {
             "parts": ", ".join(broken or ["settings.name"])})
+    problems = list(_shape_problems(data))
+    if problems:
+        raise ValidationError(problems[:20])
     _check_connection_kinds(data)
     return data
+
+
+# ---- shape: every value of the type its field takes, so that nothing below meets a surprise ------------
+
+ENTRY_FIELDS = {"source": "source_value", "target": "target_value", "note": "note"}
+
+
+def _shape_problems(data):
+    """Messages naming each part of the file whose type is wrong (a list where text belongs, …)."""
+    yield from _fields_problems(Scheme, data["settings"], "settings", required=("name",))
+    connections = data.get("connections", {})
+    if not isinstance(connections, dict) or not all(
+            isinstance(spec, dict) and all(isinstance(spec.get(key), (str, type(None))) for key in ("name", "kind"))
+            for spec in connections.values()):
+        yield _malformed("connections")
+    for number, row in enumerate(data["mappings"], 1):
+        yield from _fields_problems(FieldMapping, row, f"mappings[{number}]", required=("target",))
+    for number, spec in enumerate(data["value_maps"], 1):
+        where = f"value_maps[{number}]"
+        yield from _fields_problems(ValueMap, spec, where, required=("name",), extra={"entries": list})
+        for position, entry in enumerate(spec.get("entries", []) if isinstance(spec, dict) else [], 1):
+            renamed = {ENTRY_FIELDS.get(key, key): value for key, value in entry.items()} if isinstance(
+                entry, dict) else entry
+            yield from _fields_problems(ValueMapEntry, renamed, f"{where}.entries[{position}]",
+                                        required=("source_value", "target_value"))
+
+
+def _fields_problems(model, values, where, required=(), extra=None):
+    if not isinstance(values, dict):
+        yield _malformed(where)
+        return
+    for name in required:
+        if not isinstance(values.get(name), str) or not values[name].strip():
+            yield _malformed(f"{where}.{name}")
+    for name, value in values.items():
+        wanted = (extra or {}).get(name) or _wanted_type(model, name)
+        if wanted and not _is_a(value, wanted):
+            yield _malformed(f"{where}.{name}")
+
+
+def _wanted_type(model, name):
+    """The JSON type a field takes (None: a name the file may carry but the model does not have)."""
+    try:
+        field = model._meta.get_field(name)
+    except FieldDoesNotExist:
+        return None
+    if isinstance(field, models.BooleanField):
+        return bool
+    if isinstance(field, (models.IntegerField, models.FloatField)):
+        return (int, float, type(None)) if field.null else (int, float)
+    if isinstance(field, models.JSONField):
+        return dict
+    if isinstance(field, (models.ForeignKey, models.DateTimeField)) or field.null:
+        return (str, type(None))
+    return str
+
+
+def _is_a(value, wanted):
+    if isinstance(value, bool) and wanted is not bool and bool not in (wanted if isinstance(wanted, tuple) else ()):
+        return False  # JSON's true is no number
+    return isinstance(value, wanted)
+
+
+def _malformed(where):
+    return gettext("The file is malformed at %(where)s: it does not hold the kind of value that belongs there.") % {
+        "where": where}
 
 
 def _check_connection_kinds(data):

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from django.apps import apps
 from django.db import transaction
+from django.utils.translation import gettext
 
 from integrations.fields import SecretField, is_undecryptable
 
@@ -24,6 +25,15 @@ def encrypted_models():
         names = [f.name for f in model._meta.concrete_fields if isinstance(f, SecretField)]
         if names:
             yield model, names
+
+
+def lost_key_message(connection):
+    """What IT reads wherever a connection's secrets cannot be decrypted (a lost or removed FERNET_KEYS key)."""
+    return gettext(
+        "Connection “%(name)s”: %(fields)s cannot be decrypted with the current FERNET_KEYS. "
+        "Add the old key back at the end of FERNET_KEYS, or enter these secrets again and save."
+    ) % {"name": connection.name, "fields": ", ".join(str(type(connection)._meta.get_field(name).verbose_name)
+                                                      for name in connection.undecryptable_secrets())}
 
 
 def unreadable_secrets():

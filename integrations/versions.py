@@ -21,6 +21,7 @@ from django.db import IntegrityError, transaction
 from django.db.models.signals import post_delete, post_save
 from django.utils.translation import gettext
 
+from integrations import mapping
 from integrations.models import Connection, FieldMapping, Scheme, SchemeVersion, ValueMap, ValueMapEntry
 
 logger = logging.getLogger("integrations.versions")
@@ -304,9 +305,22 @@ def shown(value):
     return str(value)
 
 
+def shown_field(model, name, value):
+    """A stored value as its field shows it: a choice by its label (a transform's name, a schedule kind)."""
+    try:
+        field = model._meta.get_field(name)
+    except FieldDoesNotExist:
+        return shown(value)
+    if name == "transform" and value in mapping.TRANSFORMS:
+        return gettext(mapping.TRANSFORMS[value].label)
+    if field.choices and value not in (None, ""):
+        return str(dict(field.flatchoices).get(value, value))
+    return shown(value)
+
+
 def _field_changes(model, fields):
-    return gettext("; ").join(f"{model._meta.get_field(field).verbose_name} {shown(old)} → {shown(new)}"
-                              for field, (old, new) in fields.items())
+    return gettext("; ").join(f"{model._meta.get_field(field).verbose_name} {shown_field(model, field, old)} → "
+                              f"{shown_field(model, field, new)}" for field, (old, new) in fields.items())
 
 
 def describe(change):
@@ -317,8 +331,9 @@ def describe(change):
             "rows": change["mappings"], "maps": change["value_maps"]}
     if part == "setting":
         return gettext("%(field)s: %(old)s → %(new)s") % {
-            "field": Scheme._meta.get_field(change["field"]).verbose_name, "old": shown(change["old"]),
-            "new": shown(change["new"])}
+            "field": Scheme._meta.get_field(change["field"]).verbose_name,
+            "old": shown_field(Scheme, change["field"], change["old"]),
+            "new": shown_field(Scheme, change["field"], change["new"])}
     if part == "mapping":
         if kind == "changed":
             return gettext("Mapping row %(target)s: %(fields)s") % {
@@ -326,7 +341,8 @@ def describe(change):
         item = change["item"]
         template = gettext("Mapping row %(target)s added (%(transform)s ← %(source)s)") if kind == "added" else gettext(
             "Mapping row %(target)s removed")
-        return template % {"target": change["key"], "transform": item.get("transform"),
+        return template % {"target": change["key"], "transform": shown_field(FieldMapping, "transform",
+                                                                             item.get("transform")),
                            "source": item.get("source") or "—"}
     if kind == "added":
         return gettext("Value map “%(map)s” added (%(count)d entries)") % {"map": change["key"],

@@ -9,6 +9,7 @@ from django.views.decorators.http import require_POST
 
 from integrations import callbacks, events
 from integrations.models import Connection, DingTalkEvent
+from integrations.secrets import lost_key_message
 
 logger = logging.getLogger("integrations.events")
 
@@ -17,17 +18,25 @@ logger = logging.getLogger("integrations.events")
 @require_POST
 def dingtalk_callback(request, connection_id):
     connection = get_object_or_404(Connection, pk=connection_id, kind=Connection.Kind.DINGTALK)
+    address = request.META.get("REMOTE_ADDR")
+    body, signature = b"", request.GET.get("signature") or request.GET.get("msg_signature") or ""
+    if {"callback_token", "callback_aes_key"} & set(connection.undecryptable_secrets()):
+        # Not "not set up": the secrets are there but the key is lost. DingTalk retries a 503 later.
+        reason = lost_key_message(connection)
+        events.reject(connection, DingTalkEvent.Channel.CALLBACK, reason, signature, address)
+        logger.error("callback for connection %s refused: %s", connection.pk, reason)
+        return JsonResponse({"errcode": 900013, "errmsg": "the portal cannot decrypt its callback secrets"},
+                            status=503)
     if not (connection.callback_token and connection.callback_aes_key):
         raise Http404("This connection has no callback token and AES key.")
-    push = callbacks.Push.from_request(request)
-    address = request.META.get("REMOTE_ADDR")
     try:
+        body = callbacks.read_body(request)
+        push = callbacks.Push.from_request(request, body)
         if not connection.enabled:
             raise callbacks.Refused(403, 900012, "the connection is disabled")
         message = callbacks.open_push(connection, push)
     except callbacks.Refused as refusal:
-        events.reject(connection, DingTalkEvent.Channel.CALLBACK, f"{refusal.code} {refusal.reason}",
-                      push.signature, address)
+        callbacks.record_refusal(connection, refusal, signature[:64], address, body)
         logger.warning("callback for connection %s refused: %s", connection.pk, refusal.reason)
         return JsonResponse({"errcode": refusal.code, "errmsg": refusal.reason}, status=refusal.status)
     events.receive(connection, events.from_callback(message, push.signature, address))

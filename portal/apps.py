@@ -8,6 +8,10 @@ class PortalConfig(AppConfig):
     verbose_name = _("Portal")
 
     def ready(self):
-        from portal import roles
+        from django.contrib.auth.signals import user_logged_in, user_login_failed
+
+        from portal import checks, models, roles  # noqa: F401 (importing checks registers them)
 
         post_migrate.connect(roles.sync_roles_after_migrate, dispatch_uid="portal.sync_roles")
+        user_logged_in.connect(models.portal_login_succeeded, dispatch_uid="portal.login_succeeded")
+        user_login_failed.connect(models.portal_login_failed, dispatch_uid="portal.login_failed")

@@ -11,11 +11,12 @@ IT_ADMIN = "IT管理员"
 FINANCE = "财务复核"
 
 # IT staff manage everything the portal itself owns.
-IT_ADMIN_APPS = ["integrations", "sso", "mobile", "django_q", "sandbox", "sandbox_dingtalk", "sandbox_kingdee"]
+IT_ADMIN_APPS = ["portal", "integrations", "sso", "mobile", "django_q", "sandbox", "sandbox_dingtalk", "sandbox_kingdee"]
 
-# Finance reviews the ledger; permissions of models that do not exist yet are skipped.
+# Finance reviews the ledger: records with their reasons, payloads and answers, runs and the dashboard. Not the
+# schemes themselves (their mapping rows, value maps, versions and exports are IT's), nor any connection.
+# Permissions of models that do not exist yet are skipped.
 FINANCE_PERMISSIONS = [
-    "integrations.view_scheme",
     "integrations.view_syncrun",
     "integrations.view_syncrecord",
     "integrations.retry_syncrecord",

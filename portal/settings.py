@@ -98,6 +98,12 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+# Host names (any port) on which the sandbox answers as DingTalk at the root, as api.dingtalk.com and
+# oapi.dingtalk.com do, so that official SDKs reach it given only a host and port.
+SANDBOX_DINGTALK_HOSTS = env.list("SANDBOX_DINGTALK_HOSTS", default=[])
+if PORTAL_SANDBOX:
+    MIDDLEWARE.insert(0, "sandbox.dingtalk.root.DingTalkHostMiddleware")
+    ALLOWED_HOSTS += [host for host in SANDBOX_DINGTALK_HOSTS if host not in ALLOWED_HOSTS]
 
 ROOT_URLCONF = "portal.urls"
 WSGI_APPLICATION = "portal.wsgi.application"
@@ -141,6 +147,12 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")
+# Where rate budgets and quota counters live: "redis", "database", or "local" (one process only).
+RATE_LIMIT_STORE = env.str("RATE_LIMIT_STORE", default="redis" if REDIS_URL else "database")
+if RATE_LIMIT_STORE not in ("redis", "database", "local") or (RATE_LIMIT_STORE == "redis" and not REDIS_URL):
+    raise ImproperlyConfigured("RATE_LIMIT_STORE must be redis (with REDIS_URL set), database or local.")
+# A finished DingTalk approval read once is not read again within this many seconds (0: always read).
+DINGTALK_DETAIL_MEMO_SECONDS = env_int("DINGTALK_DETAIL_MEMO_SECONDS", default=600)
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
@@ -221,8 +233,14 @@ if env_bool("SECURE_PROXY_SSL_HEADER", default=False):
 
 # A sync run holds its scheme by a lease it renews; a dead worker's lease runs out after this many seconds.
 SYNC_LEASE_SECONDS = env_int("SYNC_LEASE_SECONDS", default=30)
+# A write whose answer was lost may still land at the remote this long after it was sent (seconds): until then a
+# record Kingdee does not show yet stays in flight instead of being written again.
+SYNC_OUTCOME_HORIZON_SECONDS = env_int("SYNC_OUTCOME_HORIZON_SECONDS", default=60)
 # DingTalk callbacks older than this (seconds, by their signed timestamp) are refused as replays.
 DINGTALK_CALLBACK_MAX_AGE = env_int("DINGTALK_CALLBACK_MAX_AGE", default=600)
+# `prune_logs` deletes log rows (logins, DingTalk events, alerts, task results, admin history) older than this;
+# never the ledger (sync records), runs or scheme versions.
+LOG_RETENTION_DAYS = env_int("LOG_RETENTION_DAYS", default=183)
 # Multiplies the waits between retries of remote calls (tests set 0).
 REMOTE_RETRY_WAIT_SCALE = env.float("REMOTE_RETRY_WAIT_SCALE", default=1.0)
 

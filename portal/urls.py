@@ -9,6 +9,8 @@ from portal.views import healthz
 admin.site.site_header = _("DingTalk ⇄ Kingdee Integration Portal")
 admin.site.site_title = _("DingTalk ⇄ Kingdee Integration Portal")
 admin.site.index_title = _("Administration")
+# The home page is the map; the lists get the whole width of a 1366 px screen.
+admin.site.enable_nav_sidebar = False
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),

@@ -5,7 +5,6 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ExportMixin
-from import_export.formats.base_formats import CSV, XLSX
 from import_export.forms import ExportForm
 
 from integrations.forms import SecretFormMixin, clear_checkbox
@@ -13,22 +12,26 @@ from portal.admin_mixins import LogAdminMixin
 from sso.admin_automatch import AutoMatchAdminMixin
 from sso.admin_import import IdentityImportAdminMixin
 from sso.models import IdentityImport, IdentityMap, KingdeeSSOSettings, LoginEvent
-from sso.resources import IdentityMapResource
+from sso.resources import IdentityMapResource, SafeCSV, SafeXLSX
 
 
 @admin.register(IdentityMap)
 class IdentityMapAdmin(AutoMatchAdminMixin, IdentityImportAdminMixin, ExportMixin, admin.ModelAdmin):
     resource_classes = [IdentityMapResource]
-    formats = [XLSX, CSV]
+    formats = [SafeXLSX, SafeCSV]
     export_form_class = ExportForm
     to_encoding = "utf-8-sig"  # so that Excel on a Chinese Windows reads the CSV as UTF-8
     import_export_change_list_template = "admin/sso/identitymap/change_list.html"
-    list_display = ("dingtalk_userid", "name", "mobile", "kingdee_username", "kingdee_staff_number", "active")
-    list_filter = ("active",)
+    # Who first: the person's name, then their DingTalk id and what they are in Kingdee.
+    list_display = ("name", "dingtalk_userid", "mobile", "kingdee_username", "kingdee_staff_number", "active",
+                    "dingtalk")
+    list_display_links = ("name", "dingtalk_userid")
+    list_filter = ("dingtalk", "active")
+    list_select_related = ("dingtalk",)
     search_fields = ("dingtalk_userid", "dingtalk_unionid", "name", "mobile", "kingdee_username", "kingdee_staff_number")
     readonly_fields = ("created_at", "updated_at")
     fieldsets = [
-        (_("DingTalk"), {"fields": ("dingtalk_userid", "dingtalk_unionid", "name", "mobile")}),
+        (_("DingTalk"), {"fields": ("dingtalk", "dingtalk_userid", "dingtalk_unionid", "name", "mobile")}),
         (_("Kingdee"), {"fields": ("kingdee_username", "kingdee_staff_number")}),
         (None, {"fields": ("active", ("created_at", "updated_at"))}),
     ]

@@ -51,21 +51,21 @@ class AutoMatchAdminMixin:
         sso, people = self._people(request)
         proposals = []
         if people:
-            mapped = set(IdentityMap.objects.values_list("dingtalk_userid", flat=True))
+            mapped = set(IdentityMap.objects.of(sso.dingtalk_id).values_list("dingtalk_userid", flat=True))
             proposals = automatch.propose(*people, mapped)
         if request.method == "POST" and people is not None:
             chosen = set(request.POST.getlist("userid"))
-            created = self._save_proposals(request, [p for p in proposals if p.userid in chosen])
+            created = self._save_proposals(request, sso, [p for p in proposals if p.userid in chosen])
             self.message_user(request, _("Created %(count)s mappings.") % {"count": created}, messages.SUCCESS)
             return redirect("admin:sso_identitymap_changelist")
         return self._page(request, "automatch.html", _("Suggested mappings"), sso=sso, proposals=proposals)
 
-    def _save_proposals(self, request, proposals):
+    def _save_proposals(self, request, sso, proposals):
         created = 0
         with transaction.atomic():
             for p in proposals:
                 row, new = IdentityMap.objects.get_or_create(
-                    dingtalk_userid=p.userid,
+                    dingtalk_id=sso.dingtalk_id, dingtalk_userid=p.userid,
                     defaults={"name": p.name, "mobile": p.mobile, "kingdee_username": p.kingdee_username,
                               "kingdee_staff_number": p.staff_number},
                 )
@@ -78,7 +78,8 @@ class AutoMatchAdminMixin:
         if not self.has_view_permission(request):
             raise PermissionDenied
         sso, people = self._people(request)
-        report = automatch.coverage(*people, list(IdentityMap.objects.all())) if people else None
+        mapped = IdentityMap.objects.of(sso.dingtalk_id) if sso else IdentityMap.objects.none()
+        report = automatch.coverage(*people, list(mapped)) if people else None
         refused = recent_refusals(RECENT_DAYS)
         unbooked = unbooked_claims(RECENT_DAYS)
         return self._page(request, "coverage.html", _("Identity map coverage"), sso=sso, report=report,

@@ -1,14 +1,19 @@
 """Who a DingTalk user is in Kingdee: the one look-up other apps may use (integrations' `identity` transform)."""
 
-from django.db.models import Subquery
+from django.db.models import F, Q, Subquery
 
-from sso.models import IdentityMap
+from sso.models import IdentityMap, only_dingtalk_organisation
 
 
-def kingdee_identity(dingtalk_userid):
-    """The active mapping of a DingTalk userid as {"username", "staff_number", "name"}, or None."""
+def kingdee_identity(dingtalk_userid, connection=None):
+    """The active mapping of a DingTalk userid in the organisation of `connection` (a DingTalk Connection or its
+    id; by default the only DingTalk connection) as {"username", "staff_number", "name"}, or None."""
+    connection = connection or only_dingtalk_organisation()
+    if connection is None:
+        return None
     row = (
-        IdentityMap.objects.filter(dingtalk_userid=dingtalk_userid, active=True)
+        IdentityMap.objects.of(connection).filter(dingtalk_userid=dingtalk_userid, active=True)
+        .order_by(F("dingtalk").asc(nulls_last=True))
         .values("kingdee_username", "kingdee_staff_number", "name")
         .first()
     )
@@ -25,23 +30,49 @@ def dingtalk_userid_of_staff(staff_number):
     return row["dingtalk_userid"] if row else ""
 
 
-def name_of(userid):
+def name_of(userid, connection=None):
     """The mapped person's name for a DingTalk userid expression (e.g. `OuterRef("originator")`), as a
-    subquery: list pages annotate their rows with it instead of looking each row up."""
-    return Subquery(IdentityMap.objects.filter(dingtalk_userid=userid).values("name")[:1])
+    subquery: list pages annotate their rows with it instead of looking each row up. `connection` (a value or an
+    expression such as `OuterRef("scheme__source_connection")`) narrows it to one organisation."""
+    rows = IdentityMap.objects.filter(dingtalk_userid=userid)
+    if connection is not None:
+        rows = rows.filter(Q(dingtalk=connection) | Q(dingtalk__isnull=True))
+        rows = rows.order_by(F("dingtalk").asc(nulls_last=True))
+    return Subquery(rows.values("name")[:1])
 
 
-def seed_demo_identities(people, unmapped=4):
+def seed_demo_identities(people, unmapped=4, connection=None):
     """Demo only: map the roster's employees (objects with userid, unionid, name, mobile, kingdee_username and
     staff_number), except the last `unmapped`, so that refused logins and unmapped claims can be seen.
     Idempotent; returns (mapped, left unmapped)."""
     people = list(people)
     keep = people[: max(0, len(people) - unmapped)]
+    connection = connection or only_dingtalk_organisation()
     for person in keep:
-        IdentityMap.objects.update_or_create(dingtalk_userid=person.userid, defaults={
+        IdentityMap.objects.update_or_create(dingtalk=connection, dingtalk_userid=person.userid, defaults={
             "dingtalk_unionid": person.unionid, "name": person.name, "mobile": person.mobile,
             "kingdee_username": person.kingdee_username, "kingdee_staff_number": person.staff_number,
             "active": True,
         })
     IdentityMap.objects.filter(dingtalk_userid__in=[person.userid for person in people[len(keep):]]).delete()
     return len(keep), len(people) - len(keep)
+
+
+def join(dingtalk_userid, *, staff_number, name="", unionid="", mobile="", kingdee_username=""):
+    """A joiner's identity row (org sync): created, or made active again pointing at their staff number.
+    A Kingdee user name a person set by hand is kept. Returns the row's id."""
+    row, created = IdentityMap.objects.get_or_create(dingtalk_userid=dingtalk_userid, defaults={
+        "kingdee_staff_number": staff_number, "name": name, "dingtalk_unionid": unionid, "mobile": mobile,
+        "kingdee_username": kingdee_username, "active": True})
+    if not created:
+        row.kingdee_staff_number, row.active = staff_number, True
+        row.name, row.mobile = name or row.name, mobile or row.mobile
+        row.kingdee_username = row.kingdee_username or kingdee_username
+        row.save()
+    return row.pk
+
+
+def set_active(dingtalk_userids, active):
+    """Disable (a leaver: single sign-on refuses them at once) or enable identity rows; returns how many."""
+    return IdentityMap.objects.filter(dingtalk_userid__in=list(dingtalk_userids)).exclude(active=active).update(
+        active=active)

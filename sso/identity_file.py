@@ -10,7 +10,9 @@ import re
 from dataclasses import dataclass, field
 
 from django.utils.translation import gettext as _
-from import_export.formats.base_formats import CSV, XLSX
+
+from sso import spreadsheet
+from sso.spreadsheet import CellError, Uncached, UnreadableFile  # noqa: F401  (UnreadableFile: callers catch it)
 
 # The file's contract: these headers, in Chinese, whatever the UI language.
 USERID, NAME, MOBILE, KINGDEE_USER, STAFF_NUMBER, ACTIVE = "钉钉用户ID", "姓名", "手机号", "金蝶用户名", "金蝶员工编码", "启用"
@@ -25,6 +27,12 @@ COLUMNS = {
 MAX_LENGTHS = {USERID: 64, NAME: 100, MOBILE: 30, KINGDEE_USER: 100, STAFF_NUMBER: 50}
 # A numeric cell in these columns has lost its leading zeros (or was never text).
 CODE_COLUMNS = (USERID, STAFF_NUMBER)
+# Ids are compared character by character: what a person cannot see must not make two of them differ.
+ID_COLUMNS = (USERID, MOBILE, KINGDEE_USER, STAFF_NUMBER)
+INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff\u00ad\u00a0"  # zero-width characters, soft hyphen, no-break space
+FULL_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+# A CSV export puts ' before these, so that Excel/WPS shows the text rather than running it as a formula.
+FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r")
 
 TRUE_WORDS = {"是", "启用", "有效", "y", "yes", "true", "t", "1", "√", "✓"}
 FALSE_WORDS = {"否", "停用", "禁用", "无效", "n", "no", "false", "f", "0", "×", "✗"}
@@ -33,48 +41,26 @@ FLOAT_AS_TEXT = re.compile(r"^[+-]?\d+\.\d*([eE][+-]?\d+)?$|^[+-]?\d+[eE][+-]?\d
 MOBILE_TEXT = re.compile(r"^\+?[0-9][0-9 ()-]{4,28}[0-9]$")
 
 
-class UnreadableFile(ValueError):
-    """The file as a whole cannot be used (wrong format, missing header)."""
-
-
 @dataclass
 class CheckedFile:
     headers: list  # the known columns present, in file order
     rows: list = field(default_factory=list)  # (row number, {header: clean value}) of the good rows
     bad_rows: list = field(default_factory=list)  # (row number, reason)
+    normalised: list = field(default_factory=list)  # (row number, what was changed) for rows read differently
 
     @property
     def total(self):
         return len(self.rows) + len(self.bad_rows)
 
 
-def read_dataset(content, file_name):
-    """A tablib Dataset from .xlsx or .csv bytes (CSV from Chinese Excel is often GB18030)."""
-    name = file_name.lower()
-    try:
-        if name.endswith(".xlsx"):
-            return XLSX().create_dataset(content)
-        if name.endswith(".csv"):
-            return CSV().create_dataset(decode_csv(content))
-    except UnreadableFile:
-        raise
-    except Exception as exc:  # openpyxl and tablib raise anything from KeyError to BadZipFile
-        raise UnreadableFile(_("The file cannot be read as %(kind)s.") % {"kind": name.rsplit(".", 1)[-1]}) from exc
-    raise UnreadableFile(_("Upload an .xlsx or .csv file."))
+def read(content, file_name):
+    """The checked file (.xlsx or .csv bytes); raises UnreadableFile."""
+    return check_table(spreadsheet.read(content, file_name, keep=lambda header: normalise_id(header) in COLUMNS))
 
 
-def decode_csv(content):
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return content.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise UnreadableFile(_("The CSV file is neither UTF-8 nor GB18030 text."))
-
-
-def check_dataset(dataset):
+def check_table(table):
     """Every row checked; rows that are wholly empty are ignored."""
-    headers = [str(h).strip() if h is not None else "" for h in (dataset.headers or [])]
+    headers = [normalise_id(h) for h in table.headers]
     if USERID not in headers:
         raise UnreadableFile(_("The first row must hold the column headers, including %(column)s.") % {"column": USERID})
     duplicates = [h for h in COLUMNS if headers.count(h) > 1]
@@ -83,11 +69,11 @@ def check_dataset(dataset):
     positions = {h: i for i, h in enumerate(headers) if h in COLUMNS}
     checked = CheckedFile(headers=list(positions))
     first_seen = {}
-    for number, raw in enumerate(dataset, 2):  # row 1 is the header, as Excel numbers it
-        cells = {h: raw[i] if i < len(raw) else None for h, i in positions.items()}
+    for number, raw in table.rows:
+        cells = {h: raw.get(i) for h, i in positions.items()}
         if all(is_blank(v) for v in cells.values()):
             continue
-        clean, reasons = check_row(cells)
+        clean, reasons, changes = check_row(cells)
         userid = clean.get(USERID)
         if userid:
             if userid in first_seen:
@@ -99,13 +85,19 @@ def check_dataset(dataset):
             checked.bad_rows.append((number, "；".join(reasons)))
         else:
             checked.rows.append((number, clean))
+            if changes:
+                checked.normalised.append((number, "；".join(changes)))
     return checked
 
 
 def check_row(cells):
-    """({header: clean value}, [reasons]) for one row's cells."""
-    clean, reasons = {}, []
+    """({header: clean value}, [reasons], [what normalising changed]) for one row's cells."""
+    clean, reasons, changes = {}, [], []
     for header, value in cells.items():
+        if isinstance(value, (Uncached, CellError)):
+            reasons.append(unusable_cell(header, value))
+            clean[header] = ""
+            continue
         if header == ACTIVE:
             flag = parse_flag(value)
             if flag is None:
@@ -113,6 +105,9 @@ def check_row(cells):
             clean[ACTIVE] = flag
             continue
         text, reason = cell_text(header, value)
+        if not reason and isinstance(value, str) and text != unescaped(value):
+            changes.append(_("%(column)s “%(before)s” read as “%(after)s”") % {
+                "column": header, "before": visible(unescaped(value)), "after": text})
         if reason:
             reasons.append(reason)
         elif len(text) > MAX_LENGTHS[header]:
@@ -121,7 +116,41 @@ def check_row(cells):
         clean[header] = text
     if is_blank(cells[USERID]):
         reasons.insert(0, _("%(column)s is missing") % {"column": USERID})
-    return clean, reasons
+    return clean, reasons, changes
+
+
+def unusable_cell(header, value):
+    if isinstance(value, Uncached):
+        return _("%(column)s: cell %(cell)s holds a formula whose result was never calculated; open the file in "
+                 "Excel or WPS, save it and upload again") % {"column": header, "cell": value.cell}
+    return _("%(column)s: cell %(cell)s shows the error %(error)s") % {
+        "column": header, "cell": value.cell, "error": value.text}
+
+
+def normalise_id(text):
+    """Full-width letters and digits as half-width; zero-width characters and no-break spaces removed."""
+    return "".join(c for c in str(text).translate(FULL_WIDTH) if c not in INVISIBLE).strip()
+
+
+def normalise_text(header, text):
+    """The text of a cell as it is stored: a leading ' put there by a CSV export dropped, ids normalised."""
+    text = unescaped(text)
+    return normalise_id(text) if header in ID_COLUMNS else "".join(c for c in text if c not in INVISIBLE[:6]).strip()
+
+
+def unescaped(text):
+    text = text.strip()
+    return text[1:] if text[:1] == "'" and text[1:2] and text[1:2] in FORMULA_LEADS else text
+
+
+def visible(text):
+    """The text with its invisible characters shown, so a person sees what was removed."""
+    return "".join(f"⟨U+{ord(c):04X}⟩" if c in INVISIBLE or c == "\u3000" else c for c in text)
+
+
+def neutralised(value):
+    """A cell for a CSV export: text that Excel/WPS would take for a formula gets a leading '."""
+    return f"'{value}" if isinstance(value, str) and value.startswith(FORMULA_LEADS) else value
 
 
 def cell_text(header, value):
@@ -132,7 +161,9 @@ def cell_text(header, value):
         return str(value), _("%(column)s holds a true/false value") % {"column": header}
     if isinstance(value, (int, float)):
         return number_text(value), number_reason(header, value)
-    text = str(value).strip()
+    text = normalise_text(header, str(value))
+    if not text:
+        return "", None
     if header == MOBILE and FLOAT_AS_TEXT.match(text):
         return text, stored_as_number(header, text)
     if header in CODE_COLUMNS and FLOAT_AS_TEXT.match(text):

@@ -5,14 +5,23 @@ page and a LoginEvent. Nothing here logs or stores an auth code, a token or the 
 """
 
 import threading
+import time
+import uuid
 from dataclasses import dataclass, replace
 from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
+from django.db.models import F
 from django.utils.translation import gettext as _
 
 from integrations.clients import client_for
 from integrations.clients.errors import RemoteError
+from integrations.models import Connection
+from integrations.fields import is_undecryptable
 from sso.kingdee_link import signed_login_url
 from sso.models import IdentityMap, KingdeeSSOSettings, LoginEvent
 
@@ -52,6 +61,9 @@ class Attempt:
         self.sso = settings_for(corp_id, pk)
         if self.sso is None:
             raise Refused(Reason.NOT_CONFIGURED, f"no enabled Kingdee SSO settings for corpId {corp_id or '-'}"[:300])
+        lost = lost_secrets(self.sso)
+        if lost:
+            raise Refused(Reason.KEY_LOST, f"no key in FERNET_KEYS decrypts: {', '.join(lost)}"[:300])
         self.form_id = (form_id or "")[:80]
         if self.form_id:
             self.deep_link = self.sso.deep_link(self.form_id)
@@ -76,15 +88,72 @@ class Attempt:
 
 
 def settings_for(corp_id="", pk=None):
-    candidates = KingdeeSSOSettings.objects.filter(
-        enabled=True, kingdee__enabled=True, dingtalk__enabled=True
-    ).select_related("kingdee", "dingtalk")
-    if corp_id:
-        candidates = candidates.filter(dingtalk__corp_id=corp_id)
-    if pk is not None:
-        candidates = candidates.filter(pk=pk)
-    sso = candidates.order_by("pk").first()
-    return sso if sso and sso.app_secret else None
+    """The first enabled settings (by pk) of this organisation, or with this pk; None if none has a secret."""
+    for sso in enabled_settings():
+        if (not corp_id or sso.dingtalk.corp_id == corp_id) and (pk is None or sso.pk == pk):
+            return sso if sso.app_secret or is_undecryptable(sso.app_secret) else None
+    return None
+
+
+# Every enabled SSO settings row with both its connections, read once per process: a login costs no query and
+# no decryption for them. A save or delete of SSO settings or of a connection, in any process, stamps a new
+# version in the shared cache (and empties this process's copy at once); each process compares the stamp at
+# most once a second, and reloads after MAX_AGE whatever happens (queryset.update() sends no signal).
+VERSION_KEY = "sso:settings-version"
+RECHECK_SECONDS = 1.0
+MAX_AGE = 60.0
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    version: str | None = None
+    loaded: float = 0.0
+    checked: float = 0.0
+    rows: tuple | None = None
+
+
+_loaded = _Loaded()
+
+
+def enabled_settings():
+    global _loaded
+    state, now = _loaded, time.monotonic()
+    if state.rows is not None and now - state.checked < RECHECK_SECONDS:
+        return state.rows
+    version = cache.get(VERSION_KEY)
+    if state.rows is None or version != state.version or now - state.loaded > MAX_AGE:
+        rows = KingdeeSSOSettings.objects.filter(enabled=True, kingdee__enabled=True, dingtalk__enabled=True)
+        state = _Loaded(version, now, now, tuple(rows.select_related("kingdee", "dingtalk").order_by("pk")))
+    else:
+        state = _Loaded(state.version, state.loaded, now, state.rows)
+    _loaded = state
+    return state.rows
+
+
+def forget_settings():
+    """Drop this process's copy; the next login reads the settings again."""
+    global _loaded
+    _loaded = _Loaded()
+
+
+def stamp_new_version():
+    forget_settings()
+    cache.set(VERSION_KEY, uuid.uuid4().hex, timeout=None)
+
+
+@receiver([post_save, post_delete], sender=KingdeeSSOSettings, dispatch_uid="sso-settings-changed")
+@receiver([post_save, post_delete], sender=Connection, dispatch_uid="sso-connection-changed")
+def settings_changed(**kwargs):
+    forget_settings()
+    transaction.on_commit(stamp_new_version)  # others reload what is committed, not what may roll back
+
+
+def lost_secrets(sso):
+    """The secrets of these settings and their two connections that the current keys cannot decrypt."""
+    lost = [f"SSO settings {name}" for name in ("app_secret",) if is_undecryptable(getattr(sso, name))]
+    for connection in (sso.dingtalk, sso.kingdee):
+        lost += [f"{connection.name} {name}" for name in connection.undecryptable_secrets()]
+    return lost
 
 
 _clients = {}
@@ -179,7 +248,8 @@ def user_from_oauth(attempt, code):
 
 def kingdee_link(attempt):
     """The signed Kingdee link for the attempt's DingTalk user, through the identity map."""
-    identity = IdentityMap.objects.filter(dingtalk_userid=attempt.userid).first()
+    identity = (IdentityMap.objects.of(attempt.sso.dingtalk_id).filter(dingtalk_userid=attempt.userid)
+                .order_by(F("dingtalk").asc(nulls_last=True)).first())
     if identity is None or not identity.kingdee_username:
         raise Refused(Reason.UNMAPPED, "" if identity is None else _("the mapping has no Kingdee user name"))
     attempt.name = identity.name or attempt.name

@@ -9,10 +9,43 @@ from integrations.fields import SecretField
 from sso.kingdee_link import FORM_ID, FORM_TYPES, DeepLink
 
 
-class IdentityMap(models.Model):
-    """Who is who: a DingTalk user and the Kingdee user and staff number they act as."""
+def only_dingtalk_organisation():
+    """The DingTalk connection, when there is exactly one: what a row or look-up without an organisation means."""
+    from integrations.models import Connection
 
-    dingtalk_userid = models.CharField(_("DingTalk user id"), max_length=64, unique=True)
+    found = list(Connection.objects.filter(kind=Connection.Kind.DINGTALK).order_by("pk")[:2])
+    return found[0] if len(found) == 1 else None
+
+
+class IdentityMapQuerySet(models.QuerySet):
+    def of(self, organisation):
+        """The rows of one DingTalk organisation (a Connection or its id); rows without one count as the only
+        DingTalk connection's, as long as there is only one."""
+        pk = getattr(organisation, "pk", organisation)
+        only = only_dingtalk_organisation()
+        if only is not None and only.pk == pk:
+            return self.filter(models.Q(dingtalk=pk) | models.Q(dingtalk__isnull=True))
+        return self.filter(dingtalk=pk)
+
+
+class IdentityMap(models.Model):
+    """Who is who: a DingTalk user and the Kingdee user and staff number they act as.
+
+    DingTalk user ids are unique within one organisation only, so each row belongs to the DingTalk connection
+    (app) of its organisation; a row saved without one belongs to the only DingTalk connection, if there is one.
+    """
+
+    dingtalk = models.ForeignKey(
+        "integrations.Connection",
+        on_delete=models.SET_NULL,  # kept, unassigned: export them and import them into the new connection
+        null=True,
+        blank=True,
+        related_name="+",
+        limit_choices_to={"kind": "dingtalk"},
+        verbose_name=_("DingTalk organisation"),
+        help_text=_("The DingTalk app connection of the organisation this user id belongs to."),
+    )
+    dingtalk_userid = models.CharField(_("DingTalk user id"), max_length=64, db_index=True)
     dingtalk_unionid = models.CharField(_("DingTalk union id"), max_length=64, blank=True, db_index=True)
     name = models.CharField(_("name"), max_length=100, blank=True)
     mobile = models.CharField(_("mobile"), max_length=30, blank=True, db_index=True)
@@ -22,13 +55,29 @@ class IdentityMap(models.Model):
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
+    objects = IdentityMapQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("identity mapping")
         verbose_name_plural = _("identity map")
         ordering = ["dingtalk_userid"]
+        constraints = [
+            models.UniqueConstraint(fields=["dingtalk", "dingtalk_userid"], name="sso_identity_userid_per_org"),
+            models.UniqueConstraint(fields=["dingtalk_userid"], condition=models.Q(dingtalk__isnull=True),
+                                    name="sso_identity_userid_unassigned"),
+        ]
 
     def __str__(self):
         return f"{self.name or self.dingtalk_userid} → {self.kingdee_username or self.kingdee_staff_number}"
+
+    def clean(self):
+        if self.dingtalk_id and self.dingtalk.kind != "dingtalk":
+            raise ValidationError({"dingtalk": _("Choose a DingTalk app connection.")})
+
+    def save(self, *args, **kwargs):
+        if self.dingtalk_id is None:
+            self.dingtalk = only_dingtalk_organisation()
+        super().save(*args, **kwargs)
 
 
 def parse_allowed_forms(text):
@@ -162,6 +211,7 @@ class LoginEvent(models.Model):
         DISABLED = "disabled", _("identity mapping disabled")
         FORM_NOT_ALLOWED = "form_not_allowed", _("deep link to a form that is not allowed")
         RATE_LIMITED = "rate_limited", _("too many attempts")
+        KEY_LOST = "key_lost", _("encryption key lost (secrets unreadable)")
 
     created_at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
     reference = models.CharField(_("reference"), max_length=12, default=new_reference, db_index=True, editable=False)
@@ -203,11 +253,16 @@ class IdentityImport(models.Model):
         FAILED = "failed", _("failed")
 
     BAD_ROWS_KEPT = 500
+    CHANGES_KEPT = 500
 
     file_name = models.CharField(_("file"), max_length=200)
     content = models.BinaryField(_("content"), editable=False)
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, verbose_name=_("uploaded by")
+    )
+    dingtalk = models.ForeignKey(
+        "integrations.Connection", on_delete=models.SET_NULL, null=True, related_name="+",
+        verbose_name=_("DingTalk organisation"),
     )
     created_at = models.DateTimeField(_("uploaded"), auto_now_add=True)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.CHECKING)
@@ -217,8 +272,13 @@ class IdentityImport(models.Model):
     unchanged_rows = models.PositiveIntegerField(_("unchanged"), default=0)
     bad_count = models.PositiveIntegerField(_("bad rows"), default=0)
     bad_rows = models.JSONField(_("bad rows (first 500)"), default=list, blank=True)
+    # The preview: which rows change and how, field by field ([{"row", "userid", "name", "new", "fields"}…]).
+    changes = models.JSONField(_("changes (first 500)"), default=list, blank=True)
     processed_rows = models.PositiveIntegerField(_("processed"), default=0)
+    normalised_count = models.PositiveIntegerField(_("rows read with corrections"), default=0)
+    normalised_rows = models.JSONField(_("corrections (first 500)"), default=list, blank=True)
     error = models.TextField(_("error"), blank=True)
+    heartbeat_at = models.DateTimeField(_("last sign of the worker"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
 
     class Meta:

@@ -46,12 +46,16 @@ MESSAGES = {
         _("This Kingdee page cannot be opened from here"),
         _("The link asks for a Kingdee page that single sign-on may not open."),
     ),
+    Reason.KEY_LOST: (
+        _("Kingdee login is unavailable right now"),
+        _("The portal cannot read its own login settings. Please contact IT."),
+    ),
     Reason.RATE_LIMITED: (
         _("Too many attempts"),
         _("There were too many sign-in attempts from your network. Please wait a minute and try again."),
     ),
 }
-STATUS = {Reason.RATE_LIMITED: 429, Reason.DINGTALK_ERROR: 502, Reason.NOT_CONFIGURED: 503}
+STATUS = {Reason.RATE_LIMITED: 429, Reason.DINGTALK_ERROR: 502, Reason.NOT_CONFIGURED: 503, Reason.KEY_LOST: 503}
 RETRYABLE = {Reason.MISSING_CODE, Reason.CODE_REJECTED, Reason.DINGTALK_ERROR, Reason.BAD_STATE, Reason.RATE_LIMITED}
 
 

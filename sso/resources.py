@@ -1,9 +1,16 @@
 """The identity map as a spreadsheet: Chinese headers, keyed on the DingTalk userid."""
 
+from io import BytesIO
+
+import openpyxl
+from openpyxl.cell import WriteOnlyCell
+import tablib
 from django.utils import timezone
 from import_export import fields, resources, widgets
+from import_export.formats.base_formats import CSV, XLSX
 from import_export.instance_loaders import CachedInstanceLoader
 
+from portal.exports import NamedSheetResourceMixin
 from sso import identity_file as f
 from sso.models import IdentityMap
 
@@ -32,7 +39,9 @@ def column(header, widget=None):
     return fields.Field(attribute=f.COLUMNS[header], column_name=header, widget=widget or TextWidget())
 
 
-class IdentityMapResource(resources.ModelResource):
+class IdentityMapResource(NamedSheetResourceMixin, resources.ModelResource):
+    """Rows of one DingTalk organisation (`organisation`, a Connection) when given; all rows otherwise."""
+
     dingtalk_userid = column(f.USERID)
     name = column(f.NAME)
     mobile = column(f.MOBILE)
@@ -53,6 +62,14 @@ class IdentityMapResource(resources.ModelResource):
         batch_size = 1000
         clean_model_instances = True
 
+    def __init__(self, organisation=None, **kwargs):
+        super().__init__(**kwargs)
+        self.organisation = organisation
+
+    def get_queryset(self):
+        rows = super().get_queryset()
+        return rows if self.organisation is None else rows.of(self.organisation)
+
     def before_import_row(self, row, **kwargs):
         """Rows arrive checked by `identity_file`; strip what a direct caller may have left around."""
         for header, value in row.items():
@@ -69,3 +86,42 @@ class IdentityMapResource(resources.ModelResource):
 
     def before_save_instance(self, instance, row, **kwargs):
         instance.updated_at = timezone.now()  # bulk_update() skips auto_now
+        if instance.dingtalk_id is None:  # bulk_create() skips save()
+            instance.dingtalk = self.organisation
+
+
+def cells_as_text(dataset, neutralise=False):
+    """A copy of the export where every cell is text ("" for empty), optionally with formula-like text
+    neutralised for CSV (see `identity_file.neutralised`)."""
+    copy = tablib.Dataset(headers=dataset.headers)
+    for row in dataset:
+        cells = ["" if value is None else str(value) for value in row]
+        copy.append([f.neutralised(cell) for cell in cells] if neutralise else cells)
+    return copy
+
+
+class SafeCSV(CSV):
+    """CSV whose text never runs as a formula in Excel/WPS: = + - @ tab and CR at the start get a leading '.
+    (import-export's own escaping only strips a leading =, changing the data.)"""
+
+    def export_data(self, dataset, **kwargs):
+        return cells_as_text(dataset, neutralise=True).export("csv", **kwargs)
+
+
+class SafeXLSX(XLSX):
+    """Every cell written as text, so that a value starting with = is shown, never calculated."""
+
+    def export_data(self, dataset, **kwargs):
+        book = openpyxl.Workbook(write_only=True)
+        sheet = book.create_sheet(title=(dataset.title or "身份映射")[:31])
+        sheet.append(list(dataset.headers))
+        for row in cells_as_text(dataset):
+            cells = []
+            for value in row:
+                cell = WriteOnlyCell(sheet, value=value)
+                cell.data_type = "s"
+                cells.append(cell)
+            sheet.append(cells)
+        buffer = BytesIO()
+        book.save(buffer)
+        return buffer.getvalue()

@@ -39,6 +39,52 @@ def no_network(monkeypatch):
     monkeypatch.setattr(socket.socket, "connect", _loopback_only)
 
 
+def member(role, username):
+    """A staff user in one of the portal's roles (portal.roles)."""
+    from django.contrib.auth.models import Group, User
+
+    from portal.roles import sync_roles
+
+    sync_roles()
+    user = User.objects.create_user(username, password="pw", is_staff=True)
+    user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+@pytest.fixture
+def finance_user(db):
+    from portal.roles import FINANCE
+
+    return member(FINANCE, "cashier")
+
+
+@pytest.fixture
+def it_user(db):
+    from portal.roles import IT_ADMIN
+
+    return member(IT_ADMIN, "it-admin")
+
+
+@pytest.fixture
+def finance_client(client, finance_user):
+    client.force_login(finance_user)
+    return client
+
+
+@pytest.fixture
+def it_client(client, it_user):
+    client.force_login(it_user)
+    return client
+
+
+@pytest.fixture(autouse=True)
+def fresh_sso_settings():
+    """SSO settings are kept per process between logins; a test starts from the database, not the last test."""
+    from sso.login import forget_settings
+
+    forget_settings()
+
+
 @pytest.fixture
 def q_sync(monkeypatch):
     """Run django-q2 tasks inline; the pytest `settings` fixture does not reach Conf."""
@@ -49,8 +95,10 @@ def q_sync(monkeypatch):
 
 @pytest.fixture(autouse=True)
 def instant_retries(settings):
-    """Client retries keep their logic but do not sleep."""
+    """Client retries keep their logic but do not sleep; a lost write's answer is not waited for (tests that
+    exercise the outcome horizon set it themselves)."""
     settings.REMOTE_RETRY_WAIT_SCALE = 0
+    settings.SYNC_OUTCOME_HORIZON_SECONDS = 0
 
 
 @pytest.fixture(autouse=True)
@@ -62,3 +110,16 @@ def empty_redis_queue():
         from django_q.brokers import get_broker
 
         get_broker().purge_queue()
+
+
+
+@pytest.fixture(autouse=True)
+def process_local_rate_budgets(settings):
+    """A test's transaction holds SQLite's write lock, and tests re-seed instances under the same ids: rate
+    budgets stay in the test process and finished instances are not remembered between reads (tests/rate
+    turn both on)."""
+    from integrations.clients import limiter
+
+    settings.RATE_LIMIT_STORE = "local"
+    settings.DINGTALK_DETAIL_MEMO_SECONDS = 0
+    limiter._local.__init__()

@@ -9,13 +9,15 @@ TARGETS: dict[str, type["TargetAdapter"]] = {}
 
 @dataclass(frozen=True)
 class Param:
-    """One setting of an adapter (stored in the scheme's source/target settings JSON)."""
+    """One setting of an adapter (stored in the scheme's source/target settings JSON). The admin draws a form
+    field from it (integrations/admin/params.py): `choices` ((value, label) pairs) makes a select."""
 
     label: str
     type: type = str
     required: bool = False
     default: object = None
     help: str = ""
+    choices: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,11 @@ class Adapter:
                 problems.append(gettext("“%(name)s” must be a JSON object.") % {"name": name})
             elif param.type is str and not isinstance(value, str):
                 problems.append(gettext("“%(name)s” must be text.") % {"name": name})
+            elif param.type is int and (not isinstance(value, int) or isinstance(value, bool)):
+                problems.append(gettext("“%(name)s” must be a whole number.") % {"name": name})
+            elif param.choices and value not in [choice for choice, _label in param.choices]:
+                problems.append(gettext("“%(name)s” must be one of %(choices)s.") % {
+                    "name": name, "choices": ", ".join(str(choice) for choice, _label in param.choices)})
         return problems
 
 
@@ -145,6 +152,11 @@ class SourceAdapter(Adapter):
     def summary(self, data):
         """Columns for the ledger: title, number, originator, amount (Decimal or None), time (aware or None)."""
         return {"title": "", "number": "", "originator": "", "amount": None, "time": None}
+
+    def settled(self, items):
+        """MASTER: inside the transaction that settles written records in the ledger, with (key, data, action,
+        outcome) of each one written or removed (action: a `Change` action or "remove")."""
+        return None
 
     def write_back(self, booked, template):
         """After a batch: tell the source what was booked. `booked` is a list of (data, target number)."""

@@ -4,10 +4,11 @@ from django.utils.translation import gettext_lazy as _
 from import_export import fields, resources
 from import_export.admin import ExportMixin
 
-from integrations.clients import client_for
+from integrations.clients import client_for, deadline
 from integrations.clients.errors import RemoteError
 from integrations.forms import ConnectionForm
 from integrations.models import Connection
+from integrations.secrets import lost_key_message
 
 LIMITS = (_("Limits"), {"fields": ("rate_limit", "max_concurrency", "connect_timeout", "read_timeout")})
 KIND_FIELDSETS = {
@@ -33,7 +34,8 @@ KIND_FIELDSETS = {
         _("Kingdee Cloud Galaxy"),
         {
             "fields": (
-                ("acct_id", "username", "lcid", "org_number"),
+                ("acct_id", "test_acct_id"),
+                ("username", "lcid", "org_number"),
                 "auth_mode",
                 "app_id",
                 ("app_secret", "clear_app_secret"),
@@ -52,7 +54,8 @@ class ConnectionResource(resources.ModelResource):
     class Meta:
         model = Connection
         fields = ("id", "name", "kind", "enabled", "base_url", "api_base_url", "app_key", "agent_id", "corp_id",
-                  "acct_id", "username", "app_id", "lcid", "org_number", "auth_mode", "rate_limit", "secrets_set")
+                  "acct_id", "test_acct_id", "username", "app_id", "lcid", "org_number", "auth_mode", "rate_limit",
+                  "secrets_set")
         export_order = fields
 
     def dehydrate_secrets_set(self, connection):
@@ -108,20 +111,13 @@ class ConnectionAdmin(ExportMixin, admin.ModelAdmin):
         return super().change_view(request, object_id, form_url, extra_context)
 
 
-def lost_key_message(connection):
-    return _(
-        "Connection “%(name)s”: %(fields)s cannot be decrypted with the current FERNET_KEYS. "
-        "Add the old key back at the end of FERNET_KEYS, or enter these secrets again and save."
-    ) % {"name": connection.name, "fields": ", ".join(str(Connection._meta.get_field(f).verbose_name)
-                                                      for f in connection.undecryptable_secrets())}
-
-
 def check_connection(connection):
     """(ok, message): calls the remote through the real client and reports its own words."""
     if connection.undecryptable_secrets():
         return False, lost_key_message(connection)
     try:
-        detail = client_for(connection).check()
+        with deadline.within():
+            detail = client_for(connection).check()
     except RemoteError as error:
         return False, _("“%(name)s” failed: %(message)s") % {"name": connection.name, "message": error.message}
     return True, _("“%(name)s” works: %(detail)s") % {"name": connection.name, "detail": detail}

@@ -3,20 +3,43 @@
 from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_lazy as _, pgettext_lazy
 
 from integrations import events
-from integrations.admin.runs import ReadOnlyAdmin, pretty_json
+from integrations.admin.runs import ReadOnlyAdmin, local_time, pretty_json, reason_cell
 from integrations.models import DingTalkEvent, SyncRecord
 from portal.text import shorten
+
+
+# DingTalk's event names and instance changes, as a person reads them; anything else is shown as DingTalk sent it.
+EVENT_NAMES = {code: pgettext_lazy("DingTalk event", code) for code in (
+    "bpms_instance_change", "bpms_task_change", "check_url", "start", "finish", "terminate", "agree", "refuse",
+    "redirect", "cancel")}
+
+
+def event_words(code):
+    return "/".join(str(EVENT_NAMES.get(part, part)) for part in code.split("/")) if code else ""
+
+
+class EventTypeFilter(admin.SimpleListFilter):
+    title = _("event type")
+    parameter_name = "event_type"
+
+    def lookups(self, request, model_admin):
+        types = DingTalkEvent.objects.exclude(event_type="").values_list("event_type", flat=True).distinct()
+        return [(code, event_words(code)) for code in sorted(types)[:20]]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(event_type=self.value()) if self.value() else queryset
 
 
 @admin.register(DingTalkEvent)
 class DingTalkEventAdmin(ReadOnlyAdmin):
     change_list_template = "admin/integrations/dingtalkevent/change_list.html"
-    list_display = ("received_at", "connection", "channel", "event_type", "change", "instance_id", "outcome",
-                    "short_reason", "record_link", "run_link")
-    list_filter = ("outcome", "channel", "event_type", "connection", "received_at")
+    # When, what DingTalk said, about which approval, what became of it and where: fits 1366 px with the filters.
+    list_display = ("received", "event", "instance", "outcome_cell", "record_link", "run_link")
+    list_display_links = None
+    list_filter = ("outcome", "channel", EventTypeFilter, "connection", "received_at")
     search_fields = ("=instance_id", "=event_id")
     list_select_related = ("connection", "record", "run")
     date_hierarchy = "received_at"
@@ -41,9 +64,26 @@ class DingTalkEventAdmin(ReadOnlyAdmin):
         booked = [(label, counts.get(value, 0)) for value, label in SyncRecord.Via.choices if value]
         return super().changelist_view(request, {**(extra_context or {}), "booked_by": booked})
 
-    @admin.display(description=_("reason"))
-    def short_reason(self, event):
-        return shorten(event.reason, 60)
+    @admin.display(description=_("received"), ordering="received_at")
+    def received(self, event):
+        url = reverse("admin:integrations_dingtalkevent_change", args=[event.pk])
+        return format_html('<a href="{}">{}</a>', url, local_time(event.received_at, "%m-%d %H:%M:%S"))
+
+    @admin.display(description=_("event"), ordering="event_type")
+    def event(self, event):
+        return format_html('<span title="{}">{}</span><div class="list-quiet">{}</div>', event.event_type,
+                           event_words(event.event_type) or "—",
+                           " · ".join(filter(None, [event_words(event.change), event.get_channel_display(),
+                                                    str(event.connection)])))
+
+    @admin.display(description=_("approval instance"), ordering="instance_id")
+    def instance(self, event):
+        return format_html('<span title="{}">{}</span>', event.instance_id, shorten(event.instance_id, 14))
+
+    @admin.display(description=_("outcome"), ordering="outcome")
+    def outcome_cell(self, event):
+        return format_html("{}<div>{}</div>", event.get_outcome_display(),
+                           reason_cell(event.reason, shorten(event.reason, 40)))
 
     @admin.display(description=_("sync record"))
     def record_link(self, event):

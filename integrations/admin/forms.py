@@ -1,42 +1,73 @@
 """Forms behind the admin's intermediate pages: backfill, mark handled, preview, new scheme from a template."""
 
-import json
-
 from django import forms
 from django.forms.models import BaseInlineFormSet
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy as _
 
-from integrations import mapping, market
-from integrations.models import Connection
+from integrations import adapters, mapping, market
+from integrations.admin.params import ParamsWidget
+from integrations.engine import catalog
+from integrations.models import Connection, FieldMapping, Scheme
 
 
-class CompactJSONWidget(forms.Textarea):
-    """Parameters stay on one line in the mapping table; readable JSON with Chinese as is."""
+def active_choice(form, field_name):
+    """The select's value this form shows: what was posted, else the instance's or the initial one."""
+    if form.is_bound:
+        return form.data.get(form.add_prefix(field_name))
+    return form.initial.get(field_name) or getattr(form.instance, field_name, None)
 
-    def __init__(self, attrs=None):
-        super().__init__({"rows": 1, "cols": 36, "class": "vLargeTextField mapping-params", **(attrs or {})})
 
-    def format_value(self, value):
-        if isinstance(value, str):
-            try:
-                value = json.loads(value)
-            except ValueError:
-                return value
-        return json.dumps(value or {}, ensure_ascii=False)
+class SchemeForm(forms.ModelForm):
+    """Source and target settings as form fields drawn from each adapter's declared settings."""
+
+    class Meta:
+        model = Scheme
+        fields = "__all__"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for side, registry in (("source", adapters.SOURCES), ("target", adapters.TARGETS)):
+            name = f"{side}_params"
+            if name in self.fields:
+                groups = {kind: cls.settings_schema for kind, cls in registry.items()}
+                self.fields[name].widget = ParamsWidget(groups, f"{side}_kind")
+                self.fields[name].widget.active = active_choice(self, f"{side}_kind")
+
+
+class MappingForm(forms.ModelForm):
+    """One mapping row; its parameters as fields of the chosen transform."""
+
+    class Meta:
+        model = FieldMapping
+        fields = "__all__"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "params" in self.fields:
+            groups = {name: transform.all_params for name, transform in mapping.TRANSFORMS.items()}
+            # The value-map picker: a datalist of the scheme's value maps, drawn by the change form.
+            widget = ParamsWidget(groups, "transform", lookups={"value_map": "mapping-value-maps"})
+            widget.active = active_choice(self, "transform") or "copy"
+            self.fields["params"].widget = widget
 
 
 class MappingFormSet(BaseInlineFormSet):
-    """Checks across rows: one source table per entry, each target once."""
+    """Checks across rows (one source table per entry, no target twice or inside another) and against the
+    target form's fields as Kingdee describes them (when it could be read)."""
 
     def clean(self):
         super().clean()
-        rows = [
-            form.instance.as_row()
-            for form in self.forms
-            if form.cleaned_data and not form.cleaned_data.get("DELETE") and form.instance.target
-        ]
-        problems = mapping.check_rows(rows)
+        forms_kept = [form for form in self.forms
+                      if form.cleaned_data and not form.cleaned_data.get("DELETE") and form.instance.target]
+        _source, target = catalog.of_scheme(self.instance)
+        if target.described:
+            form_id = (self.instance.target_params or {}).get("form_id", "")
+            for form in forms_kept:
+                if not target.has_target(form.instance.target):
+                    form.add_error("target", gettext("The Kingdee form %(form)s has no field %(field)s.") % {
+                        "form": form_id, "field": form.instance.target})
+        problems = mapping.check_rows([form.instance.as_row() for form in forms_kept])
         if problems:
             raise forms.ValidationError([problem.render(gettext) for problem in problems])
 

@@ -10,30 +10,35 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext, gettext_lazy as _, ngettext
+from import_export.admin import ExportMixin
+from import_export.formats.base_formats import CSV, XLSX
 
-from integrations import engine, review, tasks
+from integrations import engine, org_events, review, tasks
 from integrations.admin.forms import HandleForm
-from integrations.admin.runs import SyncRecordAdmin
+from integrations.admin.resources import ReviewRecordResource
+from integrations.admin.runs import SyncRecordAdmin, attempts_text, local_time, reason_cell, status_cell
 from integrations.models import ReviewRecord, SyncRecord
+from portal.exports import NamedFieldsExportForm
+from portal.models import SensitiveField
 from portal.text import pretty_json
 
 Status = SyncRecord.Status
 
 
 class ReviewFilter(admin.SimpleListFilter):
-    title = _("show")
+    title = _("review state")
     parameter_name = "review"
 
     def lookups(self, request, model_admin):
-        return [("failed", _("failed")), ("skipped", _("skipped")), ("conflict", _("conflicts")),
+        return [("failed", _("failed")), ("conflict", _("conflicts")),
+                ("skipped", _("routine skips (refused or cancelled approvals)")), ("all", _("all of these")),
                 ("handled", _("handled by a person")), ("retried", _("booked after a retry"))]
 
     def choices(self, changelist):
         choices = list(super().choices(changelist))
-        choices[0]["display"] = _("failed, skipped and conflicts")
+        choices[0]["display"] = _("needs action (failures and conflicts)")
         return choices
 
     def queryset(self, request, queryset):
@@ -47,7 +52,7 @@ class ReasonFilter(admin.SimpleListFilter):
     parameter_name = "reason"
 
     def lookups(self, request, model_admin):
-        groups = review.reason_groups(SyncRecord.objects.filter(review.SHOWS[None]))
+        groups = review.reason_groups(SyncRecord.objects.filter(review.SHOWS["all"]))
         return [(error, f"{review.short_reason(text, 40)} ({count})") for error, text, count in groups]
 
     def queryset(self, request, queryset):
@@ -55,13 +60,17 @@ class ReasonFilter(admin.SimpleListFilter):
 
 
 @admin.register(ReviewRecord)
-class ReviewRecordAdmin(SyncRecordAdmin):
+class ReviewRecordAdmin(ExportMixin, SyncRecordAdmin):
     class Media:
         css = {"all": ["integrations/ops.css"]}
 
     change_form_template = "admin/integrations/reviewrecord/change_form.html"
-    list_display = ("title_link", "scheme", "originator_display", "amount", "source_number", "reason", "attempts",
-                    "last_attempt", "status")
+    resource_classes = [ReviewRecordResource]
+    export_form_class = NamedFieldsExportForm
+    formats = [XLSX, CSV]
+    to_encoding = "utf-8-sig"
+    # Who, what, how much, why, when, state: six columns that fit 1366 px beside the filters.
+    list_display = ("approval", "originator_display", "amount", "reason", "when", "state")
     list_display_links = None
     list_filter = (ReviewFilter, "scheme", "error_kind", ReasonFilter, "updated_at")
     search_fields = ("=source_key", "=source_number", "=target_number", "title", "originator")
@@ -70,38 +79,54 @@ class ReviewRecordAdmin(SyncRecordAdmin):
     list_per_page = 50
     actions = ["retry", "mark_handled", "keep_source", "keep_target"]
     fieldsets = (
-        (None, {"fields": ("scheme", "status", "title", "originator_display", "amount", "source_number",
+        (None, {"fields": ("scheme_name", "status", "title", "originator_display", "amount", "source_number",
                            "source_key", "source_time")}),
         (_("Reason"), {"fields": ("full_reason", "error_kind", "attempts", "last_attempt_at", "run")}),
         (_("Kingdee bill"), {"fields": ("target_number", "booked_via", "booked_at")}),
         (_("Handled"), {"fields": ("handled_by", "handled_at", "note")}),
     )
-    readonly_fields = ("originator_display", "full_reason")
+    readonly_fields = ("scheme_name", "originator_display", "full_reason")
 
     def get_queryset(self, request):
         return review.with_originator_names(super().get_queryset(request))
 
-    @admin.display(description=_("claim"), ordering="title")
-    def title_link(self, record):
+    def get_export_resource_kwargs(self, request, **kwargs):
+        return {**super().get_export_resource_kwargs(request, **kwargs),
+                "masker_for": lambda: SensitiveField.masker_for(request.user)}
+
+    @admin.display(description=_("approval"), ordering="title")
+    def approval(self, record):
         url = reverse("admin:integrations_reviewrecord_change", args=[record.pk])
-        return format_html('<a href="{}">{}</a>', url, record.title or record.source_key)
+        return format_html('<a href="{}">{}</a><div class="list-quiet">{} · {}</div>', url,
+                           record.title or record.source_key, record.source_number or record.source_key,
+                           record.scheme.name)
 
     @admin.display(description=_("originator"), ordering="originator")
     def originator_display(self, record):
         return review.originator_label(record)
 
+    @admin.display(description=_("scheme"))
+    def scheme_name(self, record):
+        return record.scheme.name  # as text: finance may not open schemes
+
     @admin.display(description=_("reason"))
     def reason(self, record):
         text = review.reason_text(record)
-        return format_html('<span title="{}">{}</span>', text, review.short_reason(text))
+        return reason_cell(text, review.short_reason(text, 48))
 
     @admin.display(description=_("last attempt"), ordering="last_attempt_at")
-    def last_attempt(self, record):
-        return timezone.localtime(record.last_attempt_at).strftime("%m-%d %H:%M") if record.last_attempt_at else "—"
+    def when(self, record):
+        return local_time(record.last_attempt_at or record.updated_at)
+
+    @admin.display(description=_("status"), ordering="status")
+    def state(self, record):
+        return status_cell(record, attempts_text(record))
 
     @admin.display(description=_("reason"))
     def full_reason(self, record):
-        return format_html('<div class="review-reason">{}</div>', review.reason_text(record) or "—")
+        text = review.reason_text(record) or "—"
+        masker = getattr(record, "masker", None)
+        return format_html('<div class="review-reason">{}</div>', masker.text(text) if masker else text)
 
     # ---- conflicts ------------------------------------------------------------------------------
 
@@ -135,17 +160,25 @@ class ReviewRecordAdmin(SyncRecordAdmin):
         return [
             path("<path:object_id>/retry/", view(self.retry_view), name="integrations_reviewrecord_retry"),
             path("<path:object_id>/handle/", view(self.handle_view), name="integrations_reviewrecord_handle"),
+            path("<path:object_id>/keep/<str:side>/", view(self.keep_view), name="integrations_reviewrecord_keep"),
+            path("<path:object_id>/clear-kept/", view(self.clear_kept_view),
+                 name="integrations_reviewrecord_clear_kept"),
             *super().get_urls(),
         ]
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         record = self.get_object(request, unquote(object_id))
         extra = {} if record is None else {
-            "data_columns": [(_("source data"), pretty_json(record.source_data)),
-                             (_("payload sent"), pretty_json(record.payload)), (_("response"), pretty_json(record.response))],
+            "data_columns": [(_("source data"), pretty_json(record.shown["source_data"])),
+                             (_("payload sent"), pretty_json(record.shown["payload"])),
+                             (_("response"), pretty_json(record.shown["response"]))],
             "audit": audit_entries(record),
             "can_retry": record.status == Status.FAILED and self.has_retry_permission(request),
             "can_handle": record.status in (Status.FAILED, Status.SKIPPED) and self.has_handle_permission(request),
+            "conflicts": [(org_events.field_label(name), values) for name, values in
+                          sorted(org_events.conflicts_of(record).items())] if record.status == Status.CONFLICT else [],
+            "kept": [org_events.field_label(name) for name in (record.synced_state or {}).get("kept") or []],
+            "can_decide": self.has_resolve_permission(request),
         }
         return super().change_view(request, object_id, form_url, {**(extra_context or {}), **extra})
 
@@ -179,6 +212,30 @@ class ReviewRecordAdmin(SyncRecordAdmin):
         context = {**self.admin_site.each_context(request), "opts": self.opts, "original": record, "form": form,
                    "title": gettext("Mark handled: %(record)s") % {"record": record}}
         return TemplateResponse(request, "admin/integrations/reviewrecord/handle.html", context)
+
+
+    def keep_view(self, request, object_id, side):
+        """A conflict settled by a person: keep DingTalk's values (overwrite Kingdee) or Kingdee's."""
+        record = get_object_or_404(ReviewRecord, pk=unquote(object_id))
+        if request.method != "POST" or not self.has_resolve_permission(request) or side not in (
+                org_events.KEEP_DINGTALK, org_events.KEEP_KINGDEE):
+            raise PermissionDenied
+        settled = org_events.keep(record.pk, side, request.user)
+        if settled is None:
+            self.message_user(request, gettext("This record is no longer a conflict."), messages.WARNING)
+        else:
+            self.log_change(request, record, settled.note)
+            self.message_user(request, settled.note, messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:integrations_reviewrecord_change", args=[record.pk]))
+
+    def clear_kept_view(self, request, object_id):
+        record = get_object_or_404(ReviewRecord, pk=unquote(object_id))
+        if request.method != "POST" or not self.has_resolve_permission(request):
+            raise PermissionDenied
+        settled = org_events.clear_kept(record.pk, request.user)
+        self.log_change(request, record, settled.note)
+        self.message_user(request, settled.note, messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:integrations_reviewrecord_change", args=[record.pk]))
 
 
 def audit_entries(record):

@@ -4,16 +4,17 @@
 from django.contrib import admin, messages
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext, gettext_lazy as _, ngettext
 
-from integrations import engine, reasons, tasks
+from integrations import engine, review, tasks
 from integrations.admin.forms import HandleForm
 from integrations.admin.ops import RunPagesMixin, live_progress
 from integrations.models import SyncRecord, SyncRun
 from portal import text as text_helpers
 from portal.admin_mixins import LogAdminMixin
-from portal.text import shorten
+from portal.models import SensitiveField
 
 
 class ReadOnlyAdmin(LogAdminMixin, admin.ModelAdmin):
@@ -26,17 +27,22 @@ def pretty_json(value):
     return format_html('<pre class="sync-json">{}</pre>', text) if text else "—"
 
 
+def shown(record):
+    """The record's data as this reader may see it (set by MaskedRecordMixin; as stored elsewhere)."""
+    return getattr(record, "shown", None) or review.shown_data(record)
+
+
 @admin.register(SyncRun)
 class SyncRunAdmin(RunPagesMixin, ReadOnlyAdmin):
-    list_display = ("id", "scheme", "trigger", "status", "started_at", "duration", "progress", "read_count",
-                    "succeeded_count", "skipped_count", "failed_count", "waiting_count", "adopted_count")
-    list_display_links = ("id", "scheme")
+    # Which run, why it ran, when and how long, what it did, how it ended: fits 1366 px beside the filters.
+    list_display = ("run", "trigger", "started", "duration", "counts", "progress")
+    list_display_links = None
     list_filter = ("status", "trigger", "scheme", "started_at")
     list_select_related = ("scheme",)
     date_hierarchy = "started_at"
     show_full_result_count = False
     fieldsets = (
-        (None, {"fields": ("scheme", "trigger", "status", "requested_by", "worker", "records_link")}),
+        (None, {"fields": ("scheme", "trigger", "data_centre", "status", "requested_by", "worker", "records_link")}),
         (_("Window"), {"fields": ("window_start", "window_end")}),
         (_("Time"), {"fields": ("started_at", "finished_at", "duration", "lease_expires_at")}),
         (_("Counts"), {"fields": ("progress", "read_count", "succeeded_count", "skipped_count", "failed_count",
@@ -45,12 +51,33 @@ class SyncRunAdmin(RunPagesMixin, ReadOnlyAdmin):
     )
     readonly_fields = ("records_link", "duration", "progress", "stats_json")
 
+    @admin.display(description=_("run"), ordering="pk")
+    def run(self, run):
+        url = reverse("admin:integrations_syncrun_change", args=[run.pk])
+        where = f"{run.scheme.name} · {run.get_data_centre_display()}" if run.data_centre else run.scheme.name
+        return format_html('<a href="{}">#{}</a><div class="list-quiet">{}</div>', url, run.pk, where)
+
+    @admin.display(description=_("started"), ordering="started_at")
+    def started(self, run):
+        return local_time(run.started_at)
+
+    @admin.display(description=_("records"))
+    def counts(self, run):
+        """Read, then only the outcomes that happened: "读取 12 · 入账 10 · 失败 2"."""
+        parts = [("read", _("read"), run.read_count), ("booked", _("booked"), run.succeeded_count),
+                 ("skipped", _("skipped"), run.skipped_count), ("failed", _("failed"), run.failed_count),
+                 ("waiting", _("waiting"), run.waiting_count), ("adopted", _("adopted"), run.adopted_count)]
+        return format_html_join(" · ", '<span class="run-count run-count-{}">{} {}</span>',
+                                ((key, label, count) for key, label, count in parts if count or key == "read"))
+
     @admin.display(description=_("duration"))
     def duration(self, run):
         if not run.finished_at:
             return "…"
         seconds = (run.finished_at - run.started_at).total_seconds()
-        return f"{seconds:.1f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+        if seconds < 120:
+            return gettext("%(seconds).1f s") % {"seconds": seconds}
+        return gettext("%(minutes).1f min") % {"minutes": seconds / 60}
 
     @admin.display(description=_("progress"))
     def progress(self, run):
@@ -66,10 +93,45 @@ class SyncRunAdmin(RunPagesMixin, ReadOnlyAdmin):
         return format_html('<a href="{}">{}</a>', url, gettext("Records this run touched"))
 
 
+def reason_cell(full, short):
+    """The reason in one short line; the whole text one click away (no script, no page change)."""
+    if not full or full == short:
+        return short or "—"
+    return format_html('<details class="list-reason"><summary>{}</summary><div>{}</div></details>', short, full)
+
+
+def local_time(moment, shape="%m-%d %H:%M"):
+    return timezone.localtime(moment).strftime(shape) if moment else "—"
+
+
+def attempts_text(record):
+    if not record.attempts:
+        return ""
+    return ngettext("%(count)d attempt", "%(count)d attempts", record.attempts) % {"count": record.attempts}
+
+
+def status_cell(record, detail=""):
+    return format_html('<span class="record-status record-{}">{}</span>{}', record.status,
+                       record.get_status_display(),
+                       format_html('<div class="list-quiet">{}</div>', detail) if detail else "")
+
+
+class MaskedRecordMixin:
+    """Record pages show sensitive fields (bank accounts…) masked to whoever may not see them in full."""
+
+    def get_object(self, request, object_id, from_field=None):
+        record = super().get_object(request, object_id, from_field)
+        if record is not None:
+            record.masker = SensitiveField.masker_for(request.user)
+            record.shown = review.shown_data(record, record.masker)
+        return record
+
+
 @admin.register(SyncRecord)
-class SyncRecordAdmin(ReadOnlyAdmin):
-    list_display = ("source_key", "title", "scheme", "status", "amount", "target_number", "reason", "attempts",
-                    "booked_via", "updated_at")
+class SyncRecordAdmin(MaskedRecordMixin, ReadOnlyAdmin):
+    # Who, what, how much, which bill, why, when, state: fits 1366 px beside the filters.
+    list_display = ("record", "originator_display", "amount", "target_number", "reason", "when", "state")
+    list_display_links = None
     list_filter = ("status", "scheme", "error_kind", "booked_via", "updated_at")
     search_fields = ("=source_key", "=target_number", "=source_number", "title")
     list_select_related = ("scheme",)
@@ -80,33 +142,58 @@ class SyncRecordAdmin(ReadOnlyAdmin):
         (None, {"fields": ("scheme", "source_key", "status", "title", "source_number", "originator", "amount",
                            "source_time")}),
         (_("Target"), {"fields": ("target_number", "target_id", "booked_via", "booked_at", "notified_at")}),
-        (_("Reason"), {"fields": ("error", "error_kind", "attempts", "last_attempt_at", "run")}),
+        (_("Reason"), {"fields": ("error_text", "error_kind", "attempts", "last_attempt_at", "run")}),
         (_("Handled"), {"fields": ("handled_by", "handled_at", "note")}),
         (_("Data"), {"fields": ("source_data_json", "payload_json", "response_json")}),
     )
-    readonly_fields = ("source_data_json", "payload_json", "response_json")
+    readonly_fields = ("error_text", "source_data_json", "payload_json", "response_json")
 
     def get_queryset(self, request):
-        queryset = super().get_queryset(request)
+        queryset = review.with_originator_names(super().get_queryset(request))
         if request.resolver_match and request.resolver_match.url_name.endswith("changelist"):
             queryset = queryset.defer("source_data", "payload", "response")
         return queryset
 
+    @admin.display(description=_("record"), ordering="title")
+    def record(self, record):
+        url = reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[record.pk])
+        return format_html('<a href="{}">{}</a><div class="list-quiet">{} · {}</div>', url,
+                           record.title or record.source_key, record.source_number or record.source_key,
+                           record.scheme.name)
+
+    @admin.display(description=_("originator"), ordering="originator")
+    def originator_display(self, record):
+        return review.originator_label(record)
+
     @admin.display(description=_("reason"))
     def reason(self, record):
-        return shorten(reasons.describe(record))
+        text = review.reason_text(record)
+        return reason_cell(text, review.short_reason(text, 48))
+
+    @admin.display(description=_("updated"), ordering="updated_at")
+    def when(self, record):
+        return local_time(record.updated_at)
+
+    @admin.display(description=_("status"), ordering="status")
+    def state(self, record):
+        return status_cell(record, record.get_booked_via_display() if record.booked_via else attempts_text(record))
 
     @admin.display(description=_("source data"))
     def source_data_json(self, record):
-        return pretty_json(record.source_data)
+        return pretty_json(shown(record)["source_data"])
 
     @admin.display(description=_("payload sent"))
     def payload_json(self, record):
-        return pretty_json(record.payload)
+        return pretty_json(shown(record)["payload"])
 
     @admin.display(description=_("response"))
     def response_json(self, record):
-        return pretty_json(record.response)
+        return pretty_json(shown(record)["response"])
+
+    @admin.display(description=_("reason"))
+    def error_text(self, record):
+        text, masker = review.reason_text(record), getattr(record, "masker", None)
+        return masker.text(text) if masker else text
 
     def has_retry_permission(self, request):
         return request.user.has_perm("integrations.retry_syncrecord")

@@ -2,7 +2,6 @@
 
 import json
 
-from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -16,29 +15,31 @@ from django.utils.html import format_html
 from django.utils.translation import gettext, gettext_lazy as _, ngettext
 
 from integrations import engine, market, tasks
-from integrations.admin.forms import BackfillForm, CompactJSONWidget, FromTemplateForm, MappingFormSet, PreviewForm
+from integrations.admin.forms import (
+    BackfillForm, FromTemplateForm, MappingForm, MappingFormSet, PreviewForm, SchemeForm,
+)
 from integrations.admin.versions import SchemeVersionsMixin
+from integrations.admin.wizard import SchemeWizardMixin
 from integrations.backfill import estimate as count_backfill
-from integrations.models import FieldMapping, Scheme, SyncRecord, SyncRun, ValueMap, ValueMapEntry
-
-JSON_FIELDS = ("source_params", "target_params")
-
+from integrations.engine import catalog
+from integrations.models import DataCentre, FieldMapping, Scheme, SyncRecord, SyncRun, ValueMap, ValueMapEntry
 
 class FieldMappingInline(admin.TabularInline):
     model = FieldMapping
+    form = MappingForm
     formset = MappingFormSet
     fields = ("position", "target", "source", "transform", "params", "required", "default", "note")
-    formfield_overrides = {FieldMapping._meta.get_field("params").__class__: {"widget": CompactJSONWidget}}
     extra = 0
     classes = ("mapping-rows",)
 
-    def formfield_for_dbfield(self, db_field, request, **kwargs):
-        field = super().formfield_for_dbfield(db_field, request, **kwargs)
-        if db_field.name in ("target", "source", "default", "note"):
-            field.widget.attrs["size"] = 24 if db_field.name != "note" else 18
-        if db_field.name == "position":
-            field.widget.attrs["style"] = "width: 4em"
-        return field
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        for name in ("target", "source"):  # the pickers: datalists drawn by the change form
+            formset.form.base_fields[name].widget.attrs.update({"list": f"mapping-{name}-fields", "size": 22})
+        for name, size in (("default", 8), ("note", 10)):
+            formset.form.base_fields[name].widget.attrs["size"] = size
+        formset.form.base_fields["position"].widget.attrs["class"] = "mapping-position"
+        return formset
 
 
 class ValueMapInline(admin.TabularInline):
@@ -47,6 +48,7 @@ class ValueMapInline(admin.TabularInline):
     readonly_fields = ("entry_count",)
     show_change_link = True
     extra = 0
+    classes = ("value-map-rows",)
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(entry_total=Count("entries"))
@@ -56,15 +58,8 @@ class ValueMapInline(admin.TabularInline):
         return getattr(value_map, "entry_total", "—")
 
 
-class SchemeForm(forms.ModelForm):
-    class Meta:
-        model = Scheme
-        fields = "__all__"
-        widgets = {name: forms.Textarea(attrs={"rows": 3, "cols": 80}) for name in JSON_FIELDS}
-
-
 @admin.register(Scheme)
-class SchemeAdmin(SchemeVersionsMixin, admin.ModelAdmin):
+class SchemeAdmin(SchemeWizardMixin, SchemeVersionsMixin, admin.ModelAdmin):
     form = SchemeForm
     class Media:
         css = {"all": ["integrations/admin.css"]}
@@ -72,8 +67,8 @@ class SchemeAdmin(SchemeVersionsMixin, admin.ModelAdmin):
     change_form_template = "admin/integrations/scheme/change_form.html"
     change_list_template = "admin/integrations/scheme/change_list.html"
     inlines = [FieldMappingInline, ValueMapInline]
-    list_display = ("name", "enabled", "source_kind", "target_kind", "schedule_text", "last_run", "failed_records",
-                    "cursor")
+    list_display = ("name", "enabled", "source_kind", "target_kind", "data_centre", "schedule_text", "last_run",
+                    "failed_records", "cursor")
     list_filter = ("enabled", "source_kind", "target_kind")
     search_fields = ("name", "description")
     list_select_related = ("source_connection", "target_connection")
@@ -82,8 +77,8 @@ class SchemeAdmin(SchemeVersionsMixin, admin.ModelAdmin):
     fieldsets = (
         (None, {"fields": ("name", "description", "enabled", "template")}),
         (_("Source"), {"fields": ("source_connection", "source_kind", "source_params")}),
-        (_("Target"), {"fields": ("target_connection", "target_kind", "target_params", "dedupe_field",
-                                  "batch_size")}),
+        (_("Target"), {"fields": ("target_connection", "target_kind", "target_params", "rehearsal",
+                                  ("dedupe_field", "batch_size"))}),
         (_("When it runs"), {"fields": (("schedule_kind", "interval_minutes", "cron"), "event_trigger",
                                         "start_from", "cursor")}),
         (_("Write-back"), {"fields": ("writeback", "writeback_template"), "classes": ("collapse",)}),
@@ -97,6 +92,11 @@ class SchemeAdmin(SchemeVersionsMixin, admin.ModelAdmin):
             last_run_at=Subquery(last.values("started_at")[:1]),
             failed_total=Count("records", filter=Q(records__status=SyncRecord.Status.FAILED)),
         )
+
+    @admin.display(description=_("Kingdee data centre"))
+    def data_centre(self, scheme):
+        """What runs use now: a scheme in rehearsal whose connection has no test data centre writes to production."""
+        return DataCentre(scheme.data_centre).label if scheme.data_centre else "—"
 
     @admin.display(description=_("schedule"))
     def schedule_text(self, scheme):
@@ -170,6 +170,7 @@ class SchemeAdmin(SchemeVersionsMixin, admin.ModelAdmin):
             path("<path:object_id>/preview/", view(self.preview_view), name="integrations_scheme_preview"),
             path("<path:object_id>/run/", view(self.run_view), name="integrations_scheme_run"),
             path("from-template/", view(self.from_template_view), name="integrations_scheme_from_template"),
+            path("new/<str:step>/", view(self.wizard_view), name="integrations_scheme_wizard"),
             *super().get_urls(),
         ]
 
@@ -226,6 +227,12 @@ class SchemeAdmin(SchemeVersionsMixin, admin.ModelAdmin):
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra_context = {**(extra_context or {}), "can_run": self.has_run_permission(request)}
+        scheme = self.get_object(request, unquote(object_id))
+        if scheme is not None:
+            source, target = catalog.of_scheme(scheme)
+            extra_context.update({"source_catalog": source, "target_catalog": target,
+                                  "value_map_names": scheme.value_maps.values_list("name", flat=True),
+                                  "picker_notes": [side.note for side in (source, target) if side.note]})
         return super().change_view(request, object_id, form_url, extra_context)
 
 

@@ -13,7 +13,7 @@ from django.urls import path, reverse
 from django.utils.translation import gettext, gettext_lazy as _
 
 from integrations import scheme_file, versions
-from integrations.models import Scheme, SchemeVersion
+from integrations.models import FieldMapping, Scheme, SchemeVersion
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
 
@@ -89,9 +89,12 @@ class SchemeVersionsMixin:
             request, scheme, gettext("%(name)s, version %(number)d") % {"name": scheme.name, "number": number},
             version=version, state=version.snapshot, can_restore=can_restore,
             restoring=[versions.describe(change) for change in restoring],
-            settings_rows=[(Scheme._meta.get_field(name).verbose_name, versions.shown(version.snapshot["settings"]
-                                                                                       .get(name)))
-                           for name in versions.SETTINGS])
+            settings_rows=[(Scheme._meta.get_field(name).verbose_name,
+                            versions.shown_field(Scheme, name, version.snapshot["settings"].get(name)),
+                            isinstance(version.snapshot["settings"].get(name), (dict, list)))
+                           for name in versions.SETTINGS],
+            transforms={row["transform"]: versions.shown_field(FieldMapping, "transform", row["transform"])
+                        for row in version.snapshot["mappings"]})
         return TemplateResponse(request, "admin/integrations/scheme/version.html", context)
 
     def export_view(self, request, object_id):

@@ -1,8 +1,15 @@
 """Remote clients. They take plain values, never models: `client_for` reads a Connection's attributes."""
 
 
-def client_for(connection):
-    """The client for a Connection (or anything with the same attributes)."""
+QUICK_TIMEOUTS = {"connect_timeout": 2.0, "read_timeout": 4.0}  # reads inside a web request
+
+
+def client_for(connection, *, quick=False):
+    """The client for a Connection (or anything with the same attributes).
+
+    A Kingdee connection talks to its test data centre when it is in rehearsal (a scheme in rehearsal sets
+    that on the connection it loads, see `SchemeConnection`). `quick`: for reads inside a web request
+    (field pickers): short timeouts and one attempt, so a slow remote never outlasts the page."""
     common = {
         "rate_limit": connection.effective_rate_limit,
         "max_concurrency": connection.max_concurrency,
@@ -10,6 +17,15 @@ def client_for(connection):
         "read_timeout": connection.read_timeout,
         "name": f"connection-{connection.pk or connection.name}",
     }
+    if quick:
+        common.update({name: min(common[name], limit) for name, limit in QUICK_TIMEOUTS.items()})
+    client = _client(connection, common)
+    if quick:
+        client.attempts = 1
+    return client
+
+
+def _client(connection, common):
     if connection.kind == "dingtalk":
         from integrations.clients.dingtalk import DingTalkClient
 
@@ -34,7 +50,7 @@ def client_for(connection):
 
         return KingdeeClient(
             base_url=connection.base_url,
-            acct_id=connection.acct_id,
+            acct_id=getattr(connection, "data_centre_id", connection.acct_id),
             username=connection.username,
             app_id=connection.app_id,
             app_secret=connection.app_secret,

@@ -8,11 +8,12 @@ from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
+from django.utils.translation import gettext
 from requests.adapters import HTTPAdapter
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
-from integrations.clients.errors import AuthError, ThrottledError, TransientError
-from integrations.clients.limiter import bucket_for
+from integrations.clients import deadline, limiter
+from integrations.clients.errors import AuthError, ConfigurationError, ThrottledError, TransientError
 
 logger = logging.getLogger("integrations.clients")
 
@@ -56,7 +57,7 @@ class HttpClient:
         self.calls = Counter()
 
     def limiter_key(self, url):
-        """Requests sharing a key share one token bucket; subclasses narrow it (per API path)."""
+        """Requests sharing a key share one rate budget, across every process; subclasses narrow it."""
         return (self.system, self.name)
 
     def request(self, method, url, **kwargs):
@@ -71,15 +72,17 @@ class HttpClient:
     def _wait(self, retry_state):
         error = retry_state.outcome.exception()
         initial = 1.0 if isinstance(error, ThrottledError) else 0.5
-        return wait_exponential_jitter(multiplier=initial, max=8, jitter=initial)(retry_state) * retry_wait_scale()
+        wait = wait_exponential_jitter(multiplier=initial, max=8, jitter=initial)(retry_state) * retry_wait_scale()
+        left = deadline.remaining()
+        return wait if left is None else max(0.0, min(wait, left))
 
     def _send_once(self, method, url, **kwargs):
-        kwargs.setdefault("timeout", self.timeout)
+        kwargs["timeout"] = deadline.bounded(kwargs.get("timeout", self.timeout), self.system)
         # The slot comes before the rate-limit token: a token taken while waiting for a slot
         # would send its request late, bunched with the next one.
         with self._concurrency:
             if self.rate_limit:
-                bucket_for(self.limiter_key(url), self.rate_limit).acquire()
+                limiter.acquire(self.limiter_key(url), self.rate_limit)
             started = time.monotonic()
             try:
                 response = self.session.request(method, url, **kwargs)
@@ -89,6 +92,9 @@ class HttpClient:
             except requests.ConnectionError as exc:
                 self._log(method, url, "connection error", started)
                 raise TransientError("could not connect", system=self.system) from exc
+            except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema) as exc:
+                message = gettext("The server URL cannot be used: check its host name and port.")
+                raise ConfigurationError(message, system=self.system) from exc
         self._count(url)
         self._log(method, url, response.status_code, started)
         return self.raise_for_response(response)

@@ -6,27 +6,38 @@ Protocol facts: ../shared/reference/dingtalk-api.md. One client per DingTalk app
 
 import hashlib
 import json
+import os
 import threading
+import time
 from collections import defaultdict
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.core.cache import cache
 
+from integrations.clients import limiter
 from integrations.clients.base import HttpClient
 from integrations.clients.errors import (
-    AuthError, BusinessError, ConfigurationError, QuotaExceededError, ThrottledError, TransientError,
+    AuthError, BusinessError, ConfigurationError, QuotaExceededError, RemoteError, ThrottledError, TransientError,
 )
 
 BEIJING = ZoneInfo("Asia/Shanghai")
-# DingTalk counts calls in any sliding second; calls spaced exactly 1/limit apart can put
-# limit + 1 calls in one window, so the bucket runs slightly under the configured rate.
-QPS_HEADROOM = 0.975
+# DingTalk counts calls in any sliding second, as they arrive. Calls leave evenly spaced at 96% of the
+# limit, so limit + 1 consecutive calls span 1/0.96 s: a call may arrive ~40 ms late (network, scheduling)
+# relative to the ones after it before a window holds one call too many.
+QPS_HEADROOM = 0.96
 TOKEN_REFRESH_MARGIN = 300  # seconds before expiry; DingTalk advises 5-10 minutes
+TOKEN_FETCH_SECONDS = 30  # the longest one process may hold the right to fetch the app token
+SETTLED = {"COMPLETED", "TERMINATED", "CANCELED"}  # an instance in these states no longer changes
+# Calls that do not count against the monthly quota (reference §8): tokens, login, contacts, Stream sign-up.
+QUOTA_EXEMPT = ("gettoken", "v1.0/oauth2/", "topapi/v2/user/getuserinfo", "topapi/v2/department/",
+                "topapi/v2/user/", "topapi/user/", "v1.0/contact/", "v1.0/gateway/")
 WINDOW = timedelta(days=120)  # the approval list APIs refuse longer start-time windows
 PAGE = 20
 USER_PAGE = 100
+LEAVE_PAGE = 50
 
 TOKEN_CODES = {"40014", "42001", "40001", "33001", "40000"}
 THROTTLE_CODES = {"90001", "90002", "90003", "90004", "90005", "90006", "90018"}
@@ -101,11 +112,30 @@ class DingTalkClient(HttpClient):
         self.legacy_approvals = legacy_approvals
         digest = hashlib.sha256(f"{self.base_url}|{self.api_base_url}|{app_key}".encode()).hexdigest()[:32]
         self._cache_key = f"dingtalk:token:{digest}"
+        self._memo_prefix = f"dingtalk:instance:{digest}:"
+        self.app_ref = app_digest(app_key)
         self._local = threading.local()
 
     def limiter_key(self, url):
-        # DingTalk's QPS quota is per app and per API.
-        return (self.system, self.name, urlsplit(url).path)
+        # DingTalk's QPS quota is per app and per API, whichever connection or process calls it.
+        return (self.system, self.app_ref, _api_path(url))
+
+    def _send_once(self, method, url, **kwargs):
+        """Count the call against the app's monthly quota once DingTalk has answered it (a refusal for
+        throttling or quota, a 5xx or a timeout is not a served call)."""
+        try:
+            body = super()._send_once(method, url, **kwargs)
+        except (ThrottledError, QuotaExceededError, TransientError):
+            raise
+        except RemoteError:
+            self._spend_quota(url)
+            raise
+        self._spend_quota(url)
+        return body
+
+    def _spend_quota(self, url):
+        if counts_against_quota(url):
+            limiter.count(quota_key(self.app_ref))
 
     # --- errors -------------------------------------------------------------------------
 
@@ -143,7 +173,8 @@ class DingTalkClient(HttpClient):
     # --- token ----------------------------------------------------------------------------
 
     def get_access_token(self, force=False):
-        """The app token from the shared cache, fetched (once per process at a time) when missing."""
+        """The app token from the shared cache. When it is missing, one process fetches it (it holds a lock
+        in the shared cache) while the others wait for it to appear: one token call per app, not per worker."""
         if not force:
             token = cache.get(self._cache_key)
             if token:
@@ -151,10 +182,25 @@ class DingTalkClient(HttpClient):
         with _lock_for(self._cache_key):
             token = None if force else cache.get(self._cache_key)
             if not token:
-                token, expires_in = self._fetch_token()
-                lifetime = max(1, expires_in - min(TOKEN_REFRESH_MARGIN, expires_in / 10))
-                cache.set(self._cache_key, token, timeout=lifetime)
+                token = self._single_flight_token(force)
             return token
+
+    def _single_flight_token(self, force):
+        lock_key, deadline = self._cache_key + ":fetching", time.monotonic() + TOKEN_FETCH_SECONDS
+        while not cache.add(lock_key, os.getpid(), timeout=TOKEN_FETCH_SECONDS):
+            time.sleep(0.05)
+            token = None if force else cache.get(self._cache_key)
+            if token:
+                return token
+            if time.monotonic() > deadline:  # the holder died with the lock: its timeout frees it soon
+                break
+        try:
+            token, expires_in = self._fetch_token()
+            lifetime = max(1, expires_in - min(TOKEN_REFRESH_MARGIN, expires_in / 10))
+            cache.set(self._cache_key, token, timeout=lifetime)
+            return token
+        finally:
+            cache.delete(lock_key)
 
     def _fetch_token(self):
         if self.legacy_approvals:
@@ -243,7 +289,35 @@ class DingTalkClient(HttpClient):
             cursor = int(result["next_cursor"])
 
     def get_instance(self, instance_id):
-        """One approval as `normalize_instance` describes it."""
+        """One approval as `normalize_instance` describes it.
+
+        A finished instance (it no longer changes) is kept in the shared cache for DETAIL_MEMO_SECONDS, and
+        concurrent reads of one instance from any process wait for the first: an event's sync and a polling
+        run, or two deliveries of one event, spend one detail call from the monthly quota, not two."""
+        memo_seconds = settings.DINGTALK_DETAIL_MEMO_SECONDS
+        if not memo_seconds:
+            return self._read_instance(instance_id)
+        memo_key = self._memo_prefix + hashlib.sha256(str(instance_id).encode()).hexdigest()[:32]
+        instance = cache.get(memo_key)
+        if instance is not None:
+            return instance
+        lock_key, deadline = memo_key + ":reading", time.monotonic() + 2 * self.timeout[1]
+        while not cache.add(lock_key, os.getpid(), timeout=2 * self.timeout[1]):
+            time.sleep(0.05)
+            instance = cache.get(memo_key)
+            if instance is not None:
+                return instance
+            if cache.get(lock_key) is None or time.monotonic() > deadline:
+                break  # the first reader saw a running instance (not kept) or died: read it ourselves
+        try:
+            instance = self._read_instance(instance_id)
+            if instance.get("status", "").upper() in SETTLED:
+                cache.set(memo_key, instance, timeout=memo_seconds)
+            return instance
+        finally:
+            cache.delete(lock_key)
+
+    def _read_instance(self, instance_id):
         if self.legacy_approvals:
             raw = self._oapi("topapi/processinstance/get", {"process_instance_id": instance_id})
             raw = raw.get("process_instance") or {}
@@ -254,6 +328,13 @@ class DingTalkClient(HttpClient):
             return normalize_instance(raw, self.legacy_approvals, instance_id)
         except ValueError as error:
             raise BusinessError(f"malformed approval data: {error}", system=self.system) from error
+
+    def form_fields(self, process_code):
+        """[(path, label, component type)] of the approval template (v1.0 form schema, round 2 §9): detail
+        table columns as `表[].列`, suites expanded, notes (no value) left out. Paths match `normalize_instance`."""
+        body = self._v1("GET", "v1.0/workflow/forms/schemas/processCodes", params={"processCode": process_code})
+        schema = (body.get("result") or {}).get("schemaContent") or {}
+        return list(_schema_fields(schema.get("items") or []))
 
     def add_comment(self, instance_id, text, comment_userid):
         """Not retried blindly by the caller: a comment posted twice shows twice."""
@@ -340,6 +421,68 @@ class DingTalkClient(HttpClient):
     def get_user(self, userid):
         return self._oapi("topapi/v2/user/get", {"userid": userid})["result"]
 
+    def list_leavers(self, start, end=None):
+        """People who left in [start, end): v1.0 ListEmpLeaveRecords, pages of 50 (`userId`, `name`,
+        `leaveTime`). The only way to learn of a leaver after the fact: they vanish from every other API."""
+        params = {"startTime": _iso(start), "maxResults": LEAVE_PAGE}
+        if end is not None:
+            params["endTime"] = _iso(end)
+        while True:
+            body = self._v1("GET", "v1.0/contact/empLeaveRecords", params=params)
+            yield from body.get("records") or []
+            if not body.get("nextToken"):
+                return
+            params["nextToken"] = body["nextToken"]
+
+    def list_subdepartments(self, dept_id):
+        """The direct children of one department (listsub: one call, quota-free)."""
+        return self._oapi("topapi/v2/department/listsub", {"dept_id": dept_id})["result"] or []
+
+    def walk_departments(self, roots=(1,), recursive=True):
+        """The departments of a scope, parents before children: the roots themselves (from department/get),
+        then, with `recursive`, every department below them, one listsub call per department."""
+        found, queue = {}, []
+        for root in roots:
+            dept = self.get_department(root)
+            found[int(dept["dept_id"])] = dept
+            queue.append(int(dept["dept_id"]))
+        while recursive and queue:
+            for child in self.list_subdepartments(queue.pop(0)):
+                if int(child["dept_id"]) not in found:
+                    found[int(child["dept_id"])] = child
+                    queue.append(int(child["dept_id"]))
+        return list(found.values())
+
+
+def app_digest(app_key):
+    """A DingTalk app's identity in shared keys (its rate budget and monthly quota), without the AppKey."""
+    return hashlib.sha256(f"dingtalk-app|{app_key}".encode()).hexdigest()[:24]
+
+
+def quota_month(moment=None):
+    """DingTalk's quota months run in Beijing time."""
+    return (moment or datetime.now(BEIJING)).astimezone(BEIJING).strftime("%Y-%m")
+
+
+def quota_key(app_id, month=None):
+    return f"quota:dingtalk:{app_id}:{month or quota_month()}"
+
+
+def counts_against_quota(url):
+    path = _api_path(url)
+    return not any(path.startswith(prefix) for prefix in QUOTA_EXEMPT)
+
+
+def _api_path(url):
+    """The API's own path ("v1.0/workflow/processInstances", "topapi/processinstance/get"), whatever prefix
+    the host puts in front of it (the sandbox serves DingTalk under /sandbox/dingtalk/)."""
+    path = urlsplit(url).path
+    for marker in ("/v1.0/", "/topapi/", "/gettoken", "/robot/"):
+        at = path.find(marker)
+        if at >= 0:
+            return path[at + 1:]
+    return path.lstrip("/")
+
 
 def _json_or_none(response):
     try:
@@ -353,6 +496,11 @@ def _int_or_text(code):
         return int(code)
     except (TypeError, ValueError):
         return code
+
+
+def _iso(moment):
+    """Beijing wall time without a zone, as the v1.0 contact APIs take it (`2020-07-10T00:00:00`)."""
+    return moment.astimezone(BEIJING).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def _millis(moment):
@@ -479,6 +627,22 @@ def _form(components):
         if ext_value not in (None, "", "null"):
             ext[label] = _parsed(ext_value)
     return form, ext
+
+
+def _schema_fields(items, table=""):
+    for item in items if isinstance(items, list) else []:
+        if not isinstance(item, dict):
+            continue
+        kind = str(item.get("componentName") or "")
+        props = item.get("props") if isinstance(item.get("props"), dict) else {}
+        label = _label(json.dumps(props["label"], ensure_ascii=False) if isinstance(props.get("label"), list)
+                       else props.get("label"))
+        if kind == "TableField" and not table:
+            yield from _schema_fields(item.get("children"), label)
+        elif kind == "DDBizSuite":
+            yield from _schema_fields(item.get("children"), table)
+        elif kind != "TextNote" and label:
+            yield (f"{table}[].{label}" if table else label, label, kind)
 
 
 def _label(name):

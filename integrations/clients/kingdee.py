@@ -138,6 +138,32 @@ class KingdeeClient(HttpClient):
         body = {"formid": form_id, "opNumber": op_number, "data": _targets(numbers, ids)}
         return self._outcomes(self._call_or_payload("ExcuteOperation", body), len(numbers or ids or []), ())
 
+    def forbid(self, form_id, numbers):
+        """Forbid (禁用) base data by number: ItemOutcomes; one already forbidden counts as done."""
+        return self._operate_by_name("Forbid", form_id, numbers, done=("已经禁用",))
+
+    def enable(self, form_id, numbers):
+        """Enable (反禁用) base data by number: ItemOutcomes; one not forbidden counts as done."""
+        return self._operate_by_name("Enable", form_id, numbers, done=("未禁用",))
+
+    def _operate_by_name(self, op_number, form_id, numbers, done):
+        numbers = [str(number) for number in numbers or []]
+        if not numbers:
+            return []
+        body = {"formid": form_id, "opNumber": op_number, "data": _targets(numbers, None)}
+        outcomes = self._outcomes(self._call_or_payload("ExcuteOperation", body), len(numbers), done)
+        for outcome, number in zip(outcomes, numbers):
+            outcome.number = outcome.number or number
+        return outcomes
+
+    def query_by_numbers(self, form_id, number_key, numbers, field_keys, extra_filter="", chunk=200):
+        """Rows of the records whose `number_key` is one of `numbers`, in chunks of `chunk` numbers per query."""
+        numbers = list(dict.fromkeys(str(number) for number in numbers))
+        for start in range(0, len(numbers), chunk):
+            quoted = ",".join(f"'{_quote(number)}'" for number in numbers[start:start + chunk])
+            wanted = f"{number_key} in ({quoted})" + (f" and {extra_filter}" if extra_filter else "")
+            yield from self.query_all(form_id, field_keys, wanted, f"{number_key} ASC", page_size=10000)
+
     def view(self, form_id, number=None, id=None):
         """The record as View returns it (ORM property names); BusinessError if it does not exist."""
         data = {"CreateOrgId": 0, "Number": number or "", "Id": str(id or "")}
@@ -162,6 +188,23 @@ class KingdeeClient(HttpClient):
             if len(rows) < page_size:
                 return
             start += page_size
+
+    def form_fields(self, form_id):
+        """[(path, caption)] of the form's fields from its metadata (QueryBusinessInfo): header keys as they
+        are, entry keys as `ENTRY[].KEY`. Empty when Kingdee describes no fields."""
+        payload = self._call("DynamicFormService.QueryBusinessInfo", {"data": {"FormId": form_id}})
+        info = (payload.get("Result") or {}).get("NeedReturnData") if isinstance(payload, dict) else None
+        entities = info.get("Entrys") if isinstance(info, dict) else None
+        fields = []
+        for index, entity in enumerate(entities if isinstance(entities, list) else []):
+            if not isinstance(entity, dict):
+                continue
+            header = index == 0 or entity.get("EntityType") == "HeadEntity" or entity.get("Key") == "FBillHead"
+            prefix = "" if header else f"{entity.get('Key')}[]."
+            for field in entity.get("Fields") or []:
+                if isinstance(field, dict) and field.get("Key"):
+                    fields.append((prefix + str(field["Key"]), _caption(field.get("Name"), self.lcid)))
+        return fields
 
     def signed_headers(self, url, timestamp=None):
         """The SDK 8.2.0 signature headers for `url` (tests compare them with the official SDK)."""
@@ -313,6 +356,14 @@ class KingdeeClient(HttpClient):
                 if not self._session_id:
                     self._session_id = cookies["kdservice-sessionid"]
                     self._aspnet_id = cookies.get("ASP.NET_SessionId", "")
+
+
+def _caption(name, lcid):
+    """Kingdee's localised names: [{"Key": 2052, "Value": "业务日期"}, …], sometimes a plain string."""
+    if isinstance(name, list):
+        texts = {item.get("Key"): item.get("Value") for item in name if isinstance(item, dict)}
+        return str(texts.get(lcid) or next((text for text in texts.values() if text), ""))
+    return str(name or "")
 
 
 def _response_status(payload):

@@ -30,6 +30,7 @@ from integrations.engine import ledger
 from integrations.engine.booking import Booking
 from integrations.engine.preview import preview
 from integrations.models import Scheme, SyncRecord, SyncRun, Trigger
+from integrations.secrets import lost_key_message
 
 logger = logging.getLogger("integrations.engine")
 Status = SyncRecord.Status
@@ -55,6 +56,8 @@ def build_adapters(scheme):
     for connection in (scheme.source_connection, scheme.target_connection):
         if not connection.enabled:
             raise SchemeUnavailable(gettext("The connection “%(name)s” is disabled.") % {"name": connection.name})
+        if connection.undecryptable_secrets():  # the key is lost: never run on empty credentials
+            raise SchemeUnavailable(lost_key_message(connection))
     target = adapters.target_class(scheme.target_kind)(
         scheme.target_params, client_for(scheme.target_connection), scheme.dedupe_field
     )

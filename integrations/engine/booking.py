@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import islice
 
-from django.db import reset_queries
+from django.db import reset_queries, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -82,10 +83,13 @@ def fingerprint(payload):
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def identity_lookup():
+def identity_lookup(scheme=None):
+    """The identity map of the scheme's DingTalk organisation (its DingTalk connection, source or target)."""
     from integrations.identity import kingdee_identity
 
-    return lru_cache(maxsize=None)(kingdee_identity)
+    connections = (scheme.source_connection, scheme.target_connection) if scheme is not None else ()
+    organisation = next((c for c in connections if c is not None and c.kind == "dingtalk"), None)
+    return lru_cache(maxsize=None)(lambda userid: kingdee_identity(userid, organisation))
 
 
 def batched(items, size):
@@ -101,7 +105,7 @@ class Booking:
         self.lease = lease
         self.should_stop = should_stop or (lambda: False)
         self.rows = scheme.rows()
-        self.lookups = mapping.Lookups(value_maps=scheme.value_map_dicts(), identity=identity_lookup())
+        self.lookups = mapping.Lookups(value_maps=scheme.value_map_dicts(), identity=identity_lookup(scheme))
         self.concurrency = max(1, scheme.source_connection.max_concurrency)
         self.mode = target.mode
         self.open = OPEN + RETAKEN if self.mode == MASTER else OPEN
@@ -273,6 +277,7 @@ class Booking:
         else:
             verdict = self.source.verdict(item.data) if item.fields is not None else Verdict(Verdict.WRITE)
         if verdict.action == Verdict.REMOVE:
+            item.removed = True  # gone when fetched (an event after the change), not only when listed so
             return self.decide_removal(item, fields)
         if verdict.action != Verdict.WRITE:
             status, kind = {
@@ -473,11 +478,15 @@ class Booking:
                 self.settle(item, Status.CONFLICT, when_claim=token, claim="",
                             **reason("conflict", {"fields": item.change.conflicts}))
         done = [item for item in items if item.key in outcomes]
-        self.settle_outcomes(
-            token, done, [outcomes[item.key] for item in done],
-            fingerprint=lambda item, outcome: REMOVED if item.removed else fingerprint(item.payload),
-            synced_state=lambda item, outcome: item.synced if outcome.state is None else {
-                **(item.synced or {}), "target": outcome.state})
+        with transaction.atomic():  # the source's own bookkeeping (the identity map) settles with the ledger
+            booked = self.settle_outcomes(
+                token, done, [outcomes[item.key] for item in done],
+                fingerprint=lambda item, outcome: REMOVED if item.removed else fingerprint(item.payload),
+                synced_state=lambda item, outcome: item.synced if outcome.state is None else {
+                    **(item.synced or {}), "target": outcome.state})
+            if booked:
+                self.source.settled([(item.key, item.data or {}, "remove" if item.removed else item.change.action,
+                                      outcome) for item, outcome in booked])
 
     # MESSAGE: sent once per key (the key carries the de-duplication window).
 
@@ -540,6 +549,10 @@ class Booking:
         self.latencies.extend(time.monotonic() - item.started for item in items)
 
     def settle(self, item, status, *, when_status=None, when_claim=None, **fields):
+        # A failure before any write (mapping, source, a rule) is an attempt too, so a retry that fails again is
+        # counted on the record (a claimed write counted its attempt when it was claimed).
+        if status == Status.FAILED and when_claim is None:
+            fields.update(attempts=F("attempts") + 1, last_attempt_at=timezone.now())
         settled = ledger.update_record(item.record_id, when_status=when_status, when_claim=when_claim,
                                        status=status, **{"claim": "", **fields})
         if settled:

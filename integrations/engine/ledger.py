@@ -249,8 +249,16 @@ def reconcile(run, target, records, *, via):
     found = target.find([record.source_key for record in records]) if target.mode == target.BILL else {}
     adopted = released = 0
     now = timezone.now()
+    recent = in_flight_recently(records, found, now) if target.mode == target.BILL else set()
     for record in records:
         bill = found.get(record.source_key)
+        if bill is None and record.pk in recent:
+            # A request that timed out may still be working at the remote: releasing it now could write the
+            # bill a second time. It stays in flight and is asked about again after the horizon.
+            update_record(record.pk, when_claim=record.claim, reason_code="outcome_unknown", reason_params={},
+                          error=reasons.in_english("outcome_unknown", {}),
+                          error_kind=SyncRecord.ErrorKind.TRANSIENT)
+            continue
         if bill is not None:
             adopted += update_record(
                 record.pk, when_claim=record.claim, status=Status.SUCCEEDED, claim="", target_id=bill.id,
@@ -286,6 +294,13 @@ def schemes_to_recover(queued_for=timedelta(seconds=30)):
     pending = SyncRecord.objects.filter(status=Status.PENDING, scheme_id__in=queued.values("scheme_id"),
                                         source_key__in=queued.values("instance_id")).filter(Q(claim="") | ~alive())
     return sorted(set(writing.distinct()) | set(pending.values_list("scheme_id", flat=True).distinct()))
+
+
+def in_flight_recently(records, found, now):
+    """Ids of the records not found whose last write attempt is younger than the outcome horizon."""
+    missing = [record.pk for record in records if record.source_key not in found]
+    horizon = now - timedelta(seconds=settings.SYNC_OUTCOME_HORIZON_SECONDS)
+    return set(SyncRecord.objects.filter(pk__in=missing, last_attempt_at__gt=horizon).values_list("id", flat=True))
 
 
 def recover_stale(run, scheme, target, *, via):

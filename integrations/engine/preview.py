@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from integrations import mapping
+from integrations.clients import deadline
 from integrations.clients.errors import RemoteError
 from integrations.models import SyncRecord
 
@@ -48,11 +49,12 @@ def preview(scheme, key=None):
     result = Preview(key=(key or "").strip())
     try:
         source, target = build_adapters(scheme)
-        result.key = result.key or latest_key(scheme, source)
-        if not result.key:
-            result.error = gettext("The source has no record to preview yet.")
-            return result
-        result.data = source.fetch(result.key)
+        with deadline.within():  # a web request: never outlast the web server's timeout
+            result.key = result.key or latest_key(scheme, source)
+            if not result.key:
+                result.error = gettext("The source has no record to preview yet.")
+                return result
+            result.data = source.fetch(result.key)
     except RemoteError as error:
         result.error = error.message
         return result
@@ -61,7 +63,7 @@ def preview(scheme, key=None):
         return result
     verdict = source.verdict(result.data)
     result.verdict = verdict.reason or gettext("Ready to write.")
-    lookups = mapping.Lookups(value_maps=scheme.value_map_dicts(), identity=identity_lookup())
+    lookups = mapping.Lookups(value_maps=scheme.value_map_dicts(), identity=identity_lookup(scheme))
     built = mapping.build_payload(scheme.rows(), result.data, lookups)
     result.payload = target.with_dedupe_key(result.key, built.payload)
     result.cells = [

@@ -90,6 +90,10 @@ class Connection(models.Model):
     robot_secret = SecretField(_("robot signing secret"))
 
     acct_id = models.CharField(_("data centre id"), max_length=100, blank=True)
+    test_acct_id = models.CharField(
+        _("test data centre id"), max_length=100, blank=True,
+        help_text=_("Kingdee only: schemes in rehearsal write here until IT switches them to production."),
+    )
     username = models.CharField(_("user name"), max_length=100, blank=True)
     app_id = models.CharField(_("app id"), max_length=200, blank=True)
     password = SecretField(_("password"))
@@ -115,6 +119,10 @@ class Connection(models.Model):
 
     objects = ConnectionQuerySet.as_manager()
 
+    # Set on the connection a scheme in rehearsal loads (see `SchemeConnection`); `client_for` then
+    # opens the test data centre.
+    in_rehearsal = False
+
     class Meta:
         verbose_name = _("connection")
         verbose_name_plural = _("connections")
@@ -127,6 +135,11 @@ class Connection(models.Model):
     @property
     def effective_rate_limit(self):
         return self.rate_limit or self.DEFAULT_RATE_LIMITS[self.kind]
+
+    @property
+    def data_centre_id(self):
+        """The Kingdee data centre clients open: the test one in rehearsal (when there is one)."""
+        return self.test_acct_id if self.in_rehearsal and self.test_acct_id else self.acct_id
 
     def undecryptable_secrets(self):
         return [name for name in self.SECRET_FIELDS if is_undecryptable(getattr(self, name))]

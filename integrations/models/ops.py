@@ -54,6 +54,7 @@ class Alert(models.Model):
         RECORDS_FAILED = "records", _("records failed")
         RUNS_FAILED = "runs", _("runs failed in a row")
         WORKER_STOPPED = "worker", _("worker stopped")
+        QUOTA = "quota", _("monthly call quota running out")
 
     class Status(models.TextChoices):
         SENDING = "sending", _("sending")

@@ -3,7 +3,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from integrations.models.schemes import Scheme
+from integrations.models.schemes import DataCentre, Scheme
 
 
 class Trigger(models.TextChoices):
@@ -54,6 +54,7 @@ class SyncRun(models.Model):
     done = models.PositiveIntegerField(_("records done"), default=0)
     error = models.TextField(_("error"), blank=True)
     stats = models.JSONField(_("statistics"), default=dict, blank=True)
+    data_centre = models.CharField(_("Kingdee data centre"), max_length=10, choices=DataCentre.choices, blank=True)
 
     class Meta:
         verbose_name = _("sync run")
@@ -71,6 +72,11 @@ class SyncRun(models.Model):
 
     def __str__(self):
         return f"{self.scheme} #{self.pk}"
+
+    def save(self, *args, **kwargs):
+        if self._state.adding and not self.data_centre:
+            self.data_centre = self.scheme.data_centre  # what the run's clients open (see SchemeConnection)
+        super().save(*args, **kwargs)
 
     @property
     def progress_percent(self):
@@ -177,6 +183,10 @@ class SyncRecord(models.Model):
             models.Index(fields=["-updated_at"], name="record_updated"),
             models.Index(fields=["target_number"], name="record_target_number"),
             models.Index(fields=["claim"], name="record_claim", condition=~Q(claim="")),
+            # The review list's default (failed, skipped and conflicts, newest first) and the dashboard's open
+            # counts, read from a small index whatever the size of the ledger.
+            models.Index(fields=["-updated_at", "-id", "scheme", "status"], name="record_to_review",
+                         condition=Q(status__in=["failed", "skipped", "conflict"])),
         ]
 
     def __str__(self):

@@ -4,6 +4,7 @@ from croniter import croniter
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models.fields.related_descriptors import ForwardManyToOneDescriptor
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy as _
 
@@ -11,6 +12,11 @@ from integrations import adapters, mapping
 from integrations.models.connections import Connection
 
 SCHEDULE_TASK = "integrations.tasks.run_scheduled_scheme"
+
+
+class DataCentre(models.TextChoices):
+    TEST = "test", _("test data centre (rehearsal)")
+    PRODUCTION = "production", _("production data centre")
 
 
 class Scheme(models.Model):
@@ -36,6 +42,11 @@ class Scheme(models.Model):
     )
     target_kind = models.CharField(_("target kind"), max_length=50, choices=adapters.target_choices())
     target_params = models.JSONField(_("target settings"), default=dict, blank=True)
+    rehearsal = models.BooleanField(
+        _("rehearsal (test data centre)"), default=True,
+        help_text=_("Runs write to the Kingdee connection's test data centre until IT clears this box. "
+                    "A connection without a test data centre is production."),
+    )
     dedupe_field = models.CharField(
         _("dedupe field in the target"),
         max_length=100,
@@ -114,6 +125,15 @@ class Scheme(models.Model):
         if errors:
             raise ValidationError(errors)
 
+    @property
+    def data_centre(self):
+        """Which Kingdee data centre runs use: DataCentre.TEST, PRODUCTION, or "" without Kingdee."""
+        kingdee = [c for c in (self.source_connection, self.target_connection) if c.kind == Connection.Kind.KINGDEE]
+        if not kingdee:
+            return ""
+        rehearsing = self.rehearsal and any(connection.test_acct_id for connection in kingdee)
+        return DataCentre.TEST if rehearsing else DataCentre.PRODUCTION
+
     def initial_since(self):
         return self.start_from or timezone.now() - timedelta(days=30)
 
@@ -179,6 +199,21 @@ class Scheme(models.Model):
         schedule.save()
 
 
+class SchemeConnection(ForwardManyToOneDescriptor):
+    """A scheme's connection as the scheme uses it: told whether the scheme is in rehearsal, so that
+    `client_for(scheme.target_connection)` opens the test data centre without the engine knowing."""
+
+    def __get__(self, instance, cls=None):
+        connection = super().__get__(instance, cls)
+        if instance is not None and connection is not None:
+            connection.in_rehearsal = instance.rehearsal
+        return connection
+
+
+for _name in ("source_connection", "target_connection"):
+    setattr(Scheme, _name, SchemeConnection(Scheme._meta.get_field(_name)))
+
+
 class FieldMapping(models.Model):
     """One mapping row: target field ← source path through a transform."""
 
@@ -188,7 +223,8 @@ class FieldMapping(models.Model):
     source = models.CharField(
         _("source path"), max_length=200, blank=True, help_text=_("e.g. finish_time, 报销事由 or 报销明细[].报销金额(元)")
     )
-    transform = models.CharField(_("transform"), max_length=20, choices=mapping.transform_choices(), default="copy")
+    transform = models.CharField(_("transform"), max_length=20, default="copy",
+                                 choices=[(name, _(label)) for name, label in mapping.transform_choices()])
     params = models.JSONField(_("parameters"), default=dict, blank=True)
     required = models.BooleanField(_("required"), default=False)
     default = models.CharField(_("default"), max_length=200, blank=True, help_text=_("Used when the source is empty."))

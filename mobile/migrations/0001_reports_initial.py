@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('integrations', '0008_reports_models'),
+        ('integrations', '0013_reports_models'),
         ('sso', '0002_sso_settings_login_events_imports'),
     ]
 

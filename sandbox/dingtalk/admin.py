@@ -2,12 +2,13 @@ import json
 
 from django.contrib import admin, messages
 from django.db.models import Count
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from sandbox.admin_mixins import ReadOnlyAdminMixin
-from sandbox.dingtalk import approvals, inbox, push
+from sandbox.dingtalk import approvals, inbox, org, push
 from sandbox.dingtalk.models import (
     App, ApprovalInstance, Comment, Department, Employee, ProcessTemplate, PushedEvent, QuotaUsage, Robot,
     RobotMessage, SandboxSettings, StreamGateway, WorkNotice,
@@ -94,6 +95,22 @@ class DepartmentAdmin(admin.ModelAdmin):
     def member_count(self, dept):
         return dept.member_total
 
+    def save_model(self, request, obj, form, change):
+        """An edit by hand sends the event DingTalk would (org_dept_create / org_dept_modify)."""
+        super().save_model(request, obj, form, change)
+        org.dept_event(org.DEPT_MODIFY if change else org.DEPT_CREATE, [obj.dept_id])
+
+    def delete_model(self, request, obj):
+        dept_id = obj.dept_id
+        super().delete_model(request, obj)
+        org.dept_event(org.DEPT_REMOVE, [dept_id])
+
+    def delete_queryset(self, request, queryset):
+        dept_ids = list(queryset.values_list("dept_id", flat=True))
+        super().delete_queryset(request, queryset)
+        if dept_ids:
+            org.dept_event(org.DEPT_REMOVE, dept_ids)
+
 
 @admin.register(Employee)
 class EmployeeAdmin(admin.ModelAdmin):
@@ -101,6 +118,20 @@ class EmployeeAdmin(admin.ModelAdmin):
     list_filter = ["active", "departments"]
     search_fields = ["name", "userid", "unionid", "mobile", "job_number"]
     filter_horizontal = ["departments"]
+
+    def save_model(self, request, obj, form, change):
+        """An edit by hand sends the event DingTalk would: joining, leaving (untick "in the organisation"),
+        coming back, or any other change."""
+        was_active = Employee.objects.filter(pk=obj.pk).values_list("active", flat=True).first() if change else None
+        obj.left_at = None if obj.active else (obj.left_at or timezone.now())
+        super().save_model(request, obj, form, change)
+        if not obj.active:
+            if was_active:
+                org.user_event(org.USER_LEAVE, [obj.userid])
+        elif not change or not was_active:
+            org.user_event(org.USER_ADD, [obj.userid])
+        else:
+            org.user_event(org.USER_MODIFY, [obj.userid], {"userid": obj.userid, "prev": {}, "curr": {}})
 
 
 @admin.register(ProcessTemplate)

@@ -39,7 +39,13 @@ def approval_finished(instance, task, action, remark=""):
 
 
 def emit(event_type, instance, data):
-    """Queue one event for every app that pushes events; they go out once the transaction commits."""
+    """Queue one approval event for every app that pushes events; they go out once the transaction commits."""
+    summary = "/".join(filter(None, [data.get("type"), data.get("result")]))
+    return emit_event(event_type, instance.process_instance_id, data, summary, instance.process_instance_id)
+
+
+def emit_event(event_type, biz_id, data, summary="", instance_id=""):
+    """Queue one event of any kind (approval, org change) for every app that pushes events."""
     now = timezone.now()
     rows = []
     for app in App.objects.exclude(push_mode=""):
@@ -47,10 +53,9 @@ def emit(event_type, instance, data):
             continue
         event_id = uuid.uuid4().hex
         body = {"EventType": event_type, "EventTime": millis(now), "CorpId": app.corp_id,
-                "BizId": instance.process_instance_id, "eventId": event_id, **data}
-        summary = "/".join(filter(None, [data.get("type"), data.get("result")]))
+                "BizId": str(biz_id), "eventId": event_id, **data}
         rows.append(PushedEvent(app=app, channel=app.push_mode, event_id=event_id, event_type=event_type,
-                                process_instance_id=instance.process_instance_id, summary=summary, body=body,
+                                process_instance_id=instance_id, summary=summary[:40], body=body,
                                 next_attempt_at=now))
     PushedEvent.objects.bulk_create(rows)
     if any(row.channel == App.PushMode.HTTP for row in rows):

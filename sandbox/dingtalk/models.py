@@ -133,6 +133,9 @@ class Employee(models.Model):
     active = models.BooleanField(
         _("in the organisation"), default=True, help_text=_("Untick to make the person leave: the APIs forget them.")
     )
+    # Shown beside the name in the sandbox's DingTalk client; the demo set-up marks who the portal cannot map.
+    demo_note = models.CharField(_("note in the client"), max_length=100, blank=True)
+    left_at = models.DateTimeField(_("left"), null=True, blank=True, db_index=True)
 
     class Meta:
         verbose_name = _("employee")
@@ -184,8 +187,8 @@ class ApprovalInstance(models.Model):
     originator_dept_name = models.CharField(_("originator department"), max_length=200)
     create_time = models.DateTimeField(_("created"))
     finish_time = models.DateTimeField(_("finished"), null=True, blank=True)
-    approver_userids = models.JSONField(default=list, blank=True)
-    cc_userids = models.JSONField(default=list, blank=True)
+    approver_userids = models.JSONField(_("approvers (userids)"), default=list, blank=True)
+    cc_userids = models.JSONField(_("copied to (userids)"), default=list, blank=True)
     attached_process_instance_ids = models.JSONField(default=list, blank=True)
     main_process_instance_id = models.CharField(max_length=64, blank=True)
     # Stored as the old API returns them: every value a string, tables as JSON text.

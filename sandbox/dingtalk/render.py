@@ -1,5 +1,6 @@
 """Approval instances and users in each API generation's own shape (reference §3.2, §3.5, §5)."""
 
+import json
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -134,3 +135,37 @@ def user(employee, settings, dept_ids):
     if settings.email_visible:
         body.update(email=employee.email, org_email="", work_place="", remark="", extension="{}")
     return body
+
+
+def schema_id(component_id):
+    """The schema API spells component ids with a hyphen where instances use an underscore (round 2 §9.1)."""
+    return component_id.replace("_", "-", 1)
+
+
+def form_schema(template):
+    """`GET /v1.0/workflow/forms/schemas/processCodes`: the template's components as the SDK models them."""
+    return {
+        "name": template.name, "formCode": template.process_code, "procType": "inner", "engineType": 0,
+        "memo": "", "schemaContent": {"title": template.name, "icon": "common",
+                                      "items": [_schema_item(item) for item in template.form]},
+    }
+
+
+def _schema_item(item):
+    kind = item["componentType"]
+    label = item["label"]
+    if label.startswith("["):  # a date range: its two labels
+        label = json.loads(label)
+    props = {"id": schema_id(item["id"]), "label": label or "说明", "required": kind != "TextNote", "bizAlias": ""}
+    if "options" in item:
+        props["options"] = [json.dumps({"key": f"option_{index}", "value": option}, ensure_ascii=False)
+                            for index, option in enumerate(item["options"])]
+    if kind == "TextNote":
+        props["content"] = "请按公司制度填写"
+    schema = {"componentName": kind, "props": props}
+    if kind == "TableField":
+        props["actionName"] = "添加"
+        props["statField"] = [{"id": schema_id(child["id"]), "label": child["label"], "unit": "元", "upper": True}
+                              for child in item["children"] if child["componentType"] == "MoneyField"]
+        schema["children"] = [_schema_item(child) for child in item["children"]]
+    return schema

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from sandbox.dingtalk.views import approvals, contacts, control, messaging, sso, stream, tokens
+from sandbox.dingtalk.views import approvals, contacts, control, messaging, org_door, sso, stream, tokens
 
 app_name = "sandbox_dingtalk"
 
@@ -14,6 +14,7 @@ urlpatterns = [
     path("v1.0/workflow/processes/instanceIds/query", approvals.instance_ids_query, name="instance_ids_query"),
     path("v1.0/workflow/processInstances", approvals.process_instance, name="process_instance"),
     path("v1.0/workflow/processInstances/comments", approvals.comments, name="comments"),
+    path("v1.0/workflow/forms/schemas/processCodes", approvals.form_schema, name="form_schema"),
     path("topapi/processinstance/listids", approvals.listids, name="listids"),
     path("topapi/processinstance/get", approvals.processinstance_get, name="processinstance_get"),
     path("topapi/processinstance/create", approvals.processinstance_create, name="processinstance_create"),
@@ -27,6 +28,7 @@ urlpatterns = [
     path("topapi/v2/user/get", contacts.user_get, name="user_get"),
     path("topapi/user/getbyunionid", contacts.user_getbyunionid, name="user_getbyunionid"),
     path("topapi/v2/user/getbymobile", contacts.user_getbymobile, name="user_getbymobile"),
+    path("v1.0/contact/empLeaveRecords", contacts.emp_leave_records, name="emp_leave_records"),
     # login
     path("topapi/v2/user/getuserinfo", sso.getuserinfo, name="getuserinfo"),
     path("v1.0/oauth2/userAccessToken", sso.user_access_token, name="user_access_token"),
@@ -47,4 +49,5 @@ urlpatterns = [
     path("_approvals/<str:instance_id>", control.decide, name="decide"),
     path("_events", control.events, name="events"),
     path("_messages", control.messages, name="messages"),
+    path("_contacts", org_door.contacts, name="contacts_door"),
 ]

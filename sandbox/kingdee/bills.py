@@ -1,8 +1,9 @@
 """DynamicFormService writes: Save, BatchSave, Draft, and the status operations (reference §5.1–5.3, §6)."""
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
-from sandbox.kingdee import metadata
+from sandbox.kingdee import masterdata, metadata
 from sandbox.kingdee.models import FormRecord, Sequence
 from sandbox.kingdee.query import header_value
 from sandbox.kingdee.validation import Checker, Lookups, Problem
@@ -68,8 +69,9 @@ def _store(form, model, options, draft):
         record = FormRecord.objects.filter(form_id=form.form_id, fid=existing_id).first()
         if record is None:
             return None, Problem(form.pk, f"内码为“{existing_id}”的{form.caption}不存在或已被删除！", 10)
-        if record.document_status in (Status.SUBMITTED, Status.AUDITED):
-            return None, Problem("", f"{_label(form, record.number)}，单据已经提交或审核，不允许修改！")
+        refusal = masterdata.edit_refusal(form, record, _label(form, record.number))
+        if refusal:
+            return None, Problem("", refusal)
         model = _merge(form, record.model, model, options)
     else:
         record = FormRecord(form_id=form.form_id, fid=Sequence.next(f"{form.form_id}:fid", ID_START))
@@ -90,6 +92,7 @@ def _store(form, model, options, draft):
     elif record.document_status == Status.DRAFT or not existing_id:
         record.document_status = Status.CREATED
     record.save()
+    masterdata.after_save(form, record, created=not existing_id)
     return record, None
 
 
@@ -251,7 +254,7 @@ def _apply(form, operation, record):
         forbidden = operation == "forbid"
         if record.forbidden == forbidden:
             return "数据已经禁用！" if forbidden else "数据未禁用，不需要反禁用！"
-        FormRecord.objects.filter(pk=record.pk).update(forbidden=forbidden)
+        FormRecord.objects.filter(pk=record.pk).update(forbidden=forbidden, modified_at=timezone.now())
         return None
     allowed, target, refusals, _verb = TRANSITIONS[operation]
     # Conditional update: two concurrent audits of one bill cannot both succeed.

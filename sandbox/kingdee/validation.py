@@ -88,6 +88,9 @@ class Checker:
         self.problems = []
 
     def run(self, draft=False):
+        from sandbox.kingdee import masterdata
+
+        masterdata.check(self)
         self._check_part(self.model, self.form.references, None)
         for entity in self.form.entities:
             rows = get(self.model, entity.key)
@@ -165,8 +168,13 @@ class Checker:
     def _rules(self):
         if self.form.form_id == "AP_PAYBILL":
             paybill_rules(self)
-        elif self.form.kind == "basedata" and not get(self.model, "FName"):
+        elif self.form.kind == "basedata" and not get(self.model, "FName") and self._sends("FName"):
             self.problems.append(required_problem(self.form, "FNAME"))
+
+    def _sends(self, key):
+        """A new record must carry the field; an update by internal id only when it sends it."""
+        updating = str(get(self.model, self.form.pk) or "0").strip() not in ("", "0")
+        return not updating or key.upper() in {name.upper() for name in self.model}
 
 
 def _present(part, key):

@@ -8,7 +8,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from sandbox.faults import FaultInjector
 from sandbox.kingdee import auth, bills, query
-from sandbox.kingdee.metadata import form_for
+from sandbox.kingdee.metadata import canonical, form_for
 from sandbox.kingdee.models import KingdeeFaults
 from sandbox.kingdee.wire import (
     CALL_LIMITED, BadRequest, Call, failure, json_response, read_params, session_lost, status,
@@ -174,10 +174,21 @@ def _bill_query(call):
 
 
 def _business_info(call):
+    """The form's metadata: entities (the header is FBillHead) and their fields, with captions per lcid."""
     form = form_for(str(call.data().get("FormId") or call.data().get("formid") or ""))
-    info = {"Id": form.form_id, "Name": [{"Key": 2052, "Value": form.caption}], "PkFieldName": form.pk,
-            "Entrys": [{"Key": "FBillHead", "Fields": [{"Key": k} for k in form.fields]}]
-            + [{"Key": e.key, "Fields": [{"Key": k} for k in e.fields]} for e in form.entities]}
+
+    def name(caption):
+        return [{"Key": 2052, "Value": caption}]
+
+    def fields(captions, references):
+        return [{"Key": canonical(key), "FieldName": key, "Name": name(caption), "LookUpObjectFormId":
+                 references.get(key) or None} for key, caption in captions.items()]
+
+    header = {"Key": "FBillHead", "Name": name(form.caption), "EntityType": "HeadEntity",
+              "Fields": fields(form.fields, form.references)}
+    entries = [{"Key": e.key, "Name": name(e.caption), "EntityType": "EntryEntity",
+                "Fields": fields(e.fields, e.references)} for e in form.entities]
+    info = {"Id": form.form_id, "Name": name(form.caption), "PkFieldName": form.pk, "Entrys": [header, *entries]}
     return {"Result": {"ResponseStatus": status(), "NeedReturnData": info}}
 
 

@@ -27,7 +27,7 @@ def test_the_events_list_shows_outcomes_links_and_the_bills_booked_by_each_chann
 
     assert page.status_code == 200
     text = page.content.decode()
-    assert "i-1" in text and "finish/agree" in text and reverse("admin:integrations_syncrecord_change",
+    assert "i-1" in text and "结束/同意" in text and reverse("admin:integrations_syncrecord_change",
                                                                 args=[record.pk]) in text
     counts = {str(label): count for label, count in page.context["booked_by"]}
     assert counts == {str(SyncRecord.Via.POLLING.label): 1, str(SyncRecord.Via.EVENT.label): 1,

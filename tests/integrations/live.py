@@ -1,10 +1,6 @@
 """Helpers for tests against the sandbox served by the live server, with real `qcluster` processes."""
 
 import json
-import os
-import signal
-import subprocess
-import sys
 import time
 from collections import Counter
 from contextlib import contextmanager
@@ -13,8 +9,6 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import requests
-from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 
 from devtools import demo
@@ -35,55 +29,6 @@ def wait_for(predicate, timeout=60, interval=0.2, message="condition"):
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {message}")
-
-
-def database_url():
-    """The test database as a URL the worker processes understand."""
-    db = connection.settings_dict
-    if db["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{db['NAME']}"
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
-    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
-class Cluster:
-    """`manage.py qcluster` in its own process group, against the test database; ended by its own id."""
-
-    def __init__(self, workers=1, lease=6, log_name="qcluster"):
-        env = {**os.environ, "DATABASE_URL": database_url(), "Q_WORKERS": str(workers),
-               "DJANGO_SETTINGS_MODULE": "tests.integrations.worker_settings", "SYNC_LEASE_SECONDS": str(lease),
-               "PYTHONUNBUFFERED": "1"}
-        self.log_path = settings.BASE_DIR / "var" / f"{log_name}-{os.getpid()}-{time.monotonic_ns()}.log"
-        self.log = open(self.log_path, "wb")
-        self.process = subprocess.Popen(
-            [sys.executable, str(settings.BASE_DIR / "manage.py"), "qcluster"], env=env, cwd=settings.BASE_DIR,
-            stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-
-    def kill(self):
-        """SIGKILL, as a crashed machine: no cleanup runs in any of its processes."""
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(timeout=30)
-        self.log.close()
-
-    def stop(self):
-        """SIGTERM to the cluster's own process (it stops its workers), then SIGKILL to whatever is left."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=30)
-        try:
-            os.killpg(self.process.pid, signal.SIGKILL)  # any orphaned worker of this group
-        except ProcessLookupError:
-            pass
-        self.log.close()
-
-    def output(self):
-        return self.log_path.read_text(errors="replace")
 
 
 def shape_claims(approved, refused=0, running=0, cancelled=0, terminated=0, mapped_only=True):

@@ -153,6 +153,37 @@ def test_a_batch_that_never_arrived_is_written_on_the_next_run(scheme, remote):
     assert record(scheme, "a").status == Status.SUCCEEDED and len(remote.kingdee.bills) == 1
 
 
+def test_an_unanswered_batch_kingdee_does_not_show_yet_is_not_written_again_before_the_horizon(
+        scheme, remote, settings):
+    settings.SYNC_OUTCOME_HORIZON_SECONDS = 60
+    remote.dingtalk.add(claim("slow", created=recent(3)))
+    remote.kingdee.fail_batches = 1
+    engine.run_scheme(scheme.pk)
+    # The save may still be working at Kingdee: an event-driven run right after must not write it again.
+    engine.run_scheme(scheme.pk)
+    assert record(scheme, "slow").status == Status.WRITING and not remote.kingdee.bills
+    assert record(scheme, "slow").reason_code == "outcome_unknown"
+
+    remote.kingdee.bills.append({"id": "7", "number": "FKD00000007", "model": {"FTHIRDBILLNO": "slow"}})  # it landed
+    engine.run_scheme(scheme.pk)
+
+    assert record(scheme, "slow").status == Status.SUCCEEDED and record(scheme, "slow").target_number == "FKD00000007"
+    assert len(remote.kingdee.bills) == 1
+
+
+def test_an_unanswered_batch_is_written_once_the_horizon_has_passed(scheme, remote, settings):
+    settings.SYNC_OUTCOME_HORIZON_SECONDS = 60
+    remote.dingtalk.add(claim("lost", created=recent(3)))
+    remote.kingdee.fail_batches = 1
+    engine.run_scheme(scheme.pk)
+    SyncRecord.objects.filter(source_key="lost").update(last_attempt_at=timezone.now() - timedelta(seconds=61))
+
+    engine.run_scheme(scheme.pk)
+    engine.run_scheme(scheme.pk)
+
+    assert record(scheme, "lost").status == Status.SUCCEEDED and len(remote.kingdee.bills) == 1
+
+
 def crashed_run(scheme, keys, *, saved):
     """What a worker killed mid-batch leaves behind: records claimed for writing by a run whose lease ran out."""
     run = ledger.start_run(scheme, Trigger.SCHEDULE, exclusive=True)

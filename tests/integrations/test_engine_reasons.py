@@ -11,7 +11,7 @@ from integrations.models import SyncRecord
 from sso.models import IdentityMap
 from tests.integrations.fakes import claim
 from tests.integrations.test_engine import recent
-from tests.ops.conftest import finance_user, scheme, committed  # noqa: F401  (shared fixtures)
+from tests.ops.conftest import scheme, committed  # noqa: F401  (shared fixtures; finance_user is in tests/conftest.py)
 from tests.ops.test_browser import SCREENSHOTS, browser, open_as  # noqa: F401
 
 USERID = "012345678901234567"  # DingTalk user ids are long digit strings nobody can read
@@ -61,7 +61,7 @@ def test_finance_reads_chinese_reasons_naming_people_in_the_review_list(open_as,
                                                                          finance_user):  # noqa: F811
     page = open_as(finance_user)
     page.set_viewport_size({"width": 1366, "height": 768})
-    page.goto(f"{live_server.url}/admin/integrations/reviewrecord/")
+    page.goto(f"{live_server.url}/admin/integrations/reviewrecord/?review=all")  # refusals are routine skips
 
     rows = page.locator("#result_list")
     expect(rows).to_contain_text("王芳")

@@ -184,3 +184,35 @@ def test_every_transform_has_a_label_for_the_admin():
     assert payload(Row("FCURRENCYID", "", "constant", {"value": "PRE001", "wrap": "FNumber"})) == {
         "FCURRENCYID": {"FNumber": "PRE001"}}
     assert payload(Row("X", "originator_dept_id", "basedata", {"key": "FNUMBER"})) == {"X": {"FNUMBER": "582976341"}}
+
+
+@pytest.mark.parametrize("targets", [
+    ("FREMARK", "FREMARK.X"), ("FREMARK.X", "FREMARK"), ("fremark", "FREMARK"),
+    ("FPAYBILLENTRY", "FPAYBILLENTRY[].FCOSTID"), ("E[].A", "E[].A.FNumber"),
+])
+def test_targets_that_would_collide_are_refused(targets):
+    problems = check_rows([Row(target, "title") for target in targets])
+    assert len(problems) == 1
+    assert targets[0] in str(problems[0]) and targets[1] in str(problems[0])
+
+
+def test_targets_side_by_side_do_not_collide():
+    assert check_rows([Row("FREMARK", "title"), Row("FREMARKS", "title"), Row("FSETTLEORGID.FNumber", "title"),
+                       Row("FPAYORGID.FNumber", "title")]) == []
+
+
+@pytest.mark.parametrize("targets", [("FREMARK", "FREMARK.X"), ("FREMARK.X", "FREMARK"),
+                                     ("FPAYBILLENTRY", "FPAYBILLENTRY[].FCOMMENT")])
+def test_a_row_that_cannot_be_set_fails_its_record_with_the_field_named(targets):
+    rows = [Row(target, "报销明细[].备注说明" if "[]" in target else "title") for target in targets]
+    result = build_payload(rows, CLAIM)
+    assert not result.ok
+    reason = result.errors[0].render_error()
+    assert "FREMARK" in reason or "FPAYBILLENTRY" in reason
+
+
+def test_every_transform_declares_its_parameters_for_the_form():
+    for transform in mapping.TRANSFORMS.values():
+        assert "wrap" in transform.all_params
+        for param in transform.all_params.values():
+            assert param.label and param.type in (str, int, bool)

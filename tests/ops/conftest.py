@@ -1,42 +1,10 @@
 import pytest
-from django.contrib.auth.models import Group, User
-
-from portal.roles import FINANCE, IT_ADMIN, sync_roles
 from integrations import market
 from integrations.models import ValueMap, ValueMapEntry
 from tests.integrations.conftest import add_identity, dingtalk_connection, kingdee_connection, remote  # noqa: F401
 from tests.integrations.fakes import PROCESS_CODE
 from tests.integrations.fakes import claim
 from tests.integrations.test_engine import recent
-
-
-def member(role, username):
-    sync_roles()
-    user = User.objects.create_user(username, password="pw", is_staff=True)
-    user.groups.add(Group.objects.get(name=role))
-    return user
-
-
-@pytest.fixture
-def finance_user(db):
-    return member(FINANCE, "cashier")
-
-
-@pytest.fixture
-def it_user(db):
-    return member(IT_ADMIN, "it-admin")
-
-
-@pytest.fixture
-def finance_client(client, finance_user):
-    client.force_login(finance_user)
-    return client
-
-
-@pytest.fixture
-def it_client(client, it_user):
-    client.force_login(it_user)
-    return client
 
 
 @pytest.fixture

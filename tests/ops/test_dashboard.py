@@ -62,9 +62,11 @@ def test_it_shows_top_reasons_last_and_next_run_and_bills_by_event_and_polling(f
 def test_it_shows_the_workers_heartbeat(finance_client, history):
     assert "从未运行" in dashboard(finance_client)
     Heartbeat.objects.create(name="worker", beat_at=timezone.now() - timedelta(seconds=20))
-    assert 'class="worker-ok"' in dashboard(finance_client)
+    text = dashboard(finance_client)
+    assert 'class="worker-ok"' in text and "最近心跳：刚刚" in text and "0 分钟" not in text
     Heartbeat.objects.update(beat_at=timezone.now() - timedelta(minutes=10))
-    assert 'class="worker-stale"' in dashboard(finance_client)
+    text = dashboard(finance_client)
+    assert 'class="worker-stale"' in text and re.search("最近心跳：10\\s分钟前", text)
 
 
 def test_it_draws_the_p95_run_duration_and_throughput_of_each_day(finance_client, history):

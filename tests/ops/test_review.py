@@ -45,15 +45,26 @@ def ledger(scheme, remote):
     return scheme
 
 
-def test_finance_sees_failed_and_skipped_records_with_name_amount_number_and_kingdees_reason(finance_client, ledger):
+def test_finance_sees_what_needs_action_with_name_amount_number_and_kingdees_reason(finance_client, ledger):
     IdentityMap.objects.filter(dingtalk_userid="u1").update(name="张伟")
     text = page(finance_client)
     assert "张伟提交的费用报销 mapping" in text and "张伟提交的费用报销 rejected" in text
-    assert "张伟提交的费用报销 refused" in text and "张伟提交的费用报销 ok" not in text
+    assert "张伟提交的费用报销 ok" not in text
     assert "BIZ-rejected" in text and "88.00" in text and "张伟" in text
     assert "字段“费用项目”(FCOSTID)的值“FYXM99”在基础资料中不存在" in text
     assert "值映射“费用明细→金蝶费用项目”中没有“团建费”" in text
-    assert "待复核记录" in text and "失败、跳过与冲突" in text
+    assert "待复核记录" in text and "待处理（失败与冲突）" in text
+
+
+def test_routine_skips_wait_apart_from_what_needs_action_and_conflicts_join_the_failures(finance_client, ledger):
+    assert title("refused") not in page(finance_client)
+    skipped = page(finance_client, review="skipped")
+    assert title("refused") in skipped and title("rejected") not in skipped
+    assert title("refused") in page(finance_client, review="all")
+    SyncRecord.objects.filter(source_key="ok").update(status=Status.CONFLICT)
+    needs_action = page(finance_client)
+    assert title("ok") in needs_action and title("rejected") in needs_action
+    assert title("ok") in page(finance_client, review="conflict")
 
 
 def test_the_originator_is_named_from_the_title_when_the_identity_map_does_not_know_them(finance_client, ledger):
@@ -168,3 +179,22 @@ def test_the_review_list_makes_the_same_number_of_queries_for_5_rows_and_for_45(
     engine.run_scheme(scheme.pk, since=recent(45))
     assert SyncRecord.objects.filter(status=Status.FAILED).count() == 45
     assert queries() == few
+
+
+def test_a_retry_that_fails_again_says_so_on_the_run_and_the_record(ledger, remote):
+    for key in ("mapping", "rejected"):
+        before = record(key)
+        [run] = engine.retry_records([before.pk])
+        after = record(key)
+        assert run.status == run.Status.PARTIAL and run.failed_count == 1 and run.succeeded_count == 0, key
+        assert (after.status, after.run_id) == (Status.FAILED, run.pk), key
+        assert after.attempts == before.attempts + 1 and after.last_attempt_at > (before.last_attempt_at or
+                                                                                 before.updated_at), key
+        assert after.error, key
+
+
+def test_the_record_page_says_when_a_retry_failed_again(finance_client, ledger):
+    rejected = record("rejected")
+    [run] = engine.retry_records([rejected.pk])
+    text = finance_client.get(reverse("admin:integrations_reviewrecord_change", args=[rejected.pk])).content.decode()
+    assert f"失败（第 2 次尝试，运行 #{run.pk}）" in text

@@ -51,7 +51,7 @@ def test_an_admin_save_makes_one_version_with_who_and_a_readable_diff(it_client,
     assert latest.number == 2 and latest.created_by == it_user
     described = [versions.describe(change) for change in latest.changes]
     assert "批量大小：50 → 20" in described
-    assert any(text.startswith("字段映射 FDATE：") and "date → copy" in text for text in described)
+    assert any(text.startswith("字段映射 FDATE：") and "日期 → 复制" in text for text in described)
 
 
 def test_a_save_that_changes_nothing_makes_no_version(it_client, versioned, committed):

@@ -17,3 +17,13 @@ def test_every_setting_is_documented_in_readme_and_env_example():
 def test_readme_opens_with_the_two_commands():
     opening = (ROOT / "README.md").read_text().split("## ")[0]
     assert "make demo" in opening and "make test" in opening
+
+
+def test_make_demo_installs_no_browser_and_make_test_does():
+    import subprocess
+
+    def planned(target):
+        return subprocess.run(["make", "-n", target], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+
+    assert "chromium" not in planned("demo")
+    assert "chromium" in planned("test")

@@ -43,8 +43,8 @@ def sso_settings(dingtalk_connection, kingdee_connection):
 
 
 @pytest.fixture
-def mapped(db):
-    return IdentityMap.objects.create(dingtalk_userid="user001", name="张三", mobile="13800138000",
+def mapped(dingtalk_connection):
+    return IdentityMap.objects.create(dingtalk=dingtalk_connection, dingtalk_userid="user001", name="张三", mobile="13800138000",
                                       kingdee_username="张三", kingdee_staff_number="000123")
 
 

@@ -30,7 +30,8 @@ def sandbox_sso(live_server, transactional_db, settings):
     sso = setup_demo_sso(kingdee, credentials["kingdee_sso"], dingtalk)
     mapped, unmapped = people[:-1], people[-1]
     IdentityMap.objects.bulk_create(
-        IdentityMap(dingtalk_userid=p.userid, name=p.name, mobile=p.mobile, kingdee_username=p.kingdee_username,
+        IdentityMap(dingtalk=dingtalk, dingtalk_userid=p.userid, name=p.name, mobile=p.mobile,
+                    kingdee_username=p.kingdee_username,
                     kingdee_staff_number=p.job_number) for p in mapped
     )
     return {"live_server": live_server, "sso": sso, "corp_id": app["corp_id"], "mapped": mapped,

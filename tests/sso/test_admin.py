@@ -1,22 +1,11 @@
 """The SSO settings page: write-only secret, validated deep-link forms, the workbench URL to paste."""
 
 import pytest
-from django.contrib.auth.models import Group
 from django.urls import reverse
 
-from portal.roles import IT_ADMIN, sync_roles
 from sso.models import KingdeeSSOSettings
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def it_client(client, django_user_model):
-    sync_roles()
-    user = django_user_model.objects.create_user("it", password="x", is_staff=True)
-    user.groups.add(Group.objects.get(name=IT_ADMIN))
-    client.force_login(user)
-    return client
 
 
 def form_data(kingdee, dingtalk, **changes):

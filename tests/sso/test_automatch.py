@@ -1,10 +1,8 @@
 """Mapping suggestions and the coverage report, on plain lists and against the sandboxes."""
 
 import pytest
-from django.contrib.auth.models import Group
 from django.urls import reverse
 
-from portal.roles import IT_ADMIN, sync_roles
 from sso.automatch import coverage, propose
 from sso.models import IdentityMap, LoginEvent
 from tests.sso.sandbox import sandbox_sso  # noqa: F401
@@ -47,15 +45,6 @@ def test_coverage_names_unmapped_people_and_mappings_pointing_at_nobody():
     assert [p["userid"] for p in report["unmapped"]] == ["u3", "u4", "u5"]
     assert [m.dingtalk_userid for m in report["unknown_user"]] == ["u2"]
     assert [m.dingtalk_userid for m in report["unknown_staff"]] == ["u2"]
-
-
-@pytest.fixture
-def it_client(client, django_user_model):
-    sync_roles()
-    user = django_user_model.objects.create_user("it", password="x", is_staff=True)
-    user.groups.add(Group.objects.get(name=IT_ADMIN))
-    client.force_login(user)
-    return client
 
 
 @pytest.mark.django_db(transaction=True)

@@ -2,12 +2,12 @@
 
 import pytest
 
-from sso.identity_file import UnreadableFile, check_dataset, read_dataset
+from sso.identity_file import UnreadableFile, read
 from tests.sso.conftest import HEADERS, csv_bytes, xlsx_bytes
 
 
 def check(rows, maker=xlsx_bytes, name="map.xlsx", **kwargs):
-    return check_dataset(read_dataset(maker(rows, **kwargs), name))
+    return read(maker(rows, **kwargs), name)
 
 
 def test_a_clean_row_is_read_as_text_with_active_as_a_flag():
@@ -75,6 +75,6 @@ def test_a_file_without_the_userid_header_is_unreadable():
 
 def test_a_file_that_is_not_a_workbook_is_unreadable():
     with pytest.raises(UnreadableFile):
-        read_dataset(b"not a zip", "map.xlsx")
+        read(b"not a zip", "map.xlsx")
     with pytest.raises(UnreadableFile):
-        read_dataset(b"x", "map.txt")
+        read(b"x", "map.txt")

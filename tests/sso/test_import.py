@@ -10,7 +10,7 @@ from sso.identity_import import check
 from sso.models import IdentityImport, IdentityMap
 from sso.resources import IdentityMapResource
 from sso.tasks import apply_identity_import, check_identity_import
-from tests.sso.conftest import csv_bytes, xlsx_bytes
+from tests.sso.conftest import HEADERS, csv_bytes, xlsx_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -148,7 +148,7 @@ def it_admin(django_user_model):
     return user
 
 
-def test_the_admin_pages_upload_preview_confirm_and_show_progress(client, it_admin, q_sync,
+def test_the_admin_pages_upload_preview_confirm_and_show_progress(client, it_admin, q_sync, dingtalk_connection,
                                                                     django_capture_on_commit_callbacks):
     client.force_login(it_admin)
     upload = io.BytesIO(xlsx_bytes(GOOD))
@@ -158,7 +158,7 @@ def test_the_admin_pages_upload_preview_confirm_and_show_progress(client, it_adm
     job = IdentityImport.objects.get()
     assert response.status_code == 302 and job.status == "ready"
     page = client.get(response["Location"]).content.decode()
-    assert 'id="confirm-import"' in page and "user001" not in page  # counts, not the sheet
+    assert 'id="confirm-import"' in page and "新增" in page  # counts, and the rows that change
     with django_capture_on_commit_callbacks(execute=True):
         client.post(response["Location"])
     job.refresh_from_db()
@@ -166,7 +166,7 @@ def test_the_admin_pages_upload_preview_confirm_and_show_progress(client, it_adm
     assert 'id="import-progress" value="3" max="3"' in client.get(response["Location"]).content.decode()
 
 
-def test_the_preview_lists_bad_rows_and_offers_no_confirm(client, it_admin, q_sync,
+def test_the_preview_lists_bad_rows_and_offers_no_confirm(client, it_admin, q_sync, dingtalk_connection,
                                                           django_capture_on_commit_callbacks):
     client.force_login(it_admin)
     upload = io.BytesIO(xlsx_bytes(GOOD + [["user001", "重复", "", "", "", "是"]]))
@@ -179,19 +179,6 @@ def test_the_preview_lists_bad_rows_and_offers_no_confirm(client, it_admin, q_sy
     assert IdentityMap.objects.count() == 0
 
 
-def test_a_50000_row_workbook_imports_in_under_30_seconds():
-    from io import StringIO
-
-    from django.core.management import call_command
-
-    out = StringIO()
-    call_command("bench_identity_import", "--rows", "50000", stdout=out)
-    figures = dict(part.split("=") for part in out.getvalue().split()[1:])
-    assert float(figures["total_s"]) < 30, out.getvalue()
-    assert figures["reimport_unchanged"] == "50000"
-    assert IdentityMap.objects.count() == 0  # the benchmark cleans up after itself
-
-
 @pytest.mark.parametrize("fmt, name", [(0, "map.xlsx"), (1, "map.csv")])
 def test_the_admin_export_downloads_a_file_that_imports_back_unchanged(client, it_admin, fmt, name):
     run(xlsx_bytes(GOOD))
@@ -202,3 +189,23 @@ def test_the_admin_export_downloads_a_file_that_imports_back_unchanged(client, i
     job = run(b"".join(response.streaming_content) if response.streaming else response.content, name)
     assert (job.status, job.unchanged_rows, job.new_rows, job.changed_rows) == ("done", 3, 0, 0)
     assert snapshot() == before
+
+
+def test_the_preview_lists_which_rows_change_and_how_field_by_field(client, it_admin):
+    run(xlsx_bytes(GOOD))
+    job = IdentityImport.objects.create(file_name="map.xlsx", content=xlsx_bytes(
+        [["user001", "张三", "13800138000", "zhangsan", "000123", "否"], GOOD[1],
+         ["user003", "赵六", "13800138009", "zhaoliu", "000200", "是"]], headers=HEADERS))
+    check_identity_import(job.pk)
+    job.refresh_from_db()
+    assert job.changes == [
+        {"row": 2, "userid": "user001", "name": "张三", "new": False,
+         "fields": [["金蝶用户名", "张三", "zhangsan"], ["启用", "是", "否"]]},
+        {"row": 4, "userid": "user003", "name": "赵六", "new": True,
+         "fields": [["姓名", "", "赵六"], ["手机号", "", "13800138009"], ["金蝶用户名", "", "zhaoliu"],
+                    ["金蝶员工编码", "", "000200"], ["启用", "", "是"]]},
+    ]
+    client.force_login(it_admin)
+    page = client.get(reverse("admin:sso_identitymap_import_status", args=[job.pk])).content.decode()
+    assert "导入将做的更改" in page and "<del>张三</del> → <ins>zhangsan</ins>" in page
+    assert "<del>是</del> → <ins>否</ins>" in page and "赵六" in page and "user002" not in page

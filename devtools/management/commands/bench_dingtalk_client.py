@@ -1,42 +1,40 @@
+import argparse
+import json
 import logging
-import socket
 import threading
 import time
 from datetime import timedelta
 from itertools import islice
 
 import requests
-from django.core.management.base import BaseCommand, CommandError
-from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler, get_internal_wsgi_application
+from django.conf import settings
+from django.core.management.base import CommandError
 from django.utils import timezone
 
+from devtools.bench import BenchCommand, at_least, at_most, environment, scratch_database
+from devtools.processes import free_port, gunicorn, run
 from integrations.clients.dingtalk import DingTalkClient
 from integrations.clients.errors import RemoteError, ThrottledError
 from sandbox import roster
-from sandbox.dingtalk.models import App
-from sandbox.dingtalk.seed import seed_dingtalk
 
 DETAIL_PATH = "v1.0/workflow/processInstances"
 QUIET = {"latency_ms": 0, "server_error_rate": 0, "timeout_rate": 0, "expire_token_every": 0, "monthly_quota": 0}
 
 
-class _Handler(WSGIRequestHandler):
-    def setup(self):
-        super().setup()
-        # Without it, small keep-alive responses wait ~40 ms for a delayed ACK (Nagle).
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def log_message(self, *args):
-        pass
+def targets(figures, qps):
+    """The quota used (at least 95 %) and never exceeded (no call throttled)."""
+    return [at_least("quota_use", round(figures["achieved_qps"] / qps, 3), 0.95),
+            at_most("throttled", figures["throttled"] + figures["client_throttled"], 0)]
 
 
-class Command(BaseCommand):
+class Command(BenchCommand):
     help = (
         "Measure how close DingTalkClient gets to the DingTalk sandbox's QPS limit without being throttled: "
         "threads fetch approval details for a while, then one line reports achieved_qps, calls, throttled "
-        "(answers the sandbox throttled) and max_in_1s (most calls the sandbox saw in any one second). Run it "
-        "after touching the client's rate limiting. Without --base-url it serves the sandbox itself on a free "
-        "loopback port, seeding it first if it is empty."
+        "(answers the sandbox throttled), max_in_1s (most calls the sandbox saw in any one second) and the "
+        "client's CPU per call, then the targets. Run it after touching the client's rate limiting. Without "
+        "--base-url it serves a seeded sandbox from a scratch database under gunicorn (one process: the sandbox "
+        "keeps its window per process)."
     )
 
     def add_arguments(self, parser):
@@ -45,30 +43,48 @@ class Command(BaseCommand):
         parser.add_argument("--qps", type=int, default=20, help="the sandbox's limit and the client's rate limit")
         parser.add_argument("--base-url", default="",
                             help="a running server's sandbox, e.g. http://host/sandbox/dingtalk/")
-        parser.add_argument("--app-key", default="", help="default: the app in this database's sandbox")
+        parser.add_argument("--app-key", default="", help="with --base-url: the sandbox app's key")
         parser.add_argument("--app-secret", default="")
+        parser.add_argument("--seed", action="store_true", help=argparse.SUPPRESS)
 
     def handle(self, *args, **options):
+        if options["seed"]:
+            return self.seed()
         if options["seconds"] <= 0 or options["threads"] < 1 or options["qps"] < 1:
             raise CommandError("--seconds, --threads and --qps must be positive.")
+        if options["base_url"] and not options["app_key"]:
+            raise CommandError("--base-url needs --app-key and --app-secret.")
         if options["verbosity"] < 2:  # one log line per call would bury the result
             logging.getLogger("integrations.clients").setLevel(logging.WARNING)
-        server = None
-        base_url = options["base_url"]
-        if not base_url:
-            if not App.objects.exists():
-                seed_dingtalk(roster.employees(), seed=roster.DEFAULT_SEED)
-            server, base_url = _serve()
-        base_url = base_url if base_url.endswith("/") else base_url + "/"
-        try:
-            self.stdout.write(self._bench(base_url, options))
-        finally:
-            if server:
-                server.shutdown()
-                server.server_close()
+        settings.DINGTALK_DETAIL_MEMO_SECONDS = 0  # every fetch goes to the wire: that is what is measured
+        if options["base_url"]:
+            base_url = options["base_url"].rstrip("/") + "/"
+            figures = self._bench(base_url, options["app_key"], options["app_secret"], options)
+        else:
+            with scratch_database("", "bench-dingtalk-client") as url:
+                env = environment(url)
+                run(env, "migrate", "-v0")
+                app = json.loads(run(env, "bench_dingtalk_client", "--seed").splitlines()[-1])
+                port = free_port()
+                server = gunicorn(port, env=env, workers=1, threads=max(8, options["threads"] * 2),
+                                  name="bench-dingtalk-client-sandbox")
+                try:
+                    figures = self._bench(f"http://127.0.0.1:{port}/sandbox/dingtalk/", app["app_key"],
+                                          app["app_secret"], options)
+                finally:
+                    server.stop()
+        self.stdout.write(" ".join(f"{key}={value}" for key, value in figures.items()))
+        self.verdict(targets(figures, options["qps"]), options)
 
-    def _bench(self, base_url, options):
-        key, secret = _credentials(options)
+    def seed(self):
+        from sandbox.dingtalk.models import App
+        from sandbox.dingtalk.seed import seed_dingtalk
+
+        seed_dingtalk(roster.employees(), seed=roster.DEFAULT_SEED)
+        app = App.objects.order_by("pk").first()
+        self.stdout.write(json.dumps({"app_key": app.app_key, "app_secret": app.app_secret}))
+
+    def _bench(self, base_url, key, secret, options):
         control = requests.Session()
         before = control.get(base_url + "_faults", timeout=10).json()
         control.post(base_url + "_faults", json={**QUIET, "qps_limit": options["qps"]}, timeout=10)
@@ -83,29 +99,16 @@ class Command(BaseCommand):
             if not ids:
                 raise CommandError("The sandbox has no expense approvals in the last 120 days: run sandbox_seed.")
             control.delete(base_url + "_calls", timeout=10)
+            cpu = time.process_time()
             done, errors, elapsed = _burst(client, ids, options["threads"], options["seconds"])
+            cpu = time.process_time() - cpu
             seen = control.get(base_url + "_calls", params={"path": DETAIL_PATH}, timeout=10).json()
         finally:
             control.post(base_url + "_faults", json={name: before[name] for name in [*QUIET, "qps_limit"]}, timeout=10)
-        return (f"achieved_qps={done / elapsed:.2f} calls={done} throttled={seen['outcomes'].get('throttled', 0)} "
-                f"max_in_1s={seen['max_in_window']} errors={len(errors)} "
-                f"client_throttled={sum(isinstance(e, ThrottledError) for e in errors)}")
-
-
-def _credentials(options):
-    if options["app_key"]:
-        return options["app_key"], options["app_secret"]
-    app = App.objects.order_by("pk").first()
-    if app is None:
-        raise CommandError("No sandbox app in this database: run sandbox_seed or pass --app-key/--app-secret.")
-    return app.app_key, app.app_secret
-
-
-def _serve():
-    server = ThreadedWSGIServer(("127.0.0.1", 0), _Handler)
-    server.set_app(get_internal_wsgi_application())
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_address[1]}/sandbox/dingtalk/"
+        return {"achieved_qps": round(done / elapsed, 2), "calls": done,
+                "throttled": seen["outcomes"].get("throttled", 0), "max_in_1s": seen["max_in_window"],
+                "errors": len(errors), "client_throttled": sum(isinstance(e, ThrottledError) for e in errors),
+                "client_cpu_ms_per_call": round(1000 * cpu / done, 2) if done else None}
 
 
 def _burst(client, ids, threads, seconds):

@@ -1,38 +1,49 @@
 import argparse
 import json
-import os
 import random
-import signal
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import requests
-from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
+
+from devtools.bench import (BenchCommand, at_most, environment, percentile, require_sandbox,
+                            scratch_database)
+from devtools.processes import free_port, gunicorn, manage_process, run, wait_until
 
 
-class Command(BaseCommand):
+IDLE_SECONDS = 3
+
+
+def targets(figures):
+    """Issue 17: approval → bill p95 at most 2 s, every claim booked, none throttled by DingTalk."""
+    return [at_most("p95_s", figures["p95_s"], 2), at_most("unbooked", figures["of"] - figures["booked"], 0),
+            at_most("throttled", figures["throttled"], 0)]
+
+
+class Command(BenchCommand):
     help = (
-        "Benchmark real-time booking: a fresh SQLite database (or --database-url) with a seeded sandbox, the "
-        "sandbox and the portal under two gunicorns on loopback, a qcluster, and N new claims approved at R per "
-        "second; the sandbox pushes each approval to the portal (HTTP callback, or --events stream). Prints the "
-        "seconds from approval (the instance's finish time) to bill booked (the ledger's booked_at): "
-        "p50_s=… p95_s=… max_s=… booked=… of=…"
+        "Benchmark real-time booking: a scratch database (a temporary SQLite file, or --database-url, created and "
+        "dropped) with a seeded sandbox, the sandbox (one process keeping DingTalk's --quota) and the portal under "
+        "two gunicorns on loopback, a qcluster, and new claims approved at --rate per second for --seconds (or "
+        "--claims); the sandbox pushes each approval to the portal (HTTP callback, or --events stream). Prints the "
+        "seconds from approval (the instance's finish time) to bill booked (the ledger's booked_at), the portal's "
+        "CPU per booked claim (its web server, cluster and stream client, from /proc) and the targets."
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--claims", type=int, default=50, help="claims to approve")
-        parser.add_argument("--rate", type=float, default=2.0, help="approvals per second")
+        parser.add_argument("--claims", type=int, default=0, help="claims to approve (default: rate × seconds)")
+        parser.add_argument("--rate", type=float, default=19.0, help="approvals per second")
+        parser.add_argument("--seconds", type=float, default=30.0, help="seconds of approvals at --rate")
+        parser.add_argument("--quota", type=int, default=20,
+                            help="DingTalk's calls per second, kept by the sandbox and the portal's client (0: none)")
         parser.add_argument("--workers", type=int, default=2, help="qcluster worker processes")
         parser.add_argument("--events", choices=["callback", "stream"], default="callback")
         parser.add_argument("--timeout", type=float, default=60, help="seconds to wait after the last approval")
-        parser.add_argument("--database-url", default="", help="default: a new SQLite file under var/")
+        parser.add_argument("--database-url", default="", help="postgres://…/NAME to create, use and drop")
         parser.add_argument("--prepare", action="store_true", help=argparse.SUPPRESS)
         parser.add_argument("--report", default="", help=argparse.SUPPRESS)
         parser.add_argument("--portal-port", type=int, default=0, help=argparse.SUPPRESS)
@@ -43,31 +54,50 @@ class Command(BaseCommand):
             return self.prepare(options)
         if options["report"]:
             return self.write_report(options["report"])
-        if not settings.PORTAL_SANDBOX:
-            raise CommandError("The benchmark runs against the sandbox: set PORTAL_SANDBOX=true (and DEBUG=true).")
-        if options["claims"] < 1 or options["rate"] <= 0:
-            raise CommandError("--claims and --rate must be positive.")
+        require_sandbox()
+        options["claims"] = options["claims"] or round(options["rate"] * options["seconds"])
+        if options["claims"] < 1 or options["rate"] <= 0 or options["quota"] < 0:
+            raise CommandError("--claims (or --rate × --seconds) and --rate must be positive.")
         portal_port, sandbox_port = free_port(), free_port()
-        env = environment(options["database_url"])
-        with tempfile.TemporaryDirectory(prefix="bench-events-") as workdir:
-            claims = self.run_prepare(env, options, portal_port, sandbox_port)
+        with scratch_database(options["database_url"], "bench-events") as url, \
+                tempfile.TemporaryDirectory(prefix="bench-events-") as workdir:
+            env = environment(url)
+            run(env, "migrate", "-v0")
+            claims = json.loads(run(env, "bench_events", "--prepare", "--claims", str(options["claims"]), "--events",
+                                    options["events"], "--quota", str(options["quota"]), "--portal-port",
+                                    str(portal_port), "--sandbox-port", str(sandbox_port)).strip().splitlines()[-1])
             processes = []
             try:
-                processes += start_servers(env, portal_port, sandbox_port, Path(workdir))
+                processes += start_servers(env, portal_port, sandbox_port, Path(workdir), options["quota"])
                 processes += start_workers(env, options, Path(workdir))
                 sandbox = f"http://127.0.0.1:{sandbox_port}"
+                faults = requests.post(f"{sandbox}/sandbox/dingtalk/_faults", timeout=10, data=json.dumps(
+                    {"reset": True, "clear_calls": True, "qps_limit": options["quota"]}))
+                if faults.status_code != 200:
+                    raise CommandError(f"the sandbox refused its quota: {faults.text[:200]}")
                 warm_up, measured = claims[0], claims[1:]
                 approve(sandbox, [warm_up], rate=1)
                 wait_for_bills(sandbox, [warm_up], timeout=60)
+                portal = processes[1:]  # the portal's web server and workers, not the sandbox
+                requests.delete(f"{sandbox}/sandbox/dingtalk/_calls", timeout=10)
+                idle = sum(process.cpu_seconds() for process in portal)
+                time.sleep(IDLE_SECONDS)  # what the portal spends waiting for work, for comparison
+                cpu = sum(process.cpu_seconds() for process in portal)
+                idle = cpu - idle
                 approve(sandbox, measured, options["rate"])
                 wait_for_bills(sandbox, measured, options["timeout"])
+                cpu = sum(process.cpu_seconds() for process in portal) - cpu
+                calls = requests.get(f"{sandbox}/sandbox/dingtalk/_calls", timeout=10).json()
             finally:
                 for process in reversed(processes):
-                    stop(process)
+                    process.stop()
             claims_file = Path(workdir) / "claims.json"
             claims_file.write_text(json.dumps(measured))
-            report = json.loads(manage(env, "bench_events", "--report", str(claims_file)).strip().splitlines()[-1])
-        self.print_report(report, options)
+            report = json.loads(run(env, "bench_events", "--report", str(claims_file)).strip().splitlines()[-1])
+        report.update(cpu=cpu, idle=idle, throttled=calls["outcomes"].get("throttled", 0))
+        figures = self.figures(report, options)
+        self.stdout.write(" ".join(f"{key}={value}" for key, value in figures.items()))
+        self.verdict(targets(figures), options)
 
     # --- inside the benchmark database ------------------------------------------------------------
 
@@ -86,6 +116,9 @@ class Command(BaseCommand):
         for connection in (dingtalk, kingdee):
             connection.rate_limit, connection.max_concurrency = 200, 8
             connection.save()
+        if options["quota"]:  # the portal keeps to DingTalk's quota, which the sandbox enforces (handle)
+            dingtalk.rate_limit = options["quota"]
+            dingtalk.save()
         scheme = demo.expense_scheme(dingtalk, kingdee, credentials["dingtalk"]["process_code"])
         scheme.schedule_kind = Scheme.ScheduleKind.MANUAL  # events only while measuring: nothing polls
         scheme.save()
@@ -109,67 +142,36 @@ class Command(BaseCommand):
         by_event = records.filter(booked_via=SyncRecord.Via.EVENT).count()
         self.stdout.write(json.dumps({"latencies": latencies, "of": len(claims), "by_event": by_event}))
 
-    def run_prepare(self, env, options, portal_port, sandbox_port):
-        manage(env, "migrate", "-v0")
-        out = manage(env, "bench_events", "--prepare", "--claims", str(options["claims"]), "--events",
-                     options["events"], "--portal-port", str(portal_port), "--sandbox-port", str(sandbox_port))
-        return json.loads(out.strip().splitlines()[-1])
-
-    def print_report(self, report, options):
+    def figures(self, report, options):
         latencies = sorted(report["latencies"])
-        if not latencies:
-            raise CommandError("no bill was booked")
-        self.stdout.write(
-            f"p50_s={statistics.median(latencies):.2f} p95_s={percentile(latencies, 0.95):.2f} "
-            f"max_s={latencies[-1]:.2f} booked={len(latencies)} of={report['of']} by_event={report['by_event']} "
-            f"rate={options['rate']:g}/s events={options['events']} workers={options['workers']}"
-        )
-        if len(latencies) != report["of"]:
-            raise CommandError(f"{report['of'] - len(latencies)} claims were not booked within the timeout")
+        booked = len(latencies)
+        return {
+            "p50_s": round(statistics.median(latencies), 2) if latencies else None,
+            "p95_s": round(percentile(latencies, 0.95), 2) if latencies else None,
+            "max_s": round(latencies[-1], 2) if latencies else None, "booked": booked, "of": report["of"],
+            "by_event": report["by_event"], "throttled": report["throttled"],
+            "cpu_ms_per_claim": round(1000 * report["cpu"] / booked, 2) if booked else None,
+            "idle_cpu_ms_per_s": round(1000 * report["idle"] / IDLE_SECONDS, 1),
+            "rate": f"{options['rate']:g}/s", "quota": options["quota"], "events": options["events"],
+            "workers": options["workers"],
+        }
 
 
-def environment(database_url):
-    if not database_url:
-        path = Path(settings.BASE_DIR) / "var" / "bench-events.sqlite3"
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
-        database_url = f"sqlite:///{path}"
-    return {**os.environ, "DATABASE_URL": database_url, "DEBUG": "true", "PORTAL_SANDBOX": "true",
-            "LOG_LEVEL": "WARNING", "PYTHONPATH": str(settings.BASE_DIR), "PYTHONUNBUFFERED": "1"}
-
-
-def manage(env, *args):
-    command = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), *args]
-    result = subprocess.run(command, env=env, capture_output=True, text=True)
-    if result.returncode:
-        raise CommandError(f"manage.py {args[0]} failed:\n{result.stderr[-3000:]}")
-    return result.stdout
-
-
-def start_servers(env, portal_port, sandbox_port, workdir):
-    """The remote systems are other servers: the sandbox under one gunicorn, the portal under another."""
-    servers = []
-    for port, name in ((sandbox_port, "sandbox"), (portal_port, "portal")):
-        command = [sys.executable, "-m", "gunicorn", "portal.wsgi:application", "--bind", f"127.0.0.1:{port}",
-                   "--workers", "2", "--threads", "8", "--worker-class", "gthread", "--log-level", "warning"]
-        log = open(workdir / f"{name}.log", "wb")
-        servers.append(subprocess.Popen(command, env=env, cwd=settings.BASE_DIR, stdout=log, stderr=log,
-                                        start_new_session=True))
-        wait_until(lambda port=port: answers(f"http://127.0.0.1:{port}/healthz"), 60, f"gunicorn on {port}")
-    return servers
+def start_servers(env, portal_port, sandbox_port, workdir, quota):
+    """The remote systems are other servers: the sandbox under one gunicorn (one process when it keeps a quota:
+    its window is per process), the portal under another."""
+    return [gunicorn(sandbox_port, env=env, workers=1 if quota else 2, threads=16, name="bench-events-sandbox",
+                     log_path=workdir / "sandbox.log"),
+            gunicorn(portal_port, env=env, workers=2, threads=8, name="bench-events-portal",
+                     log_path=workdir / "portal.log")]
 
 
 def start_workers(env, options, workdir):
-    manage_py = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py")]
     commands = [["qcluster"]]
     if options["events"] == "stream":
         commands += [["sandbox_stream", "--port", "0"], ["dingtalk_stream"]]
-    processes = []
-    for command in commands:
-        log = open(workdir / f"{command[0]}.log", "wb")
-        processes.append(subprocess.Popen([*manage_py, *command], env={**env, "Q_WORKERS": str(options["workers"])},
-                                          cwd=settings.BASE_DIR, stdout=log, stderr=log, start_new_session=True))
-    return processes
+    return [manage_process(*command, env={**env, "Q_WORKERS": str(options["workers"])},
+                           log_path=workdir / f"{command[0]}.log") for command in commands]
 
 
 def approve(sandbox, claims, rate):
@@ -195,45 +197,6 @@ def wait_for_bills(sandbox, claims, timeout):
 
     try:
         wait_until(booked, timeout, "the bills")
-    except CommandError:
+    except TimeoutError:
         pass  # the report says how many were booked
 
-
-def wait_until(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    raise CommandError(f"timed out waiting for {what}")
-
-
-def answers(url):
-    try:
-        return requests.get(url, timeout=5).status_code == 200
-    except requests.RequestException:
-        return False
-
-
-def percentile(ordered, fraction):
-    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def stop(process):
-    """SIGTERM to the server or cluster, which stops its own children; SIGKILL what is left after 30 s."""
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        pass
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    process.wait(timeout=30)

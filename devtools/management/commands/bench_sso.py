@@ -1,11 +1,6 @@
 import argparse
 import json
-import os
-import signal
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -13,15 +8,18 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import requests
-from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from requests.adapters import HTTPAdapter
+
+from devtools.bench import BenchCommand, at_most, environment, percentile, require_sandbox, scratch_database
+from devtools.processes import free_port, gunicorn, run
 
 LOGIN_PATH = "/sso/dingtalk/login"
 # Each simulated employee calls from an address of its own on loopback (127.0.1.0/24), as
 # employees do from their own phones, so the per-IP limit stays on and is measured too.
 SOURCE_ADDRESSES = [f"127.0.1.{i}" for i in range(1, 255)]
+CODE_SECONDS = 240  # the sandbox's auth codes live five minutes; the codes are issued before the load starts
 
 
 class SourceAddressAdapter(HTTPAdapter):
@@ -40,77 +38,83 @@ def session_from(address):
     return session
 
 
-def percentile(values, fraction):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+def targets(figures):
+    """Issue 17: at most 3 ms of portal CPU per login and a server p99 of at most 50 ms at 100 logins/s offered,
+    every login ending in a Kingdee link."""
+    return [at_most("portal_cpu_ms_per_login", figures["cpu_ms_per_login"], 3),
+            at_most("server_p99_ms", figures["server_p99_ms"], 50),
+            at_most("failed_logins", figures["logins"] - figures["ok"], 0)]
 
 
-class Command(BaseCommand):
+class Command(BenchCommand):
     help = (
-        "Benchmark SSO logins: a fresh SQLite database (or --database-url) with a seeded sandbox, the portal "
-        "under gunicorn on loopback and the sandbox under a second gunicorn (the remote systems are other "
-        "servers), N logins (sandbox auth code → /sso/dingtalk/login → signed Kingdee link). Prints logins/s "
-        "and p50/p99 server-side latency of the login request from the portal's gunicorn access log."
+        "Benchmark SSO logins: a scratch database (a temporary SQLite file, or --database-url, created and "
+        "dropped) with a seeded sandbox, the sandbox under one gunicorn and the portal under another (the remote "
+        "systems are other servers), and N logins (auth code → /sso/dingtalk/login → signed Kingdee link) "
+        "offered at --rate per second (the codes are issued beforehand, so the generator's own sandbox requests "
+        "are not part of the rate). Prints the portal's CPU per login (its gunicorn workers, from /proc), the "
+        "achieved rate and the server-side p50/p99 from gunicorn's access log, then the targets."
     )
 
     def add_arguments(self, parser):
         parser.add_argument("--logins", type=int, default=1000)
-        parser.add_argument("--concurrency", type=int, default=8, help="simultaneous employees")
+        parser.add_argument("--rate", type=float, default=100, help="logins offered per second (0: as fast as "
+                                                                         "--concurrency employees can)")
+        parser.add_argument("--concurrency", type=int, default=32, help="most logins in flight at once")
         parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
         parser.add_argument("--threads", type=int, default=8, help="threads per gunicorn worker")
-        parser.add_argument("--port", type=int, default=0, help="default: a free port")
-        parser.add_argument("--database-url", default="", help="default: a new SQLite file under var/")
-        parser.add_argument("--prepare", action="store_true", help=argparse.SUPPRESS)
+        parser.add_argument("--database-url", default="", help="postgres://…/NAME to create, use and drop")
+        parser.add_argument("--prepare", type=int, default=0, help=argparse.SUPPRESS)
+        parser.add_argument("--sandbox-port", type=int, default=0, help=argparse.SUPPRESS)
 
     def handle(self, *args, **options):
         if options["prepare"]:
-            return self.prepare(options["port"])
-        if not settings.PORTAL_SANDBOX:
-            raise CommandError("The benchmark runs against the sandbox: set PORTAL_SANDBOX=true (and DEBUG=true).")
-        if options["logins"] < 1 or options["concurrency"] < 1:
-            raise CommandError("--logins and --concurrency must be positive.")
-        port, sandbox_port = options["port"] or free_port(), free_port()
-        with tempfile.TemporaryDirectory(prefix="bench-sso-") as workdir:
-            env = self.environment(options["database_url"])
-            people = self.run_prepare(env, sandbox_port)
+            return self.prepare(options["sandbox_port"], options["prepare"])
+        require_sandbox()
+        if options["logins"] < 1 or options["concurrency"] < 1 or options["rate"] < 0:
+            raise CommandError("--logins and --concurrency must be positive, --rate not negative.")
+        if options["rate"] and options["logins"] / options["rate"] > CODE_SECONDS:
+            raise CommandError(f"--logins / --rate must stay under {CODE_SECONDS} s: the codes would expire.")
+        port, sandbox_port = free_port(), free_port()
+        with scratch_database(options["database_url"], "bench-sso") as url, \
+                tempfile.TemporaryDirectory(prefix="bench-sso-") as workdir:
+            env = environment(url)
             access_log = Path(workdir) / "access.log"
             servers = []
+            run(env, "migrate", "-v0")
             try:
-                servers.append(self.start_gunicorn(env, sandbox_port, 2, 8, Path(workdir) / "sandbox.log"))
-                servers.append(self.start_gunicorn(env, port, options["workers"], options["threads"], access_log))
-                result = self.load(port, sandbox_port, people, options)
+                servers.append(gunicorn(sandbox_port, env=env, workers=2, threads=8, name="bench-sso-sandbox",
+                                        log_path=Path(workdir) / "sandbox.log"))
+                people = json.loads(run(env, "bench_sso", "--prepare", str(options["logins"]), "--sandbox-port",
+                                        str(sandbox_port)).strip().splitlines()[-1])
+                servers.append(gunicorn(port, env=env, workers=options["workers"], threads=options["threads"],
+                                        name="bench-sso-portal", log_path=Path(workdir) / "portal.log", extra=[
+                                            "--access-logfile", str(access_log), "--access-logformat",
+                                            "%(U)s %(s)s %(M)s"]))
+                portal = servers[-1]
+                cpu = portal.cpu_seconds()
+                result = self.load(port, people, options)
+                result["cpu"] = portal.cpu_seconds() - cpu
+                result["landed"] = sum(requests.get(url, timeout=30).status_code == 200
+                                       for ok, url in result.pop("outcomes")[:5] if ok)
             finally:
                 for server in servers:
-                    stop(server)
+                    server.stop()
             server_ms = login_times(access_log)
-        self.report(result, server_ms, options)
+        figures = self.figures(result, server_ms, options)
+        self.stdout.write(" ".join(f"{key}={value}" for key, value in figures.items()))
+        self.verdict(targets(figures), options)
 
     # --- set-up ------------------------------------------------------------------------------
 
-    def environment(self, database_url):
-        if not database_url:
-            path = Path(settings.BASE_DIR) / "var" / "bench-sso.sqlite3"
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{path}{suffix}").unlink(missing_ok=True)
-            database_url = f"sqlite:///{path}"
-        env = {**os.environ, "DATABASE_URL": database_url, "DEBUG": "true", "PORTAL_SANDBOX": "true",
-               "LOG_LEVEL": "WARNING"}
-        env["PYTHONPATH"] = str(settings.BASE_DIR)
-        return env
-
-    def run_prepare(self, env, port):
-        manage = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py")]
-        for step in (["migrate", "-v0"], ["bench_sso", "--prepare", "--port", str(port)]):
-            done = subprocess.run([*manage, *step], env=env, capture_output=True, text=True)
-            if done.returncode:
-                raise CommandError(f"{' '.join(step[:1])} failed:\n{done.stderr[-2000:]}")
-        return json.loads(done.stdout.strip().splitlines()[-1])
-
-    def prepare(self, port):
-        """Inside the benchmark database: seed, connect, configure SSO, map everyone. Prints the people."""
+    def prepare(self, port, logins):
+        """Inside the benchmark database: seed, connect, configure SSO, map everyone, and issue one auth code per
+        login (as `dd.requestAuthCode` would inside DingTalk). Prints the corpId and the codes."""
+        from devtools.sso_demo import setup_demo_sso
         from integrations.models import Connection
         from sandbox import roster
-        from devtools.sso_demo import setup_demo_sso
+        from sandbox.dingtalk.models import AuthCode, Employee
+        from sandbox.dingtalk.views.sso import issue_code
         from sso.models import IdentityMap
 
         out = tempfile.SpooledTemporaryFile(mode="w+")
@@ -127,76 +131,64 @@ class Command(BaseCommand):
             app_id=kd["app_id"], app_secret=kd["app_secret"]))
         setup_demo_sso(kingdee, credentials["kingdee_sso"], dingtalk)
         people = [p for p in roster.employees(roster.DEFAULT_EMPLOYEES) if p.active]
-        for p in people:
-            IdentityMap.objects.update_or_create(dingtalk_userid=p.userid, defaults={
-                "name": p.name, "kingdee_username": p.kingdee_username, "kingdee_staff_number": p.job_number})
-        self.stdout.write(json.dumps({"corp_id": app["corp_id"], "userids": [p.userid for p in people]}))
-
-    def start_gunicorn(self, env, port, workers, threads, access_log):
-        command = [sys.executable, "-m", "gunicorn", "portal.wsgi:application", "--bind", f"127.0.0.1:{port}",
-                   "--workers", str(workers), "--threads", str(threads),
-                   "--worker-class", "gthread", "--access-logfile", str(access_log),
-                   "--access-logformat", "%(U)s %(s)s %(M)s", "--log-level", "warning"]
-        server = subprocess.Popen(command, env=env, cwd=settings.BASE_DIR)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=10).status_code == 200:
-                    return server
-            except requests.RequestException:
-                time.sleep(0.2)
-        stop(server)
-        raise CommandError("gunicorn did not answer on /healthz within 60 s")
+        IdentityMap.objects.bulk_create([IdentityMap(dingtalk=dingtalk, dingtalk_userid=p.userid, name=p.name,
+                                                     kingdee_username=p.kingdee_username,
+                                                     kingdee_staff_number=p.job_number) for p in people])
+        employees = list(Employee.objects.filter(userid__in=[p.userid for p in people]).order_by("userid"))
+        codes = [issue_code(employees[n % len(employees)], AuthCode.Kind.JSAPI) for n in range(logins)]
+        self.stdout.write(json.dumps({"corp_id": app["corp_id"], "codes": codes}))
 
     # --- load --------------------------------------------------------------------------------
 
-    def load(self, port, sandbox_port, people, options):
-        base, sandbox = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{sandbox_port}"
-        userids, corp_id = people["userids"], people["corp_id"]
-        local = threading.local()
-        counter = iter(range(options["logins"]))
-        lock = threading.Lock()
-        outcomes, client_ms = [], []
+    def load(self, port, people, options):
+        """Login n is sent n / rate seconds after the first (or at once with --rate 0), by at most --concurrency
+        callers; a login that starts late because all callers were busy is counted as late."""
+        url, corp_id, codes = f"http://127.0.0.1:{port}{LOGIN_PATH}", people["corp_id"], people["codes"]
+        rate, local, lock = options["rate"], threading.local(), threading.Lock()
+        outcomes, client_ms, late = [], [], [0]
+        started = time.monotonic()
 
-        def one(_):
-            with lock:
-                n = next(counter)
+        def one(n):
+            due = started + n / rate if rate else started
+            wait = due - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+            elif wait < -0.05:
+                with lock:
+                    late[0] += 1
             if not hasattr(local, "sessions"):
                 local.sessions = {}
             address = SOURCE_ADDRESSES[n % len(SOURCE_ADDRESSES)]
             session = local.sessions.setdefault(address, session_from(address))
-            code = session.get(f"{sandbox}/sandbox/dingtalk/sso/authcode", params={"userid": userids[n % len(userids)]},
-                               timeout=30).json()["code"]
-            started = time.perf_counter()
-            response = session.get(base + LOGIN_PATH, params={"code": code, "corpId": corp_id},
-                                   allow_redirects=False, timeout=30)
-            elapsed = (time.perf_counter() - started) * 1000
+            began = time.perf_counter()
+            response = session.get(url, params={"code": codes[n], "corpId": corp_id}, allow_redirects=False,
+                                   timeout=30)
+            elapsed = (time.perf_counter() - began) * 1000
             location = response.headers.get("Location", "")
             ok = response.status_code == 302 and "/sandbox/kingdee/html5/index.aspx?ud=" in location
             with lock:
                 outcomes.append((ok, location))
                 client_ms.append(elapsed)
 
-        started = time.perf_counter()
         with ThreadPoolExecutor(options["concurrency"]) as pool:
             list(pool.map(one, range(options["logins"])))
-        wall = time.perf_counter() - started
-        landed = sum(requests.get(url, timeout=30).status_code == 200 for ok, url in outcomes[:5] if ok)
-        return {"wall": wall, "ok": sum(ok for ok, _url in outcomes), "client_ms": client_ms, "landed": landed}
+        wall = time.monotonic() - started
+        return {"wall": wall, "ok": sum(ok for ok, _url in outcomes), "client_ms": client_ms, "late": late[0],
+                "outcomes": outcomes}
 
-    def report(self, result, server_ms, options):
+    def figures(self, result, server_ms, options):
         if not server_ms:
             raise CommandError("no login requests in gunicorn's access log")
-        ok = result["ok"]
-        self.stdout.write(
-            f"bench_sso logins={options['logins']} ok={ok} concurrency={options['concurrency']} "
-            f"workers={options['workers']}x{options['threads']} logins_per_s={ok / result['wall']:.1f} "
-            f"server_p50_ms={statistics.median(server_ms):.1f} server_p99_ms={percentile(server_ms, 0.99):.1f} "
-            f"client_p50_ms={statistics.median(result['client_ms']):.1f} "
-            f"client_p99_ms={percentile(result['client_ms'], 0.99):.1f} landings_verified={result['landed']}"
-        )
-        if ok != options["logins"]:
-            raise CommandError(f"{options['logins'] - ok} logins did not end in a Kingdee link")
+        logins = options["logins"]
+        return {
+            "logins": logins, "ok": result["ok"], "offered_per_s": options["rate"] or "max",
+            "logins_per_s": round(result["ok"] / result["wall"], 1), "late": result["late"],
+            "cpu_ms_per_login": round(1000 * result["cpu"] / logins, 2),
+            "server_p50_ms": statistics.median(server_ms), "server_p99_ms": percentile(server_ms, 0.99),
+            "client_p50_ms": round(statistics.median(result["client_ms"]), 1),
+            "client_p99_ms": round(percentile(result["client_ms"], 0.99), 1),
+            "workers": f"{options['workers']}x{options['threads']}", "landings_verified": result["landed"],
+        }
 
 
 def login_times(access_log):
@@ -207,18 +199,3 @@ def login_times(access_log):
         if path == LOGIN_PATH and millis.isdigit():
             times.append(int(millis))
     return times
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def stop(server):
-    if server.poll() is None:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()

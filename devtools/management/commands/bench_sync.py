@@ -1,17 +1,14 @@
 import argparse
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
+import resource
 import time
 from datetime import timedelta
-from pathlib import Path
 
 import requests
-from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
+
+from devtools.bench import BenchCommand, at_least, at_most, environment, require_sandbox, scratch_database
+from devtools.processes import free_port, gunicorn, run
 
 # (DingTalk connection rate limit, parallel requests, DingTalk faults, Kingdee faults) per setting.
 SETTINGS = {
@@ -20,12 +17,25 @@ SETTINGS = {
     "c": (None, 16, {"latency_ms": 50}, {"latency_ms": 50}),
 }
 UNLIMITED = 10000.0  # "no quota": the client's own limiter out of the way
+QUOTA = 20  # DingTalk's calls per second in setting b
 
 
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+def targets(results, memory_ratio=None):
+    """Issue 17 on what `handle` measured: {setting: figures} (and the 5,000 / 1,000 claims peak-memory ratio)."""
+    found = []
+    if "a" in results:
+        found.append(at_most("a_portal_cpu_ms_per_claim", results["a"]["cpu_ms_per_claim"], 2))
+    if "b" in results:
+        found.append(at_least("b_quota_use", results["b"]["quota_use"], 0.95))
+        found.append(at_most("b_throttled", results["b"]["throttled"], 0))
+    if "naive_ratio" in results:
+        found.append(at_least("c_naive_ratio", results["naive_ratio"], 30))
+    if memory_ratio is not None:
+        found.append(at_most("peak_memory_5000_over_1000", memory_ratio, 1.5))
+    for name, figures in results.items():
+        if isinstance(figures, dict):
+            found.append(at_most(f"{name}_unbooked_or_duplicated", figures["unbooked"] + figures["duplicates"], 0))
+    return found
 
 
 def percentile_ms(values, share):
@@ -33,103 +43,101 @@ def percentile_ms(values, share):
     return round(1000 * ordered[min(len(ordered) - 1, int(share * len(ordered)))]) if ordered else 0
 
 
-class Command(BaseCommand):
+class Command(BenchCommand):
     help = (
-        "Benchmark the sync engine: a fresh SQLite database (or --database-url) with N approved expense claims in "
-        "the sandbox, served by gunicorn on loopback (DingTalk's 20 QPS quota by a one-process server of its own). "
-        "Runs the engine in three settings — (a) no injected latency, (b) 50 ms latency and DingTalk's 20 QPS "
-        "quota, (c) 50 ms latency, no quota — and in (c) also a naive sequential script (get one instance, Save "
-        "one bill). Prints one key=value line per setting and naive_ratio=… last."
+        "Benchmark the sync engine: a scratch database (a temporary SQLite file, or --database-url, created and "
+        "dropped) with N approved expense claims in the sandbox, served by gunicorn on loopback (DingTalk's 20 QPS "
+        "quota by a one-process server of its own). Runs the engine, each setting in a fresh process of its own, in "
+        "three settings — (a) no injected latency, (b) 50 ms latency and DingTalk's 20 QPS quota, (c) 50 ms "
+        "latency, no quota — and in (c) also a naive sequential script (get one instance, Save one bill). Prints "
+        "one key=value line per setting (with the engine process's CPU per claim and peak memory), naive_ratio=… "
+        "and the targets; --memory-claims 5000 also compares setting a's peak memory at 1,000 and 5,000 claims."
     )
 
     def add_arguments(self, parser):
         parser.add_argument("--records", type=int, default=1000, help="approved claims to book")
         parser.add_argument("--batch-size", type=int, default=50)
         parser.add_argument("--naive-records", type=int, default=0, help="claims for the naive script (default: all)")
-        parser.add_argument("--database-url", default="", help="default: a new SQLite file under var/")
+        parser.add_argument("--database-url", default="", help="postgres://…/NAME to create, use and drop")
+        parser.add_argument("--memory-claims", type=int, default=0,
+                            help="also run setting a on 1,000 and on this many claims and compare peak memory")
         parser.add_argument("--settings-only", default="abc", help=argparse.SUPPRESS)
         parser.add_argument("--measure", default="", help=argparse.SUPPRESS)  # internal: the servers, as JSON
+        parser.add_argument("--setting", default="", help=argparse.SUPPRESS)  # internal: "" prepares
 
     def handle(self, *args, **options):
         if options["measure"]:
             return self.measure(options)
-        if not settings.PORTAL_SANDBOX:
-            raise CommandError("The benchmark runs against the sandbox: set PORTAL_SANDBOX=true (and DEBUG=true).")
-        if options["records"] < 1 or options["batch_size"] < 1:
+        require_sandbox()
+        if options["records"] < 1 or options["batch_size"] < 1 or options["memory_claims"] < 0:
             raise CommandError("--records and --batch-size must be positive.")
-        env = self.environment(options["database_url"])
-        manage = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py")]
-        subprocess.run([*manage, "migrate", "-v0"], env=env, check=True)
-        # DingTalk and Kingdee are other servers: in setting b, DingTalk is a server of its own with one process,
-        # because the sandbox's 20 QPS window is kept per process; otherwise both answer from a two-process
-        # server (niced, so that Kingdee's batch work does not starve the quota-keeping DingTalk of the CPU on a
-        # small machine), so that the stand-in for the remote systems is not what the engine waits for.
-        ports = {"quota": free_port(), "open": free_port()}
-        servers = []
-        try:
-            servers.append(self.start_sandbox(env, ports["quota"], workers=1))
-            servers.append(self.start_sandbox(env, ports["open"], workers=2, niceness=10))
-            command = [*manage, "bench_sync", "--measure", json.dumps(
-                {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}), "--records",
-                str(options["records"]), "--batch-size", str(options["batch_size"]), "--naive-records",
-                str(options["naive_records"]), "--settings-only", options["settings_only"]]
-            child = subprocess.run(command, env=env, capture_output=True, text=True)
-        finally:
-            for server in servers:
-                stop(server)
-        if child.returncode:
-            raise CommandError(f"the measuring process failed:\n{child.stderr[-4000:]}")
-        for line in child.stdout.splitlines():
-            if "=" in line and not line.startswith("{"):
-                self.stdout.write(line)
+        results = self.bench(options["records"], options["settings_only"], options)
+        for name, figures in results.items():
+            if isinstance(figures, dict):
+                self.stdout.write(" ".join([f"setting={name}", *(f"{k}={v}" for k, v in figures.items())]))
+        if "naive_ratio" in results:
+            self.stdout.write(f"naive_ratio={results['naive_ratio']}")
+        memory_ratio = None
+        if options["memory_claims"]:
+            small = self.bench(1000, "a", {**options, "naive_records": 0})["a"]["peak_rss_mb"]
+            large = self.bench(options["memory_claims"], "a", {**options, "naive_records": 0})["a"]["peak_rss_mb"]
+            memory_ratio = round(large / small, 2)
+            self.stdout.write(f"peak_rss_mb_1000={small} peak_rss_mb_{options['memory_claims']}={large} "
+                              f"memory_ratio={memory_ratio}")
+        self.verdict(targets(results, memory_ratio), options)
 
-    # --- orchestration -------------------------------------------------------------------------
-
-    def environment(self, database_url):
-        if not database_url:
-            path = Path(settings.BASE_DIR) / "var" / "bench-sync.sqlite3"
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{path}{suffix}").unlink(missing_ok=True)
-            database_url = f"sqlite:///{path}"
-        return {**os.environ, "DATABASE_URL": database_url, "DEBUG": "true", "PORTAL_SANDBOX": "true",
-                "LOG_LEVEL": "WARNING", "PYTHONPATH": str(settings.BASE_DIR)}
+    def bench(self, records, names, options):
+        """{setting: figures, "naive_ratio": …} from a fresh scratch database and fresh sandbox servers."""
+        with scratch_database(options["database_url"], "bench-sync") as url:
+            env = environment(url)
+            run(env, "migrate", "-v0")
+            # DingTalk and Kingdee are other servers: in setting b, DingTalk is a server of its own with one
+            # process, because the sandbox's 20 QPS window is kept per process; otherwise both answer from a
+            # two-process server (niced, so that Kingdee's batch work does not starve the quota-keeping DingTalk
+            # of the CPU on a small machine), so that the stand-in for the remote systems is not what the engine
+            # waits for.
+            ports = {"quota": free_port(), "open": free_port()}
+            servers = []
+            try:
+                servers.append(self.start_sandbox(env, ports["quota"], workers=1))
+                servers.append(self.start_sandbox(env, ports["open"], workers=2, niceness=10))
+                base = ["bench_sync", "--measure", json.dumps({name: f"http://127.0.0.1:{port}"
+                                                                for name, port in ports.items()}),
+                        "--records", str(records), "--batch-size", str(options["batch_size"])]
+                run(env, *base)
+                results = {}
+                for name in [*names, *(["c-naive"] if "c" in names else [])]:
+                    results[name] = json.loads(run(env, *base, "--setting", name,
+                                                   "--naive-records", str(options["naive_records"])).splitlines()[-1])
+            finally:
+                for server in servers:
+                    server.stop()
+        if "c" in names:
+            naive = results["c-naive"]["records_per_s"]
+            results["naive_ratio"] = round(results["c"]["records_per_s"] / naive, 1) if naive else 0
+        return results
 
     def start_sandbox(self, env, port, workers, niceness=0):
-        command = [sys.executable, "-m", "gunicorn", "portal.wsgi:application", "--bind", f"127.0.0.1:{port}",
-                   "--workers", str(workers), "--threads", "32", "--worker-class", "gthread", "--log-level",
-                   "warning", "--timeout", "120", "--config", "python:devtools.bench_server"]
-        server = subprocess.Popen(command, env=env, cwd=settings.BASE_DIR, start_new_session=True,
-                                  preexec_fn=(lambda: os.nice(niceness)) if niceness else None)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code in (200, 503):
-                    return server
-            except requests.RequestException:
-                time.sleep(0.2)
-        stop(server)
-        raise CommandError("the sandbox server did not answer within 60 s")
+        return gunicorn(port, env=env, workers=workers, threads=32, name=f"bench-sync-sandbox-{port}",
+                        niceness=niceness, extra=["--timeout", "120", "--config", "python:devtools.bench_server"])
 
-    # --- measuring (inside the benchmark database) ---------------------------------------------
+    # --- measuring (inside the benchmark database, one process per setting) ----------------------
 
     def measure(self, options):
+        from integrations.models import Scheme
+
         servers, count = json.loads(options["measure"]), options["records"]
-        scheme = self.prepare(servers["quota"], count, options["batch_size"])
-        engine_rate = {}
-        for name in options["settings_only"]:
+        if not options["setting"]:
+            self.prepare(servers["quota"], count, options["batch_size"])
+            return
+        scheme, name = Scheme.objects.get(), options["setting"]
+        if name == "c-naive":
+            result = self.run_naive(scheme, servers["open"], options["naive_records"] or count)
+        else:
             result = self.run_setting(scheme, servers["quota"] if name == "b" else servers["open"], servers["open"],
                                       name)
-            engine_rate[name] = result["records_per_s"]
-            self.line(f"setting={name}", result)
-        if "c" in options["settings_only"]:
-            naive = self.run_naive(scheme, servers["open"], options["naive_records"] or count)
-            self.line("setting=c-naive", naive)
-            ratio = engine_rate["c"] / naive["records_per_s"] if naive["records_per_s"] else 0
-            self.stdout.write(f"naive_ratio={ratio:.1f}")
-
-    def line(self, head, result):
-        self.stdout.write(" ".join([head, *(f"{key}={value}" for key, value in result.items())]))
-        self.stdout.flush()
+        result["unbooked"] = (options["naive_records"] or count if name == "c-naive" else count) - result["records"]
+        self.stdout.write(json.dumps(result))
 
     def prepare(self, base_url, count, batch_size):
         from django.db.models import F
@@ -183,14 +191,14 @@ class Command(BaseCommand):
         rate_limit, concurrency, dingtalk_faults, kingdee_faults = SETTINGS[name]
         self.reset(scheme, base_url, kingdee_url, dingtalk_faults, kingdee_faults)
         self.configure(scheme, base_url, kingdee_url, rate_limit, concurrency)
-        started = time.monotonic()
-        run = engine.run_scheme(scheme.pk, trigger=Trigger.COMMAND)
-        elapsed = time.monotonic() - started
-        latency, calls = run.stats.get("latency_ms", {}), run.stats.get("calls", {})
-        return self.figures(base_url, run.succeeded_count, elapsed, latency.get("p50"), latency.get("p95"),
+        started, cpu = time.monotonic(), time.process_time()
+        sync_run = engine.run_scheme(scheme.pk, trigger=Trigger.COMMAND)
+        elapsed, cpu = time.monotonic() - started, time.process_time() - cpu
+        latency, calls = sync_run.stats.get("latency_ms", {}), sync_run.stats.get("calls", {})
+        return self.figures(base_url, sync_run.succeeded_count, elapsed, cpu, latency.get("p50"), latency.get("p95"),
                             sum(calls.get("source", {}).values()), sum(calls.get("target", {}).values()))
 
-    def figures(self, base_url, booked, elapsed, p50, p95, dingtalk_calls, kingdee_calls):
+    def figures(self, base_url, booked, elapsed, cpu, p50, p95, dingtalk_calls, kingdee_calls):
         """Calls are counted by the engine's clients (every answered request, retries included); throttling
         answers by the sandbox, which alone enforces the quota (one process in setting b)."""
         dingtalk = requests.get(f"{base_url}/sandbox/dingtalk/_calls", timeout=10).json()
@@ -199,6 +207,9 @@ class Command(BaseCommand):
         return {
             "records": booked,
             "records_per_s": round(booked / elapsed, 1) if elapsed else 0,
+            "cpu_ms_per_claim": round(1000 * cpu / booked, 2) if booked else None,
+            "quota_use": round(dingtalk_calls / elapsed / QUOTA, 3) if elapsed else 0,
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
             "p50_ms": p50, "p95_ms": p95,
             "dingtalk_calls_per_bill": round(dingtalk_calls / booked, 3) if booked else 0,
             "kingdee_calls_per_bill": round(kingdee_calls / booked, 3) if booked else 0,
@@ -219,8 +230,8 @@ class Command(BaseCommand):
         self.configure(scheme, base_url, base_url, rate_limit, concurrency)
         scheme.refresh_from_db()
         dingtalk, kingdee = client_for(scheme.source_connection), client_for(scheme.target_connection)
-        rows, lookups = scheme.rows(), mapping.Lookups(scheme.value_map_dicts(), identity_lookup())
-        started, latencies, booked = time.monotonic(), [], 0
+        rows, lookups = scheme.rows(), mapping.Lookups(scheme.value_map_dicts(), identity_lookup(scheme))
+        started, cpu, latencies, booked = time.monotonic(), time.process_time(), [], 0
         ids = dingtalk.list_instance_ids(scheme.source_params["process_code"], scheme.start_from, timezone.now())
         for instance_id in list(ids)[:count]:
             began = time.monotonic()
@@ -231,8 +242,8 @@ class Command(BaseCommand):
             kingdee.save("AP_PAYBILL", payload)
             booked += 1
             latencies.append(time.monotonic() - began)
-        elapsed = time.monotonic() - started
-        return self.figures(base_url, booked, elapsed, percentile_ms(latencies, 0.5), percentile_ms(latencies, 0.95),
+        elapsed, cpu = time.monotonic() - started, time.process_time() - cpu
+        return self.figures(base_url, booked, elapsed, cpu, percentile_ms(latencies, 0.5), percentile_ms(latencies, 0.95),
                             sum(dingtalk.calls.values()), sum(kingdee.calls.values()))
 
 
@@ -241,12 +252,3 @@ def post(url, body):
     if response.status_code != 200:
         raise CommandError(f"{url}: {response.text}")
 
-
-def stop(server):
-    if server.poll() is None:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait(timeout=20)

@@ -212,3 +212,12 @@ def _default_approvers(originator):
         return [manager]
     admin = Employee.objects.filter(admin=True, active=True).exclude(pk=originator.pk).first()
     return [(admin or originator).userid]
+
+
+@api(V1, methods=("GET",), quota=True)
+def form_schema(request):
+    code = request.params.get("processCode") or ""
+    template = ProcessTemplate.objects.filter(process_code=code).first()
+    if template is None:
+        raise Refusal("invalidProcessCode", "processCode不存在")
+    return json_response({"result": render.form_schema(template), "success": True})

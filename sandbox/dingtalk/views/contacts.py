@@ -1,10 +1,14 @@
 """Org chart APIs (reference §5). Only active employees exist; departments hold direct members only."""
 
 import re
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from sandbox.dingtalk import render
 from sandbox.dingtalk.models import Department, Employee
-from sandbox.dingtalk.views.gate import OAPI, Refusal, api, oapi_ok
+from sandbox.dingtalk.views.gate import OAPI, V1, Refusal, api, json_response, oapi_ok
+
+BEIJING = ZoneInfo("Asia/Shanghai")
 
 USERID = re.compile(r"^[A-Za-z0-9_\-$@.]{1,64}$")
 MOBILE = re.compile(r"^1\d{10}$")
@@ -124,3 +128,39 @@ def user_getbymobile(request):
     if employee is None:
         raise Refusal(60121, "找不到该用户")
     return oapi_ok(result={"userid": employee.userid})
+
+
+LEAVE_PAGE_MAX = 50
+
+
+@api(V1, methods=("GET",))
+def emp_leave_records(request):
+    """v1.0 ListEmpLeaveRecords (round 2 §2.3): who left between startTime and endTime, oldest first."""
+    p = request.params
+    start, end = _iso(p.get("startTime"), "startTime", required=True), _iso(p.get("endTime"), "endTime")
+    size = _int(p.get("maxResults"), "maxResults")
+    if not 1 <= size <= LEAVE_PAGE_MAX:
+        raise Refusal("invalidParameter.maxResults", f"maxResults 取值范围 1-{LEAVE_PAGE_MAX}")
+    offset = _int(p.get("nextToken") or 0, "nextToken")
+    leavers = Employee.objects.filter(active=False, left_at__gte=start)
+    if end is not None:
+        leavers = leavers.filter(left_at__lt=end)
+    page = list(leavers.order_by("left_at", "pk")[offset: offset + size + 1])
+    body = {"records": [{"userId": e.userid, "name": e.name, "stateCode": "86", "mobile": e.mobile,
+                         "leaveTime": e.left_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "leaveReason": ""}
+                        for e in page[:size]]}
+    if len(page) > size:
+        body["nextToken"] = str(offset + size)
+    return json_response(body)
+
+
+def _iso(value, name, required=False):
+    if value in (None, ""):
+        if required:
+            raise Refusal("invalidParameter", f"缺少参数 {name}")
+        return None
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        raise Refusal("invalidParameter", f"参数 {name} 不是有效的时间") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=BEIJING)

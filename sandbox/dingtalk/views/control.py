@@ -69,7 +69,8 @@ def apply_changes(settings, changes):
 @csrf_exempt
 @require_http_methods(["GET", "DELETE"])
 def calls(request):
-    """GET ?path=…&outcome=…&window=1: counts and the busiest window; `&list=1` adds the entries.
+    """GET ?path=…&outcome=…&window=1: counts and the busiest window; `&list=1` adds the entries, `&reads=1`
+    how many instances the detail APIs served and which of them more than once.
     DELETE empties the log."""
     if request.method == "DELETE":
         injector.log.clear()
@@ -84,6 +85,10 @@ def calls(request):
             "max_in_window": injector.log.max_in_window(path, outcome, window), "window": window}
     if request.GET.get("list"):
         body["calls"] = [[round(t, 6), p, r] for t, p, r in injector.log.entries(path, outcome)]
+    if request.GET.get("reads"):
+        reads = injector.log.read_counts()
+        body["detail_reads"] = {"instances": len(reads), "reads": sum(reads.values()),
+                                "read_twice": sorted(key for key, n in reads.items() if n > 1)}
     return JsonResponse(body)
 
 

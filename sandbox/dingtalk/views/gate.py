@@ -9,6 +9,7 @@ import json
 import secrets
 import threading
 import time
+from collections import Counter
 from datetime import datetime, timedelta
 from functools import wraps
 from zoneinfo import ZoneInfo
@@ -26,11 +27,27 @@ OAPI, V1 = "oapi", "v1"
 
 
 class ArrivalLog(CallLog):
-    """Calls stamped with their arrival time, recorded once their outcome is known."""
+    """Calls stamped with their arrival time, recorded once their outcome is known; and, for the detail
+    APIs, how many times each instance was served (benchmarks check that none is read twice)."""
 
-    def record(self, path, outcome, at=None):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.reads = Counter()
+
+    def record(self, path, outcome, at=None, instance_id=""):
         with self._lock:
             self._entries.append((time.monotonic() if at is None else at, path, outcome))
+            if instance_id and outcome == "ok":
+                self.reads[instance_id] += 1
+
+    def clear(self):
+        with self._lock:
+            self._entries.clear()
+            self.reads.clear()
+
+    def read_counts(self):
+        with self._lock:
+            return dict(self.reads)
 
     def max_in_window(self, path_contains="", outcome="ok", window=1.0):
         times = sorted(t for t, _path, _outcome in self.entries(path_contains, outcome))
@@ -114,7 +131,7 @@ def api(family, methods=("POST",), auth=True, quota=False):
         def door(request, *args, **kwargs):
             arrived = time.monotonic()
             response, outcome = _admit(view, request, family, methods, auth, quota, args, kwargs)
-            injector.log.record(request.path, outcome, at=arrived)
+            injector.log.record(request.path, outcome, at=arrived, instance_id=_detail_of(request))
             return response
 
         return door
@@ -148,6 +165,17 @@ def _admit(view, request, family, methods, auth, quota, args, kwargs):
         return view(request, *args, **kwargs), "ok"
     except Refusal as refusal:
         return refusal.response(family), "error"
+
+
+DETAIL_PATHS = ("v1.0/workflow/processInstances", "topapi/processinstance/get")
+
+
+def _detail_of(request):
+    """The instance a detail call read ("" for any other call)."""
+    if request.method not in ("GET", "POST") or not request.path.endswith(DETAIL_PATHS):
+        return ""
+    values = getattr(request, "params", None) or request.GET
+    return str(values.get("processInstanceId") or values.get("process_instance_id") or "")
 
 
 def current_settings():

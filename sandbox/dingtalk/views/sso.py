@@ -176,7 +176,7 @@ def client(request):
     else:
         opened = chosen is not None and (request.method == "POST" or "open" in request.GET)
         response = render(request, "sandbox_dingtalk/client.html", {
-            "people": people, "chosen": chosen, "url": url, "app_url": app_url, "opened": opened, "app": app,
+            "people": people, "noted": [person for person in people if person.demo_note], "chosen": chosen, "url": url, "app_url": app_url, "opened": opened, "app": app,
             "shim_url": request.build_absolute_uri("dd.js"),  # relative: this page lives at …/client/
         })
     if chosen:

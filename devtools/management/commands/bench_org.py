@@ -1,0 +1,298 @@
+import argparse
+import json
+import math
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from datetime import datetime, timezone as dt_timezone
+from pathlib import Path
+
+import requests
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from devtools.management.commands.bench_events import (
+    answers, environment, free_port, manage, percentile, stop, wait_until,
+)
+
+DINGTALK_QPS = 20  # per app and API, a standard-edition organisation (reference §8)
+CHANGES = 50
+EVENT_TARGET_S = 5.0
+
+
+class Command(BaseCommand):
+    help = (
+        "Benchmark the org sync: a fresh SQLite database (or --database-url) with a DingTalk sandbox company of "
+        "N employees in M departments under DingTalk's real limits (20 calls/s per API), the sandbox and the portal "
+        "under gunicorn on loopback, a qcluster. Measures the first sync, a full comparison with nothing changed "
+        "and 50 changes applied by event, and prints initial_s=… compare_s=… dingtalk_calls=… kingdee_writes=… "
+        "event_p95_s=… throttled=…, with targets (comparison: ≤ 1 DingTalk call per 100 employees, 0 Kingdee "
+        "writes, 0 throttles; events p95 ≤ 5 s) as PASS/FAIL."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--employees", type=int, default=500)
+        parser.add_argument("--departments", type=int, default=30)
+        parser.add_argument("--workers", type=int, default=2, help="qcluster worker processes")
+        parser.add_argument("--timeout", type=float, default=60, help="seconds to wait for the changes to arrive")
+        parser.add_argument("--database-url", default="", help="default: a new SQLite file under var/")
+        parser.add_argument("--no-targets", action="store_true", help="only measure")
+        parser.add_argument("--step", default="", help=argparse.SUPPRESS)
+        parser.add_argument("--sandbox-port", type=int, default=0, help=argparse.SUPPRESS)
+        parser.add_argument("--portal-port", type=int, default=0, help=argparse.SUPPRESS)
+        parser.add_argument("--changes-file", default="", help=argparse.SUPPRESS)
+
+    def handle(self, *args, **options):
+        if options["step"]:
+            return getattr(self, f"step_{options['step']}")(options)
+        if not settings.PORTAL_SANDBOX:
+            raise CommandError("The benchmark runs against the sandbox: set PORTAL_SANDBOX=true (and DEBUG=true).")
+        if options["employees"] < 1 or not 1 <= options["departments"] <= options["employees"]:
+            raise CommandError("--employees must be positive and --departments between 1 and --employees.")
+        figures = self.run(options)
+        self.report(figures, options)
+
+    # --- the outside: servers, workers, steps -----------------------------------------------------
+
+    def run(self, options):
+        env = environment(_database(options["database_url"]))
+        ports = {"--sandbox-port": str(free_port()), "--portal-port": str(free_port())}
+        sandbox = f"http://127.0.0.1:{ports['--sandbox-port']}"
+        manage(env, "migrate", "-v0")
+        self.step(env, "prepare", options, ports)
+        with tempfile.TemporaryDirectory(prefix="bench-org-") as workdir:
+            processes = []
+            try:
+                processes += servers(env, ports, Path(workdir))
+                processes.append(worker(env, options, Path(workdir)))
+                clear_calls(sandbox)
+                initial = self.step(env, "sync", options, ports)
+                throttled = throttles(sandbox)
+                clear_calls(sandbox)
+                compare = self.step(env, "sync", options, ports)
+                calls, by_api = dingtalk_calls(sandbox)
+                figures = {"initial_s": initial["seconds"], "compare_s": compare["seconds"], "by_api": by_api,
+                           "dingtalk_calls": calls, "kingdee_writes": kingdee_writes(sandbox),
+                           "throttled": throttled + throttles(sandbox), "initial_failed": initial["failed"]}
+                self.step(env, "push", options, ports)
+                changes = apply_changes(sandbox, options["employees"])
+                changes_file = Path(workdir) / "changes.json"
+                changes_file.write_text(json.dumps(changes))
+                latencies = self.wait_for_changes(env, options, ports, changes_file)
+                figures.update(event_p95_s=percentile(latencies, 0.95) if latencies else math.inf,
+                               event_arrived=len(latencies), throttled=figures["throttled"] + throttles(sandbox))
+            finally:
+                for process in reversed(processes):
+                    stop(process)
+        return figures
+
+    def step(self, env, name, options, ports, *extra):
+        args = ["bench_org", "--step", name, "--employees", str(options["employees"]), "--departments",
+                str(options["departments"]), *[part for pair in ports.items() for part in pair], *extra]
+        return json.loads(manage(env, *args).strip().splitlines()[-1])
+
+    def wait_for_changes(self, env, options, ports, changes_file):
+        deadline = time.monotonic() + options["timeout"]
+        while True:
+            report = self.step(env, "arrived", options, ports, "--changes-file", str(changes_file))
+            if report["missing"] == 0 or time.monotonic() > deadline:
+                return sorted(report["latencies"])
+            time.sleep(1)
+
+    def report(self, figures, options):
+        per_100 = figures["dingtalk_calls"] / max(1, options["employees"] / 100)
+        self.stdout.write(
+            f"initial_s={figures['initial_s']:.1f} compare_s={figures['compare_s']:.1f} "
+            f"dingtalk_calls={figures['dingtalk_calls']} kingdee_writes={figures['kingdee_writes']} "
+            f"event_p95_s={figures['event_p95_s']:.2f} throttled={figures['throttled']} "
+            f"employees={options['employees']} departments={options['departments']} "
+            f"events_arrived={figures['event_arrived']}/{CHANGES} initial_failed={figures['initial_failed']}")
+        self.stdout.write("comparison DingTalk calls by API: " + ", ".join(
+            f"{api}={count}" for api, count in sorted(figures["by_api"].items())))
+        if options["no_targets"]:
+            return
+        targets = [
+            ("comparison DingTalk calls per 100 employees ≤ 1", per_100 <= 1, f"{per_100:.2f}"),
+            ("comparison Kingdee writes = 0", figures["kingdee_writes"] == 0, figures["kingdee_writes"]),
+            ("throttled = 0", figures["throttled"] == 0, figures["throttled"]),
+            (f"event p95 ≤ {EVENT_TARGET_S:g} s", figures["event_p95_s"] <= EVENT_TARGET_S,
+             f"{figures['event_p95_s']:.2f}"),
+            ("first sync failed records = 0", figures["initial_failed"] == 0, figures["initial_failed"]),
+        ]
+        for label, ok, value in targets:
+            self.stdout.write(f"{'PASS' if ok else 'FAIL'} {label} ({value})")
+        if not all(ok for _label, ok, _value in targets):
+            raise CommandError("some targets failed")
+
+    # --- the inside: steps in the benchmark database ------------------------------------------------
+
+    def step_prepare(self, options):
+        """Seed, build the company, connect at DingTalk's real limits, make the org schemes (events off)."""
+        from devtools import demo
+        from integrations.market import org
+        from integrations.models import Scheme
+        from sandbox.dingtalk.models import App
+
+        credentials = demo.seed_sandbox(instances=0, employees=4)
+        build_company(options["employees"], options["departments"])
+        sandbox = f"http://127.0.0.1:{options['sandbox_port']}"
+        dingtalk, _robot, kingdee = demo.sandbox_connections(sandbox, credentials)
+        dingtalk.rate_limit, dingtalk.max_concurrency = DINGTALK_QPS, 4
+        kingdee.rate_limit, kingdee.max_concurrency = 50, 4
+        dingtalk.save()
+        kingdee.save()
+        schemes = org.org_schemes(dingtalk) or org.create_org_schemes(source_connection=dingtalk,
+                                                                      target_connection=kingdee)
+        for scheme in schemes:
+            scheme.schedule_kind = Scheme.ScheduleKind.MANUAL  # the benchmark runs the comparisons itself
+            scheme.save()
+        App.objects.update(push_mode="")
+        self.stdout.write(json.dumps({"ok": True}))
+
+    def step_sync(self, options):
+        """One run of the departments scheme, then of the people scheme (what the schedule does)."""
+        from integrations import engine
+        from integrations.market import org
+        from integrations.models import Connection
+
+        dingtalk = Connection.objects.get(kind="dingtalk", base_url__contains=str(options["sandbox_port"]))
+        started = time.monotonic()
+        failed = 0
+        for scheme in org.org_schemes(dingtalk):
+            run = engine.run_scheme(scheme.pk)
+            failed += run.failed_count if run else 0
+        self.stdout.write(json.dumps({"seconds": time.monotonic() - started, "failed": failed}))
+
+    def step_push(self, options):
+        from devtools import demo
+        from integrations.market import org
+        from integrations.models import Connection
+
+        dingtalk = Connection.objects.get(kind="dingtalk", base_url__contains=str(options["sandbox_port"]))
+        for scheme in org.org_schemes(dingtalk):
+            scheme.event_trigger = True
+            scheme.save()
+        demo.sandbox_push(f"http://127.0.0.1:{options['portal_port']}", dingtalk, "callback")
+        self.stdout.write(json.dumps({"ok": True}))
+
+    def step_arrived(self, options):
+        """Seconds from each change (the door's answer) to the Kingdee employee holding the new value."""
+        from sandbox.kingdee.models import FormRecord
+
+        changes = json.loads(Path(options["changes_file"]).read_text())
+        records = {r.number: r for r in FormRecord.objects.filter(form_id="BD_Empinfo",
+                                                                  number__in=[c["number"] for c in changes])}
+        latencies, missing = [], 0
+        for change in changes:
+            record = records.get(change["number"])
+            if record is None or record.model.get("FMobile") != change["mobile"]:
+                missing += 1
+                continue
+            at = datetime.fromisoformat(change["at"])
+            latencies.append(max(0.0, (record.modified_at - at).total_seconds()))
+        self.stdout.write(json.dumps({"latencies": latencies, "missing": missing}))
+
+
+def build_company(employees, departments, seed=11):
+    """M departments (a few top-level ones, the rest below a random earlier one) and N people spread over
+    them, written straight into the DingTalk sandbox's tables (no events)."""
+    from sandbox.dingtalk.models import Department, Employee
+
+    rng = random.Random(seed)
+    Employee.objects.filter(active=True).update(active=False)  # the seed's few people leave the picture
+    base = 700000000
+    depts = []
+    for index in range(departments):
+        parent = 1 if index < max(1, departments // 10) else rng.choice(depts).dept_id
+        depts.append(Department(dept_id=base + index, name=f"部门{index:04d}", parent_id=parent, order=index))
+    Department.objects.bulk_create(depts, batch_size=500)
+    people = [Employee(userid=f"bench{index:06d}", unionid=f"union{index:06d}", name=f"员工{index:06d}",
+                       mobile=f"139{index:08d}", job_number=f"B{index:06d}", title="职员")
+              for index in range(employees)]
+    Employee.objects.bulk_create(people, batch_size=1000)
+    Through = Employee.departments.through
+    saved = dict(Employee.objects.filter(userid__startswith="bench").values_list("userid", "pk"))
+    dept_pks = [d.pk for d in Department.objects.filter(dept_id__gte=base)]
+    Through.objects.bulk_create([Through(employee_id=saved[p.userid], department_id=dept_pks[i % len(dept_pks)])
+                                 for i, p in enumerate(people)], batch_size=1000)
+
+
+def apply_changes(sandbox, employees, rate=5.0):
+    """50 people get a new mobile number through the contacts door, `rate` per second."""
+    rng = random.Random(50)
+    chosen = rng.sample(range(employees), min(CHANGES, employees))
+    started, changes = time.monotonic(), []
+    with requests.Session() as session:
+        for position, index in enumerate(chosen):
+            time.sleep(max(0.0, started + position / rate - time.monotonic()))
+            mobile = f"137{index:08d}"
+            response = session.post(f"{sandbox}/sandbox/dingtalk/_contacts", timeout=30,
+                                    json={"action": "update_user", "userid": f"bench{index:06d}", "mobile": mobile})
+            if response.status_code != 200:
+                raise CommandError(f"the sandbox refused a change: {response.text[:200]}")
+            changes.append({"number": f"B{index:06d}", "mobile": mobile,
+                            "at": datetime.now(dt_timezone.utc).isoformat()})
+    return changes
+
+
+def servers(env, ports, workdir):
+    """The sandbox in one process (DingTalk's per-API QPS window and the call log live in it), the portal apart."""
+    processes = []
+    for port, name, workers in ((ports["--sandbox-port"], "sandbox", 1), (ports["--portal-port"], "portal", 2)):
+        command = [sys.executable, "-m", "gunicorn", "portal.wsgi:application", "--bind", f"127.0.0.1:{port}",
+                   "--workers", str(workers), "--threads", "16", "--worker-class", "gthread", "--log-level",
+                   "warning", "-c", "python:devtools.bench_server"]
+        log = open(workdir / f"{name}.log", "wb")
+        processes.append(subprocess.Popen(command, env=env, cwd=settings.BASE_DIR, stdout=log, stderr=log,
+                                          start_new_session=True))
+        wait_until(lambda port=port: answers(f"http://127.0.0.1:{port}/healthz"), 60, f"gunicorn on {port}")
+    requests.post(f"http://127.0.0.1:{ports['--sandbox-port']}/sandbox/dingtalk/_faults", timeout=10,
+                  json={"qps_limit": DINGTALK_QPS, "latency_ms": 0, "server_error_rate": 0, "timeout_rate": 0,
+                        "event_duplicate_rate": 0})
+    return processes
+
+
+def worker(env, options, workdir):
+    log = open(workdir / "qcluster.log", "wb")
+    return subprocess.Popen([sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), "qcluster"],
+                            env={**env, "Q_WORKERS": str(options["workers"])}, cwd=settings.BASE_DIR, stdout=log,
+                            stderr=log, start_new_session=True)
+
+
+def clear_calls(sandbox):
+    requests.delete(f"{sandbox}/sandbox/dingtalk/_calls", timeout=10)
+    requests.delete(f"{sandbox}/sandbox/kingdee/_calls", timeout=10)
+
+
+def dingtalk_calls(sandbox):
+    """Calls to DingTalk's APIs (tokens aside): (total, {api: count})."""
+    body = requests.get(f"{sandbox}/sandbox/dingtalk/_calls", params={"list": 1}, timeout=30).json()
+    paths = Counter(path.split("/sandbox/dingtalk/", 1)[-1] for _t, path, _outcome in body.get("calls", [])
+                    if "token" not in path.lower())
+    return sum(paths.values()), dict(paths)
+
+
+def kingdee_writes(sandbox):
+    body = requests.get(f"{sandbox}/sandbox/kingdee/_calls", timeout=30).json()
+    writes = ("Save", "BatchSave", "ExcuteOperation", "ExecuteOperation", "Submit", "Audit", "Delete")
+    return sum(1 for row in body["calls"] if row["service"].split(".")[-1] in writes)
+
+
+def throttles(sandbox):
+    dingtalk = requests.get(f"{sandbox}/sandbox/dingtalk/_calls", timeout=30).json()["outcomes"]
+    kingdee = requests.get(f"{sandbox}/sandbox/kingdee/_calls", timeout=30).json()["outcomes"]
+    return sum(count for outcome, count in {**dingtalk}.items() if "throttl" in outcome or "qps" in outcome) + \
+        kingdee.get("throttled", 0)
+
+
+def _database(url):
+    if url:
+        return url
+    path = Path(settings.BASE_DIR) / "var" / "bench-org.sqlite3"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    return f"sqlite:///{path}"
+

@@ -1,0 +1,95 @@
+"""The org schemes run by the engine against the live sandboxes: first sync, comparisons that write nothing,
+moves, leavers, re-hires and Kingdee-local edits, each repaired by one comparison (events off)."""
+
+import pytest
+import requests
+
+from integrations import engine
+from integrations.market.org import create_org_schemes
+from integrations.models import SyncRecord
+from sandbox.dingtalk.models import Employee
+from sso.models import IdentityMap
+from tests.org.helpers import (
+    active_people, dingtalk_departments, employee, expected_dept, kingdee_departments, post_dept, staff_number,
+)
+
+pytestmark = pytest.mark.django_db(transaction=True)
+Status = SyncRecord.Status
+
+
+@pytest.fixture
+def schemes(world):
+    departments, people = create_org_schemes(source_connection=world.dingtalk, target_connection=world.kingdee,
+                                             events=False)
+    return departments, people
+
+
+def compare(schemes):
+    """What the schedule does every interval: the departments, then the people."""
+    return [engine.run_scheme(scheme.pk) for scheme in schemes]
+
+
+def kingdee_writes(world):
+    calls = requests.get(f"{world.base_url}/sandbox/kingdee/_calls", timeout=10).json()["calls"]
+    return [c["service"] for c in calls if c["service"].split(".")[-1] in ("Save", "BatchSave", "ExcuteOperation")]
+
+
+def assert_in_step():
+    assert kingdee_departments() == dingtalk_departments()
+    for person in active_people():
+        record = employee(staff_number(person))
+        assert record is not None and not record.forbidden, person.userid
+        assert (record.name, record.model["FMobile"], post_dept(record)) == (person.name, person.mobile,
+                                                                            expected_dept(person))
+
+
+def test_the_first_sync_puts_everyone_in_kingdee_and_a_comparison_writes_nothing(world, schemes):
+    runs = compare(schemes)
+
+    assert all(run.failed_count == 0 for run in runs), [run.error for run in runs]
+    assert_in_step()
+    requests.delete(f"{world.base_url}/sandbox/kingdee/_calls", timeout=10)
+    again = compare(schemes)
+    assert kingdee_writes(world) == [] and all(run.failed_count == 0 for run in again)
+
+
+def test_one_comparison_repairs_joiners_movers_leavers_and_rehires(world, schemes):
+    compare(schemes)
+    dept = world.door(action="add_dept", name="跨境电商部", parent_id=1)
+    world.door(action="add_user", userid="join01", name="周新", job_number="XH8001", mobile="13811112222",
+               dept_id_list=[dept["dept_id"]])
+    mover = Employee.objects.filter(active=True).exclude(job_number="").order_by("userid")[1]
+    world.door(action="update_user", userid=mover.userid, dept_id_list=[dept["dept_id"]], mobile="13833334444")
+    leaver = Employee.objects.filter(active=True).exclude(job_number="").order_by("userid")[2]
+    world.door(action="leave", userid=leaver.userid)
+
+    compare(schemes)
+
+    assert_in_step()
+    assert employee(leaver.job_number).forbidden
+    assert post_dept(employee(mover.job_number)) == f"DT{dept['dept_id']}"
+    world.door(action="add_user", userid=leaver.userid, name=leaver.name, job_number=leaver.job_number,
+               mobile=leaver.mobile, dept_id_list=[dept["dept_id"]])
+    compare(schemes)
+    assert not employee(leaver.job_number).forbidden and employee(leaver.job_number).number == leaver.job_number
+    assert IdentityMap.objects.filter(dingtalk_userid="join01", kingdee_staff_number="XH8001", active=True).exists()
+
+
+def test_a_kingdee_edit_becomes_a_conflict_and_keeping_dingtalk_overwrites_it(world, schemes):
+    compare(schemes)
+    person = Employee.objects.filter(active=True).exclude(job_number="").order_by("userid").first()
+    record = employee(person.job_number)
+    record.model["FName"] = "金蝶里改的名字"
+    record.name = "金蝶里改的名字"
+    record.save()
+    world.door(action="update_user", userid=person.userid, name=f"{person.name}（新）")
+
+    compare(schemes)
+
+    ledger = SyncRecord.objects.get(scheme=schemes[1], source_key=person.userid)
+    assert ledger.status == Status.CONFLICT and ledger.reason_params["fields"]["FName"]["target"] == "金蝶里改的名字"
+    assert employee(person.job_number).name == "金蝶里改的名字"
+    engine.resolve_conflicts([ledger.pk], keep="source", user=None, note="")
+    compare(schemes)
+    assert employee(person.job_number).name == f"{person.name}（新）"
+    assert SyncRecord.objects.get(pk=ledger.pk).status == Status.SUCCEEDED

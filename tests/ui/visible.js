@@ -1,0 +1,27 @@
+// What a reader sees: visible English words outside code and ids, and whether the main table overflows sideways.
+(allowed) => {
+  const skip = "PRE, CODE, SCRIPT, STYLE, TEXTAREA, SELECT, NOSCRIPT, .sync-json, .allow-english, .visually-hidden";
+  const allow = new RegExp(allowed);
+  const words = new Set();
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  while (walker.nextNode()) {
+    const element = walker.currentNode.parentElement;
+    if (!element || element.closest(skip) || !element.checkVisibility({visibilityProperty: true})) continue;
+    // A token: letters, digits and the marks ids use. Ids (digits, _, ., all capitals) are not English.
+    const text = walker.currentNode.textContent.replace(/\{\w+\}/g, "");  // template placeholders: {title}
+    for (const token of text.match(/[A-Za-z][\w.:/@\[\]-]*/g) || []) {
+      if (/[\d_.:/@\[\]-]/.test(token) || token === token.toUpperCase() || allow.test(token)) continue;
+      words.add(token);
+    }
+  }
+  for (const input of document.querySelectorAll("input[type=submit], input[type=button]")) {
+    if (input.checkVisibility() && /[a-z]{2,}/.test(input.value) && !allow.test(input.value)) words.add(input.value);
+  }
+  const table = document.querySelector("#result_list") || document.querySelector("#content-main table");
+  const holder = table && (table.closest(".results") || table.parentElement);
+  return {
+    english: [...words].sort(),
+    pageOverflow: document.documentElement.scrollWidth - document.documentElement.clientWidth,
+    tableOverflow: holder ? holder.scrollWidth - holder.clientWidth : 0,
+  };
+}
