@@ -9,7 +9,6 @@ from playwright.sync_api import sync_playwright
 
 from integrations.models import Report, ReportRun
 from integrations.reports import market, runner
-from tests.ops.conftest import it_client, it_user  # noqa: F401
 from tests.reports.helpers import messages
 
 SHOTS = os.environ.get("REPORT_SCREENSHOTS")
@@ -71,7 +70,7 @@ def test_runs_show_what_was_sent_and_failed_sends_can_be_retried(world, it_clien
 
 
 @pytest.mark.skipif(not os.path.exists("/usr/bin/chromium"), reason="needs Debian's chromium")
-def test_the_preview_and_run_pages_look_right_in_chinese(world, it_user, live_server):  # noqa: F811
+def test_the_preview_and_run_pages_look_right_in_chinese(world, it_user, live_server):
     from django.conf import settings
     from django.test import Client
 
