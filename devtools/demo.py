@@ -130,6 +130,7 @@ def mark_unmapped_in_client():
 
 def setup_demo(base_url, events="callback"):
     """Idempotent. Returns a few lines describing what is ready."""
+    from devtools.reports_demo import setup_demo_reports
     from devtools.sso_demo import setup_demo_sso
 
     credentials = seed_sandbox()
@@ -138,6 +139,7 @@ def setup_demo(base_url, events="callback"):
     pushed_to = sandbox_push(base_url, dingtalk, events)
     mapped, unmapped = seed_identities()
     setup_demo_sso(kingdee, credentials["kingdee_sso"], dingtalk)
+    setup_demo_reports(kingdee, robot, dingtalk)
     tasks.enqueue_run(scheme)
     departments, people = org_schemes(dingtalk, kingdee)
     return [
@@ -151,4 +153,6 @@ def setup_demo(base_url, events="callback"):
         f"Identity map: {mapped} employees mapped, {unmapped} left unmapped on purpose.",
         f"Single sign-on: open {base_url.rstrip('/')}/sandbox/dingtalk/client/, pick an employee and open the "
         "Kingdee app to land in the sandbox Kingdee logged in as them.",
+        f"Reports and the stock alert post to {robot.name} on their schedules (admin → 报表与预警 → 运行); "
+        f"the stock lookup is {base_url.rstrip('/')}/m/inventory/ (open it from the sandbox DingTalk client).",
     ]

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext, pgettext
 
 from integrations import charts, reasons, review
-from integrations.models import Alert, RecordTally, Scheme, SyncRecord, SyncRun
+from integrations.models import Alert, RecordTally, ReportRun, Scheme, SyncRecord, SyncRun
 from integrations.models.tallies import HOUR
 
 DAYS = 30
@@ -195,6 +195,11 @@ def compact(force=False):
 
 def recent_alerts(limit=5):
     return list(Alert.objects.select_related("scheme", "connection")[:limit])
+
+
+def recent_report_runs(limit=8):
+    """The latest runs of reports and stock alerts, with what they sent (the dashboard's reports panel)."""
+    return list(ReportRun.objects.select_related("report")[:limit])
 
 
 def quota_usages():

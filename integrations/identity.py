@@ -8,6 +8,6 @@ DingTalk (a joiner's row, a leaver's row disabled); nothing else of `sso` is rea
 contract can say exactly that.
 """
 
-from sso.identities import join, kingdee_identity, name_of, set_active
+from sso.identities import dingtalk_userid_of_staff, join, kingdee_identity, name_of, set_active
 
-__all__ = ["join", "kingdee_identity", "name_of", "set_active"]
+__all__ = ["dingtalk_userid_of_staff", "join", "kingdee_identity", "name_of", "set_active"]

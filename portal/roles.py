@@ -11,7 +11,7 @@ IT_ADMIN = "IT管理员"
 FINANCE = "财务复核"
 
 # IT staff manage everything the portal itself owns.
-IT_ADMIN_APPS = ["portal", "integrations", "sso", "django_q", "sandbox", "sandbox_dingtalk", "sandbox_kingdee"]
+IT_ADMIN_APPS = ["portal", "integrations", "sso", "mobile", "django_q", "sandbox", "sandbox_dingtalk", "sandbox_kingdee"]
 
 # Finance reviews the ledger: records with their reasons, payloads and answers, runs and the dashboard. Not the
 # schemes themselves (their mapping rows, value maps, versions and exports are IT's), nor any connection.

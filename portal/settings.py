@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "portal",
     "integrations",
     "sso",
+    "mobile",
 ]
 if PORTAL_SANDBOX:
     # devtools (demo set-up, benchmarks) needs the sandbox; nothing of the product imports either.

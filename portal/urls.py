@@ -17,6 +17,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("sso/", include("sso.urls")),
+    path("m/", include("mobile.urls")),
     path("", include("integrations.urls")),
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
 ]

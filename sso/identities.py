@@ -22,6 +22,14 @@ def kingdee_identity(dingtalk_userid, connection=None):
     return {"username": row["kingdee_username"], "staff_number": row["kingdee_staff_number"], "name": row["name"]}
 
 
+def dingtalk_userid_of_staff(staff_number):
+    """The DingTalk userid of the active mapping with this Kingdee staff number, or "" (a material's buyer)."""
+    if not staff_number:
+        return ""
+    row = IdentityMap.objects.filter(kingdee_staff_number=staff_number, active=True).values("dingtalk_userid").first()
+    return row["dingtalk_userid"] if row else ""
+
+
 def name_of(userid, connection=None):
     """The mapped person's name for a DingTalk userid expression (e.g. `OuterRef("originator")`), as a
     subquery: list pages annotate their rows with it instead of looking each row up. `connection` (a value or an

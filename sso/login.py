@@ -7,7 +7,7 @@ page and a LoginEvent. Nothing here logs or stores an auth code, a token or the 
 import threading
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
@@ -55,8 +55,9 @@ class Attempt:
     name: str = ""
     kingdee_username: str = ""
 
-    def choose(self, corp_id, form_id="", pk=None):
-        """The enabled settings for this organisation (or the only ones), and the allowed deep link."""
+    def choose(self, corp_id, form_id="", pk=None, pk_id=""):
+        """The enabled settings for this organisation (or the only ones), and the allowed deep link: a form,
+        or with `pk_id` (a bill's internal id) that bill of an allowed form."""
         self.sso = settings_for(corp_id, pk)
         if self.sso is None:
             raise Refused(Reason.NOT_CONFIGURED, f"no enabled Kingdee SSO settings for corpId {corp_id or '-'}"[:300])
@@ -66,8 +67,10 @@ class Attempt:
         self.form_id = (form_id or "")[:80]
         if self.form_id:
             self.deep_link = self.sso.deep_link(self.form_id)
-            if self.deep_link is None:
+            if self.deep_link is None or (pk_id and not (str(pk_id).isdigit() and len(str(pk_id)) <= 20)):
                 raise Refused(Reason.FORM_NOT_ALLOWED)
+            if pk_id:
+                self.deep_link = replace(self.deep_link, form_type="bill", pk_id=str(pk_id))
         return self.sso
 
     def event(self, outcome, reason="", detail=""):

@@ -54,11 +54,12 @@ def to_kingdee(request, attempt):
 def dingtalk_page(request, attempt):
     """The workbench home page: obtains a one-time code through dingtalk-jsapi and posts it back."""
     corp_id = request.GET.get("corpId", "")
-    sso = attempt.choose(corp_id, request.GET.get("form"))
+    sso = attempt.choose(corp_id, request.GET.get("form"), pk_id=request.GET.get("pkid", ""))
     context = {
         "corp_id": sso.dingtalk.corp_id,
         "client_id": sso.dingtalk.app_key,
         "form_id": attempt.form_id,
+        "pk_id": attempt.deep_link.pk_id if attempt.deep_link else "",
         "login_url": reverse("sso:dingtalk_login"),
         "oauth_url": f"{reverse('sso:oauth_start')}?{request.GET.urlencode()}",
         "sandbox_shim": login.sandbox_shim_url(sso),
@@ -72,7 +73,7 @@ def dingtalk_page(request, attempt):
 def dingtalk_login(request, attempt):
     """The one door for a code: the page, tests and scripts all exchange it here."""
     params = request.POST if request.method == "POST" else request.GET
-    attempt.choose(params.get("corpId", ""), params.get("form"))
+    attempt.choose(params.get("corpId", ""), params.get("form"), pk_id=params.get("pkid", ""))
     login.user_from_code(attempt, params.get("code", ""))
     return to_kingdee(request, attempt)
 
@@ -81,9 +82,10 @@ def dingtalk_login(request, attempt):
 @sso_view(Flow.OAUTH)
 def oauth_start(request, attempt):
     """Outside DingTalk: send the browser to DingTalk's web login with a state bound to this session."""
-    sso = attempt.choose(request.GET.get("corpId", ""), request.GET.get("form"))
+    sso = attempt.choose(request.GET.get("corpId", ""), request.GET.get("form"), pk_id=request.GET.get("pkid", ""))
     state = secrets.token_urlsafe(24)
-    request.session[STATE_KEY] = {"state": state, "sso": sso.pk, "form": attempt.form_id}
+    request.session[STATE_KEY] = {"state": state, "sso": sso.pk, "form": attempt.form_id,
+                                  "pkid": attempt.deep_link.pk_id if attempt.deep_link else ""}
     redirect_uri = request.build_absolute_uri(reverse("sso:oauth_callback"))
     return HttpResponseRedirect(login.authorize_url(sso, redirect_uri, state))
 
@@ -94,6 +96,6 @@ def oauth_callback(request, attempt):
     saved = request.session.pop(STATE_KEY, None)  # single use, whatever happens next
     if not saved or not constant_time_compare(saved["state"], request.GET.get("state", "")):
         raise Refused(Reason.BAD_STATE)
-    attempt.choose("", saved["form"], pk=saved["sso"])
+    attempt.choose("", saved["form"], pk=saved["sso"], pk_id=saved.get("pkid", ""))
     login.user_from_oauth(attempt, request.GET.get("code") or request.GET.get("authCode", ""))
     return to_kingdee(request, attempt)

@@ -103,6 +103,9 @@ class ApprovalSource(SourceAdapter):
             if userid:
                 fields = {**data, "bill_number": number}
                 text = mapping.fill_template(None, {"template": template}, mapping.Context(fields, None, None))
+                if data.get("bill_link") and "{bill_link}" not in template:
+                    text += "\n\n" + gettext("[Open %(number)s in Kingdee](%(link)s)") % {
+                        "number": number, "link": data["bill_link"]}
                 by_person.setdefault(userid, []).append(text)
         for userid, lines in by_person.items():
             self.client.send_work_notice([userid], gettext("Expense claim booked"), "\n\n".join(lines))

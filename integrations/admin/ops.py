@@ -85,6 +85,7 @@ class RunPagesMixin:
         context = {
             **self.admin_site.each_context(request), "opts": self.opts, "title": _("Operations dashboard"),
             "cards": cards, "days": days, "worker": worker, "alerts": dashboard.recent_alerts(),
+            "report_runs": dashboard.recent_report_runs(),
             "quotas": dashboard.quota_usages(),
             "beat_at": timezone.now() - timedelta(seconds=worker.get("last_beat_seconds_ago", 0)),
             "review_url": reverse("admin:integrations_reviewrecord_changelist"),

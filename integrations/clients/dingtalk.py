@@ -345,11 +345,14 @@ class DingTalkClient(HttpClient):
 
     def send_work_notice(self, userids, title, markdown):
         """The task id. A retried send is harmless: DingTalk drops identical content to a person within a day."""
+        return self.send_notice(userids, {"msgtype": "markdown", "markdown": {"title": title, "text": markdown}})
+
+    def send_notice(self, userids, msg):
+        """A work notice of any type (`msg` as asyncsend_v2 takes it) to 1–100 userids; the task id."""
         userids = list(userids)
         if not 1 <= len(userids) <= 100:
             raise ValueError("a work notice goes to 1 to 100 userids per call")
-        body = {"agent_id": int(self.agent_id), "userid_list": ",".join(userids),
-                "msg": {"msgtype": "markdown", "markdown": {"title": title, "text": markdown}}}
+        body = {"agent_id": int(self.agent_id), "userid_list": ",".join(userids), "msg": msg}
         return self._oapi("topapi/message/corpconversation/asyncsend_v2", body)["task_id"]
 
     def get_send_result(self, task_id):

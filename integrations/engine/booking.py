@@ -28,7 +28,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from integrations import mapping, reasons
+from integrations import deeplinks, mapping, reasons
 from integrations.adapters import Change, Listed, TargetAdapter, Verdict
 from integrations.clients.errors import BusinessError, RemoteError, TransientError
 from integrations.engine import ledger
@@ -407,8 +407,15 @@ class Booking:
                        then=lambda f: self.followed_up(booked, f))
         if booked and self.scheme.writeback:
             self.start(self.readers, self.source.write_back,
-                       [(item.data, outcome.number) for item, outcome in booked], self.scheme.writeback_template,
+                       [(self.with_bill(item.data, outcome), outcome.number) for item, outcome in booked],
+                       self.scheme.writeback_template,
                        then=lambda f: self.notified([item.record_id for item, _outcome in booked], f))
+
+    def with_bill(self, data, outcome):
+        """The source record and the bill it became: its id and the link that opens it for the reader."""
+        form_id = (self.scheme.target_params or {}).get("form_id", "")
+        corp_id = getattr(self.scheme.source_connection, "corp_id", "")
+        return {**data, "bill_id": outcome.id, "bill_link": deeplinks.bill_url(form_id, outcome.id, corp_id)}
 
     def settle_outcomes(self, token, items, outcomes, **written):
         """Each item as the target answered it; returns the (item, outcome) pairs written."""

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from sandbox.admin_mixins import ReadOnlyAdminMixin
-from sandbox.dingtalk import approvals, org, push
+from sandbox.dingtalk import approvals, inbox, org, push
 from sandbox.dingtalk.models import (
     App, ApprovalInstance, Comment, Department, Employee, ProcessTemplate, PushedEvent, QuotaUsage, Robot,
     RobotMessage, SandboxSettings, StreamGateway, WorkNotice,
@@ -212,12 +212,16 @@ class WorkNoticeAdmin(ReadOnlyAdmin):
     list_display = ["task_id", "msgtype", "title", "recipients", "created_at"]
     list_filter = ["msgtype"]
     search_fields = ["task_id"]
+    readonly_fields = ["readable"]
     show_full_result_count = False
 
     @admin.display(description=_("title"))
     def title(self, notice):
-        body = notice.msg.get(notice.msgtype, {})
-        return body.get("title") or body.get("content", "")[:60]
+        return inbox.readable(notice.msgtype, notice.msg)[0] or inbox.readable(notice.msgtype, notice.msg)[1][:60]
+
+    @admin.display(description=_("as the reader sees it"))
+    def readable(self, notice):
+        return readable_html(*inbox.readable(notice.msgtype, notice.msg))
 
     @admin.display(description=_("recipients"))
     def recipients(self, notice):
@@ -241,9 +245,21 @@ class RobotMessageAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "robot", "msgtype", "summary"]
     list_filter = ["robot", "msgtype"]
     list_select_related = ["robot"]
+    readonly_fields = ["readable"]
     show_full_result_count = False
 
     @admin.display(description=_("message"))
     def summary(self, message):
-        body = message.body.get(message.msgtype, {})
-        return body.get("title") or body.get("content", "")[:80]
+        title, text, _links = inbox.readable(message.msgtype, message.body)
+        return title or text[:80]
+
+    @admin.display(description=_("as the reader sees it"))
+    def readable(self, message):
+        return readable_html(*inbox.readable(message.msgtype, message.body))
+
+
+def readable_html(title, text, links):
+    """Title, text and links of a message, as DingTalk would show them (markdown kept as text)."""
+    items = format_html_join("", '<li><a href="{}" target="_blank" rel="noopener">{}</a></li>',
+                             ((link, link) for link in links))
+    return format_html('<strong>{}</strong><pre style="white-space:pre-wrap">{}</pre><ul>{}</ul>', title, text, items)

@@ -48,5 +48,6 @@ urlpatterns = [
     path("_calls", control.calls, name="calls"),
     path("_approvals/<str:instance_id>", control.decide, name="decide"),
     path("_events", control.events, name="events"),
+    path("_messages", control.messages, name="messages"),
     path("_contacts", org_door.contacts, name="contacts_door"),
 ]

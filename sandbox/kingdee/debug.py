@@ -1,4 +1,4 @@
-"""A small JSON API for tests and benchmarks in other processes: faults, call log, bill counts."""
+"""A small JSON API for tests and benchmarks in other processes: faults, call log, bill counts, stock."""
 
 import json
 from collections import Counter
@@ -6,6 +6,7 @@ from collections import Counter
 from django.http import HttpResponseNotAllowed, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from sandbox.kingdee import trade
 from sandbox.kingdee.metadata import form_for
 from sandbox.kingdee.models import FormRecord, KingdeeFaults
 from sandbox.kingdee.views import injector
@@ -78,3 +79,19 @@ def bills(request):
         "form": form.form_id, "total": sum(counts.values()), "by_status": statuses,
         "by_third_bill_no": counts, "duplicates": {key: n for key, n in counts.items() if key and n > 1},
     }, json_dumps_params={"ensure_ascii": False})
+
+
+@csrf_exempt
+def stock(request):
+    """POST `{"material": number, "stock": number, "qty": n}`: set an on-hand quantity (the row is created if
+    missing), as a stock bill's audit would. Answers the inventory row."""
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    try:
+        body = json.loads(request.body or b"{}")
+        if not isinstance(body, dict) or not all(body.get(key) not in (None, "") for key in ("material", "stock", "qty")):
+            raise trade.StockError("请提供 material、stock 和 qty")
+        row = trade.set_stock(body["material"], body["stock"], body["qty"])
+    except (ValueError, trade.StockError) as exc:
+        return JsonResponse({"error": str(exc)}, status=400, json_dumps_params={"ensure_ascii": False})
+    return JsonResponse(row, json_dumps_params={"ensure_ascii": False})

@@ -177,14 +177,64 @@ LOOKUPS = [
     _basedata("BD_Expense", "费用项目", "FEXPID", {"FDescription": "描述"}),
     _basedata("ORG_Organizations", "组织机构", "FORGID", {"FOrgFormID": "形态", "FDescription": "描述"}),
     _basedata("BOS_BillType", "单据类型", "FBILLTYPEID", {"FBillFormID": "业务对象"}),
-    _basedata("BD_MATERIAL", "物料", "FMATERIALID", {"FSpecification": "规格型号"}),
     _basedata("BD_STOCK", "仓库", "FSTOCKID", {"FLocation": "仓库地址"}),
     _basedata("BD_UNIT", "计量单位", "FUNITID", {}),
     _basedata("BD_StockStatus", "库存状态", "FStockStatusId", {}),
 ]
 
+# Materials with the stock sub-header (SubHeadEntity1: safety stock per using organisation, round 2 §7.2) and the
+# purchase sub-header's buyer; sales outbound, receipts and receivables that reports read (round 2 §6, §9).
+BD_MATERIAL = _basedata(
+    "BD_MATERIAL", "物料", "FMATERIALID", {
+        "FSpecification": "规格型号", "FMaterialGroup": "物料分组", "FBaseUnitId": "基本单位",
+        "FIsEnableSafeStock": "启用安全库存", "FSafeStock": "安全库存", "FIsEnableMinStock": "启用最小库存",
+        "FMinStock": "最小库存", "FIsEnableMaxStock": "启用最大库存", "FMaxStock": "最大库存",
+        "FIsEnableReOrder": "启用再订货点", "FReOrderGood": "再订货点", "FEconReOrderQty": "经济订货批量",
+        "FPurchaserId": "采购员"},
+    {"FBaseUnitId": "BD_UNIT", "FPurchaserId": "BD_Empinfo"}, prefix="WL",
+    amounts=("FSAFESTOCK", "FMINSTOCK", "FMAXSTOCK", "FREORDERGOOD", "FECONREORDERQTY"),
+)
+SUB_HEADS = ("SubHeadEntity", "SubHeadEntity1", "SubHeadEntity2", "SubHeadEntity3", "SubHeadEntity4",
+             "SubHeadEntity5")
+SAL_OUTSTOCK = Form(
+    "SAL_OUTSTOCK", "销售出库单", number_prefix="XSCKD",
+    fields=_upper({"FBillTypeID": "单据类型", "FDate": "日期", "FSaleOrgId": "销售组织", "FStockOrgId": "发货组织",
+                   "FCustomerID": "客户", "FSaleDeptID": "销售部门", "FSalesManID": "销售员", "FNote": "备注"}),
+    references=_upper({"FBillTypeID": "BOS_BillType", "FSaleOrgId": ORG, "FStockOrgId": ORG,
+                       "FCustomerID": "BD_Customer", "FSaleDeptID": DEPT, "FSalesManID": "BD_Empinfo"}),
+    entities=[Entity("FEntity", "明细信息", _upper({
+        "FEntryID": "分录内码", "FMaterialID": "物料编码", "FUnitID": "库存单位", "FRealQty": "实发数量",
+        "FStockID": "仓库", "FTaxPrice": "含税单价", "FAmount": "金额", "FAllAmount": "价税合计"}),
+        _upper({"FMaterialID": "BD_MATERIAL", "FUnitID": "BD_UNIT", "FStockID": "BD_STOCK"}))],
+    dates=("FDATE",), amounts=("FREALQTY", "FTAXPRICE", "FAMOUNT", "FALLAMOUNT"),
+)
+AR_RECEIVEBILL = Form(
+    "AR_RECEIVEBILL", "收款单", number_prefix="SKD",
+    fields=_upper({"FBillTypeID": "单据类型", "FDATE": "业务日期", "FCONTACTUNITTYPE": "往来单位类型",
+                   "FCONTACTUNIT": "往来单位", "FPAYUNITTYPE": "付款单位类型", "FPAYUNIT": "付款单位",
+                   "FCURRENCYID": "币别", "FPAYORGID": "收款组织", "FSETTLEORGID": "结算组织", "FSALEORGID": "销售组织",
+                   "FRECEIVEAMOUNTFOR": "收款金额", "FREMARK": "备注"}),
+    references=_upper({"FBillTypeID": "BOS_BillType", "FCURRENCYID": CURRENCY, "FPAYORGID": ORG,
+                       "FSETTLEORGID": ORG, "FSALEORGID": ORG, "FCONTACTUNIT": "", "FPAYUNIT": ""}),
+    entities=[Entity("FRECEIVEBILLENTRY", "收款单明细", _upper({
+        "FEntryID": "分录内码", "FSETTLETYPEID": "结算方式", "FPURPOSEID": "收款用途", "FRECTOTALAMOUNTFOR": "应收金额",
+        "FRECAMOUNTFOR_E": "收款金额"}), _upper({"FSETTLETYPEID": "BD_SETTLETYPE", "FPURPOSEID": "CN_RECPAYPURPOSE"}))],
+    dates=("FDATE",), amounts=("FRECEIVEAMOUNTFOR", "FRECTOTALAMOUNTFOR", "FRECAMOUNTFOR_E"),
+)
+AR_RECEIVABLE = Form(
+    "AR_receivable", "应收单", number_prefix="AR",
+    fields=_upper({"FBillTypeID": "单据类型", "FDATE": "业务日期", "FENDDATE_H": "到期日", "FCUSTOMERID": "客户",
+                   "FCURRENCYID": "币别", "FSETTLEORGID": "结算组织", "FSALEORGID": "销售组织", "FSALEDEPTID": "销售部门",
+                   "FSALEERID": "销售员", "FALLAMOUNTFOR": "价税合计", "FWRITTENOFFAMOUNTFOR": "已核销金额",
+                   "FNOTWRITTENOFFAMOUNTFOR": "未核销金额"}),
+    references=_upper({"FBillTypeID": "BOS_BillType", "FCUSTOMERID": "BD_Customer", "FCURRENCYID": CURRENCY,
+                       "FSETTLEORGID": ORG, "FSALEORGID": ORG, "FSALEDEPTID": DEPT, "FSALEERID": "BD_Empinfo"}),
+    dates=("FDATE", "FENDDATE_H"), amounts=("FALLAMOUNTFOR", "FWRITTENOFFAMOUNTFOR", "FNOTWRITTENOFFAMOUNTFOR"),
+)
+
 FORMS = {form.form_id.upper(): form for form in [AP_PAYBILL, BD_EMPINFO, BD_DEPARTMENT, BD_CUSTOMER, BD_SUPPLIER,
-                                                 STK_INVENTORY, *LOOKUPS]}
+                                                 STK_INVENTORY, BD_MATERIAL, SAL_OUTSTOCK, AR_RECEIVEBILL,
+                                                 AR_RECEIVABLE, *LOOKUPS]}
 # SEC_User is answered from the user table, not from form records.
 USER_FORM = "SEC_User"
 USER = Form(USER_FORM, "用户", kind="readonly", pk="FUserID", number_key="FUserAccount", fields=_upper({

@@ -2,6 +2,9 @@
 
 from decimal import Decimal
 
+from django.db.models import Q
+from django.utils import timezone
+
 from sandbox.kingdee import filterstring, metadata
 from sandbox.kingdee.metadata import DYNAMIC_TYPE
 from sandbox.kingdee.models import FormRecord, KingdeeUser
@@ -36,6 +39,8 @@ class Resolver:
         part = entry if in_entry else record.model
         references = entity.references if in_entry else form.references
         raw = get(part, base)
+        if raw is None and not in_entry:
+            raw = _sub_head(record.model, base)
         if upper in references or isinstance(raw, dict):
             lookup = references.get(upper) or (self._dynamic(record.model, upper) if upper in references else "")
             return self._reference(lookup, raw, sub)
@@ -59,7 +64,8 @@ class Resolver:
             return "B" if record.forbidden else "A"
         if upper in ("FCREATEDATE", "FMODIFYDATE"):
             moment = record.created_at if upper == "FCREATEDATE" else record.modified_at
-            return moment.strftime("%Y-%m-%dT%H:%M:%S") if moment else ""
+            # Kingdee answers in the data centre's local time, as it stores it.
+            return timezone.localtime(moment).strftime("%Y-%m-%dT%H:%M:%S") if moment else ""
         return _MISSING
 
     @staticmethod
@@ -82,6 +88,15 @@ class Resolver:
 
 
 _MISSING = object()
+
+
+def _sub_head(model, key):
+    """Sub-header fields (BD_MATERIAL `SubHeadEntity1.FSafeStock`) are queried by their key alone."""
+    for name in metadata.SUB_HEADS:
+        value = get(get(model, name), key)
+        if value is not None:
+            return value
+    return None
 
 
 def _has(part, key):
@@ -119,11 +134,51 @@ def _records(form, tree):
     if form.is_bill:
         columns["FBILLNO"] = "number__in"
     for key, values in filterstring.equalities(tree).items():
-        if key in columns:
+        base, _dot, sub = key.partition(".")
+        if form.form_id == metadata.STK_INVENTORY.form_id and key == "FMATERIALID.FNUMBER":
+            # Inventory rows are numbered "<material>|<warehouse>" by the sandbox: the unique index narrows.
+            stocks = FormRecord.objects.filter(form_id="BD_STOCK").values_list("number", flat=True)
+            query = query.filter(number__in=[f"{value}|{stock}" for value in values for stock in stocks])
+        elif form.kind == "readonly" and sub == "FNUMBER" and form.references.get(base):
+            # Inventory rows are written by the sandbox alone, references always as {"FNumber": …}:
+            # `FMaterialId.FNumber in (…)` is narrowed inside the stored JSON.
+            query = query.filter(**{f"model__{metadata.canonical(base)}__FNumber__in": list(values)})
+        elif key in columns:
             if columns[key] == "fid__in":
                 values = [int(v) for v in values if str(v).lstrip("-").isdigit()]
             query = query.filter(**{columns[key]: list(values)})
+    for narrowing in _like_narrowings(form, tree):
+        query = query.filter(narrowing)
     return list(query.order_by("fid"))
+
+
+def _like_narrowings(form, node):
+    """Database prefilters for the `and`-ed parts of a filter that are `or`s of `like '%text%'` on the number,
+    the name or the specification (a material search): a superset, the filter itself still decides."""
+    if node is None:
+        return []
+    if node[0] == "and":
+        return _like_narrowings(form, node[1]) + _like_narrowings(form, node[2])
+    q = _like_q(form, node)
+    return [q] if q is not None else []
+
+
+def _like_q(form, node):
+    if node[0] == "or":
+        left, right = _like_q(form, node[1]), _like_q(form, node[2])
+        return left | right if left is not None and right is not None else None
+    if node[0] != "like" or node[3] or node[1][0] != "field" or node[2][0] != "lit":
+        return None
+    text, key = str(node[2][1]).strip("%"), node[1][1].upper()
+    if not text or any(mark in text for mark in "%_[") or "." in key:
+        return None
+    if key == form.number_key.upper() or key in ("FNUMBER", "FBILLNO"):
+        return Q(number__icontains=text)
+    if key == "FNAME":
+        return Q(name__icontains=text)
+    if key == "FSPECIFICATION":  # always a top-level text of the model (sub-header fields are not)
+        return Q(model__FSpecification__icontains=text)
+    return None
 
 
 def _user_record(user):

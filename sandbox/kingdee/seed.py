@@ -7,6 +7,7 @@ from django.db import transaction
 from django.db.models import Max
 
 from sandbox import roster
+from sandbox.kingdee import trade
 from sandbox.kingdee.bills import ID_START
 from sandbox.kingdee.metadata import form_for
 from sandbox.kingdee.models import DataCentre, FormRecord, KingdeeUser, Sequence, ThirdPartyApp
@@ -21,10 +22,6 @@ CURRENCY_CODES = {"PRE001": "CNY", "PRE002": "HKD", "PRE007": "USD"}
 CUSTOMERS = ["上海云启信息技术有限公司", "杭州数智零售有限公司", "苏州精工装备制造有限公司", "南京百川物流有限公司",
              "宁波海联贸易有限公司"]
 SUPPLIERS = ["深圳讯达电子有限公司", "东莞华美包装材料有限公司", "上海申通办公用品有限公司", "北京博文培训咨询有限公司"]
-MATERIALS = [("1.01.001", "智能网关 X1", "X1-220V"), ("1.01.002", "温湿度传感器 T3", "T3-485"),
-             ("1.02.001", "工业平板 P10", "P10-10.1寸"), ("1.02.002", "扫码枪 S5", "S5-USB"),
-             ("2.01.001", "安装支架", "ZJ-40"), ("2.01.002", "电源适配器", "12V2A")]
-STOCKS = [("CK001", "上海总仓"), ("CK002", "杭州分仓"), ("CK003", "售后备件仓")]
 
 
 def seed_kingdee(people, seed=roster.DEFAULT_SEED):
@@ -85,7 +82,7 @@ def _seed_base_data(rng, people):
         upsert("CN_BANKACNT", number, f"{bank}（{account[-4:]}）",
                {"FACNTNO": account, "FBANKNAME": bank, "FACNTNAME": roster.COMPANY, "FUseOrgId": _org()})
     _seed_partners(rng)
-    _seed_inventory(rng)
+    trade.seed_trade(rng, people)
 
 
 def _seed_departments():
@@ -124,29 +121,6 @@ def _seed_partners(rng):
     for index, name in enumerate(SUPPLIERS, start=1):
         upsert("BD_Supplier", f"VEN{index:05d}", name, {"FShortName": name[:4], "FCreateOrgId": _org(),
                                                         "FUseOrgId": _org()})
-
-
-def _seed_inventory(rng):
-    upsert("BD_UNIT", "Pcs", "件")
-    upsert("BD_StockStatus", "KCZT01_SYS", "可用")
-    for number, name, spec in MATERIALS:
-        upsert("BD_MATERIAL", number, name, {"FSpecification": spec})
-    for number, name in STOCKS:
-        upsert("BD_STOCK", number, name, {"FLocation": name})
-    row = 0
-    for material, _name, _spec in MATERIALS:
-        for stock, stock_name in STOCKS[: rng.randint(1, len(STOCKS))]:
-            row += 1
-            qty = rng.randint(0, 500)
-            locked = min(qty, rng.randint(0, 20))
-            upsert("STK_Inventory", f"INV{row:06d}", "", {
-                "FMaterialId": {"FNumber": material}, "FStockId": {"FNumber": stock}, "FStockName": stock_name,
-                "FStockOrgId": _org(), "FStockStatusId": {"FNumber": "KCZT01_SYS"},
-                "FBaseUnitId": {"FNumber": "Pcs"}, "FStockUnitId": {"FNumber": "Pcs"}, "FLot": {"FNumber": ""},
-                "FBaseQty": qty, "FQty": qty, "FBaseLockQty": locked, "FLockQty": locked,
-                "FBaseAvbQty": qty - locked, "FAvbQty": qty - locked, "FUpdateTime": "2026-11-20T18:00:00",
-                "FOwnerTypeId": "BD_OwnerOrg", "FOwnerId": _org(), "FKeeperTypeId": "BD_KeeperOrg",
-                "FKeeperId": _org()})
 
 
 def _seed_users(people):

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from integrations import protocol
 from sandbox.kingdee.auth import fresh, open_session, set_session_cookies
-from sandbox.kingdee.models import DataCentre, KingdeeUser, SsoLanding, ThirdPartyApp
+from sandbox.kingdee.models import DataCentre, FormRecord, KingdeeUser, SsoLanding, ThirdPartyApp
 from sandbox.kingdee.wire import get
 
 LANGUAGES = {"1033": "en", "2052": "zh-hans", "3076": "zh-hans"}
@@ -133,4 +133,7 @@ def _opened_form(args):
     formid = str(get(args, "formid") or "")
     if not formid:
         return None
-    return {"formid": formid, "formtype": str(get(args, "formtype") or "bill"), "pkid": str(get(args, "pkid") or "")}
+    pkid = str(get(args, "pkid") or "")
+    bill = FormRecord.objects.filter(form_id__iexact=formid, fid=int(pkid)).first() if pkid.isdigit() else None
+    return {"formid": formid, "formtype": str(get(args, "formtype") or "bill"), "pkid": pkid,
+            "bill": bill.number if bill else ""}

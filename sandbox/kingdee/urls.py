@@ -25,6 +25,7 @@ urlpatterns = [
     path("_faults", debug.faults, name="faults"),
     path("_calls", debug.calls, name="calls"),
     path("_bills", debug.bills, name="bills"),
+    path("_stock", debug.stock, name="stock"),
     path("html5/index.aspx", sso.landing, {"page": "index"}, name="landing"),
     path("html5/lightstartapp.aspx", sso.landing, {"page": "lightstartapp"}, name="lightstartapp"),
     re_path(r"^(?P<rest>.+)$", kingdee_path, name="service"),

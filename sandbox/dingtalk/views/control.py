@@ -1,5 +1,5 @@
 """Sandbox-only JSON doors for tests and benchmarks in other processes: fault settings, the call log,
-deciding approvals and the event push."""
+deciding approvals, the event push and the messages received."""
 
 import json
 
@@ -7,9 +7,9 @@ from django.core.exceptions import ValidationError
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from sandbox.dingtalk import approvals, push
+from sandbox.dingtalk import approvals, inbox, push
 from sandbox.dingtalk.models import App, ApprovalInstance, PushedEvent, QuotaUsage, SandboxSettings
 from sandbox.dingtalk.views.gate import injector, reset_counters
 
@@ -159,3 +159,13 @@ def configure(app, body):
     if body.get("redeliver"):
         answer["redelivered"] = push.redeliver([str(event_id) for event_id in body["redeliver"]])
     return answer
+
+
+@require_GET
+def messages(request):
+    """GET ?since=<ms>: every robot message and work notice received since then, oldest first."""
+    try:
+        since = int(request.GET.get("since") or 0)
+    except ValueError:
+        return JsonResponse({"error": "since must be a time in milliseconds"}, status=400)
+    return JsonResponse({"messages": inbox.messages(since)}, json_dumps_params={"ensure_ascii": False})

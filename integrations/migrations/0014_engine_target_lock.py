@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('integrations', '0012_org_kinds'),
+        ('integrations', '0013_reports_models'),
     ]
 
     operations = [

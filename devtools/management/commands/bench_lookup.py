@@ -1,0 +1,205 @@
+import argparse
+import json
+import os
+import random
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import requests
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from devtools.management.commands.bench_sync import free_port, stop
+
+TARGET_P95_MS = 500
+SCRATCH_FLAG = "BENCH_LOOKUP_SCRATCH_DATABASE"
+
+
+class Command(BaseCommand):
+    help = (
+        "Benchmark the inventory lookup inside DingTalk: a scratch database (a new SQLite file under var/, or "
+        "--database-url) with the sandbox seed plus N materials in three warehouses, the sandbox Kingdee served by "
+        "gunicorn in its own process, then S searches by U concurrent signed-in users through the lookup page "
+        "(search words drawn from a pool of P, so some repeat within the cache time). Prints "
+        "`p50_ms=… p95_ms=… kingdee_calls=…` and the target p95 ≤ 500 ms as PASS or FAIL (exit 1 on FAIL; "
+        "--no-targets only measures). Run it after changing the lookup or the sandbox's query code."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--materials", type=int, default=1000)
+        parser.add_argument("--searches", type=int, default=1000)
+        parser.add_argument("--users", type=int, default=20)
+        parser.add_argument("--pool", type=int, default=100, help="distinct search words")
+        parser.add_argument("--cache-seconds", type=int, default=60)
+        parser.add_argument("--database-url", default="", help="default: a new SQLite file under var/")
+        parser.add_argument("--no-targets", action="store_true", help="measure only; never FAIL")
+        parser.add_argument("--fill", action="store_true", help=argparse.SUPPRESS)
+        parser.add_argument("--measure", default="", help=argparse.SUPPRESS)  # internal: the sandbox's URL
+
+    def handle(self, *args, **options):
+        if options["fill"] or options["measure"]:
+            if os.environ.get(SCRATCH_FLAG) != os.environ.get("DATABASE_URL"):
+                raise CommandError("--fill and --measure run only in the scratch database bench_lookup creates.")
+            return self.fill(options) if options["fill"] else self.measure(options)
+        if not settings.PORTAL_SANDBOX:
+            raise CommandError("The benchmark runs against the sandbox: set PORTAL_SANDBOX=true.")
+        if min(options["materials"], options["searches"], options["users"], options["pool"]) < 1:
+            raise CommandError("--materials, --searches, --users and --pool must be positive.")
+        env = self.environment(options["database_url"])
+        manage = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py")]
+        self.child([*manage, "migrate", "-v0"], env, "migrate")
+        self.child([*manage, "bench_lookup", "--fill", "--materials", str(options["materials"])], env, "fill")
+        port = free_port()
+        server = self.start_sandbox(env, port)
+        try:
+            done = self.child([*manage, "bench_lookup", "--measure", f"http://127.0.0.1:{port}", *self.passed(options)],
+                              env, "measure")
+        finally:
+            stop(server)
+        lines = [line for line in done.stdout.splitlines() if "=" in line]
+        for line in lines:
+            self.stdout.write(line)
+        p95 = int(next(line for line in lines if line.startswith("p50_ms")).split("p95_ms=")[1].split()[0])
+        if not options["no_targets"]:
+            verdict = "PASS" if p95 <= TARGET_P95_MS else "FAIL"
+            self.stdout.write(f"target p95_ms<={TARGET_P95_MS}: {verdict}")
+            if verdict == "FAIL":
+                raise CommandError(f"p95 {p95} ms is above {TARGET_P95_MS} ms")
+
+    @staticmethod
+    def passed(options):
+        return ["--searches", str(options["searches"]), "--users", str(options["users"]), "--pool",
+                str(options["pool"]), "--cache-seconds", str(options["cache_seconds"]), "--materials",
+                str(options["materials"])]
+
+    def environment(self, database_url):
+        if not database_url:
+            path = Path(settings.BASE_DIR) / "var" / "bench-lookup.sqlite3"
+            path.parent.mkdir(exist_ok=True)
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+            database_url = f"sqlite:///{path}"
+        return {**os.environ, "DATABASE_URL": database_url, SCRATCH_FLAG: database_url, "PORTAL_SANDBOX": "true",
+                "LOG_LEVEL": "WARNING", "PYTHONPATH": str(settings.BASE_DIR)}
+
+    def child(self, command, env, step):
+        done = subprocess.run(command, env=env, capture_output=True, text=True, cwd=settings.BASE_DIR)
+        if done.returncode:
+            raise CommandError(f"{step} failed:\n{done.stderr[-3000:]}")
+        return done
+
+    def start_sandbox(self, env, port):
+        command = [sys.executable, "-m", "gunicorn", "portal.wsgi:application", "--bind", f"127.0.0.1:{port}",
+                   "--workers", "2", "--threads", "16", "--worker-class", "gthread", "--log-level", "warning",
+                   "--timeout", "120", "--config", "python:devtools.bench_server"]
+        server = subprocess.Popen(command, env=env, cwd=settings.BASE_DIR, start_new_session=True)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code in (200, 503):
+                    return server
+            except requests.RequestException:
+                time.sleep(0.2)
+        stop(server)
+        raise CommandError("the sandbox server did not answer within 60 s")
+
+    # ---- inside the scratch database ------------------------------------------------------------
+
+    def fill(self, options):
+        from sandbox.kingdee.trade import fill_materials
+
+        fill_materials(options["materials"])
+
+    def measure(self, options):
+        from devtools import demo
+        from devtools.sso_demo import setup_demo_sso
+        from mobile.models import InventoryScope, LookupSettings
+        from sandbox import roster
+        from sso.identities import seed_demo_identities
+        from sso.models import IdentityMap
+
+        base_url = options["measure"]
+        credentials = json.loads(self.seed_credentials())
+        dingtalk, _robot, kingdee = demo.sandbox_connections(base_url, credentials)
+        kingdee.rate_limit, kingdee.max_concurrency = 1000.0, options["users"]
+        kingdee.save()
+        setup_demo_sso(kingdee, credentials["kingdee_sso"], dingtalk)
+        people = roster.employees(40)[: options["users"]]
+        seed_demo_identities(people, unmapped=0)
+        LookupSettings.objects.all().delete()
+        LookupSettings.objects.create(kingdee=kingdee, cache_seconds=options["cache_seconds"],
+                                      searches_per_minute=options["searches"])
+        scope = InventoryScope.objects.create(name="bench")
+        scope.members.set(IdentityMap.objects.filter(dingtalk_userid__in=[p.userid for p in people]))
+        requests.post(f"{base_url}/sandbox/kingdee/_calls", timeout=10)
+        times, outcomes = self.run_searches([p.userid for p in people], self.words(options), options["users"])
+        calls = requests.get(f"{base_url}/sandbox/kingdee/_calls", params={"service": "ExecuteBillQuery"},
+                             timeout=10).json()["count"]
+        ordered = sorted(times)
+        p50, p95 = ordered[len(ordered) // 2], ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
+        self.stdout.write(f"p50_ms={p50:.0f} p95_ms={p95:.0f} kingdee_calls={calls}")
+        self.stdout.write(f"searches={len(times)} users={options['users']} pool={options['pool']} "
+                          f"materials={options['materials']} cache_seconds={options['cache_seconds']} "
+                          f"answered={outcomes.get(200, 0)} other_status={sum(n for s, n in outcomes.items() if s != 200)}")
+
+    def seed_credentials(self):
+        from io import StringIO
+
+        from django.core.management import call_command
+
+        out = StringIO()
+        call_command("sandbox_seed", instances=0, employees=40, json=True, stdout=out)
+        return out.getvalue()
+
+    @staticmethod
+    def words(options):
+        """The search words salespeople type: material numbers, name words and specifications, `pool` of them."""
+        from sandbox.kingdee.models import FormRecord
+
+        rng = random.Random(7)
+        materials = list(FormRecord.objects.filter(form_id="BD_MATERIAL").values_list("number", "name", "model"))
+        pool = []
+        for number, name, model in rng.sample(materials, min(len(materials), options["pool"])):
+            pool.append(rng.choice([number, name, name.split()[-1], str(model.get("FSpecification") or number)]))
+        return [rng.choice(pool) for _search in range(options["searches"])]
+
+    @staticmethod
+    def run_searches(userids, words, users):
+        """Each user a thread with its own signed-in session, taking the next search from the shared list."""
+        from django.db import connection
+        from django.test import Client
+
+        from mobile.views import SESSION_KEY
+
+        times, outcomes, lock, queue = [], {}, threading.Lock(), list(enumerate(words))
+
+        def user(userid):
+            client = Client()
+            session = client.session
+            session[SESSION_KEY] = userid
+            session.save()
+            client.cookies[settings.SESSION_COOKIE_NAME] = session.session_key
+            try:
+                while True:
+                    with lock:
+                        if not queue:
+                            return
+                        _index, word = queue.pop()
+                    started = time.perf_counter()
+                    status = client.get("/m/inventory/", {"q": word}).status_code
+                    elapsed = (time.perf_counter() - started) * 1000
+                    with lock:
+                        times.append(elapsed)
+                        outcomes[status] = outcomes.get(status, 0) + 1
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=user, args=(userid,)) for userid in userids[:users]]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return times, outcomes
