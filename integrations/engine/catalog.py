@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 
 from django.core.cache import cache
+from django.db import connection as database
 from django.utils.translation import gettext, gettext_lazy as _
 
 from integrations import mapping
@@ -158,5 +159,9 @@ def of_scheme(scheme):
         params = {**(cls.defaults() if cls else {}), **(params if isinstance(params, dict) else {})}
         connection = getattr(scheme, f"{side}_connection") if getattr(scheme, f"{side}_connection_id") else None
         sides.append((connection, params))
+    if database.in_atomic_block:
+        # The admin's change view runs in a transaction: another thread's cache write (tokens, this catalog) would
+        # wait for its lock on SQLite. Read here, one side after the other.
+        return tuple(read(*side) for side in sides)
     with ThreadPoolExecutor(max_workers=2) as pool:
         return tuple(pool.map(lambda side: read(*side), sides))
