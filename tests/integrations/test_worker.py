@@ -3,6 +3,7 @@
 import time
 
 import pytest
+import requests
 from django.utils import timezone, translation
 from django_q.models import Task
 
@@ -104,6 +105,10 @@ def test_a_worker_killed_mid_batch_leaves_exactly_one_bill_per_claim_after_resta
 
     wait_for(lambda: SyncRecord.objects.filter(scheme=scheme, status=Status.WRITING).exists(), timeout=60,
              message="a batch in flight")
+    requests.delete(f"{base_url}/sandbox/kingdee/_calls", timeout=10)
+    # The engine first searches Kingdee for the batch's keys, then sends the BatchSave.
+    wait_for(lambda: any("ExecuteBillQuery" in call["service"] for call in requests.get(
+        f"{base_url}/sandbox/kingdee/_calls", timeout=10).json()["calls"]), timeout=60, message="the search answered")
     time.sleep(1.0)  # the BatchSave is now at the sandbox, which is sleeping before it saves
     first.kill()
     in_flight = SyncRecord.objects.filter(scheme=scheme, status=Status.WRITING).count()
