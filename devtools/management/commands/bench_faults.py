@@ -12,7 +12,8 @@ import requests
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from devtools.management.commands.bench_events import approve, free_port, stop, wait_until
+from devtools.management.commands.bench_events import approve
+from devtools.legacy_processes import free_port, stop, wait_until
 
 # Injected faults: DingTalk 5xx and gateway timeouts, an expiring token; Kingdee lost sessions, 5xx, empty 503s
 # after the save was done (outcome unknown: the engine must reconcile, not save again), slow answers past the

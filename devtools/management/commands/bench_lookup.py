@@ -12,7 +12,7 @@ import requests
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from devtools.management.commands.bench_sync import free_port, stop
+from devtools.legacy_processes import free_port, stop
 
 TARGET_P95_MS = 500
 SCRATCH_FLAG = "BENCH_LOOKUP_SCRATCH_DATABASE"

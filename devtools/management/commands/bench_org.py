@@ -14,7 +14,7 @@ import requests
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from devtools.management.commands.bench_events import (
+from devtools.legacy_processes import (
     answers, environment, free_port, manage, percentile, stop, wait_until,
 )
 
