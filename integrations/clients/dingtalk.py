@@ -195,6 +195,10 @@ class DingTalkClient(HttpClient):
             if time.monotonic() > deadline:  # the holder died with the lock: its timeout frees it soon
                 break
         try:
+            # The holder before us may have stored the token between our last look and our taking the lock.
+            token = None if force else cache.get(self._cache_key)
+            if token:
+                return token
             token, expires_in = self._fetch_token()
             lifetime = max(1, expires_in - min(TOKEN_REFRESH_MARGIN, expires_in / 10))
             cache.set(self._cache_key, token, timeout=lifetime)
