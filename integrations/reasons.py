@@ -74,9 +74,12 @@ def render(code, params, names=None):
     if code == "follow_up_failed":
         params["step"] = STEPS.get(params.get("step"), params.get("step"))
     if code in ("twoway_conflict", "non_master_edit"):
+        suggestions = {"source": gettext("keep DingTalk's"), "target": gettext("keep Kingdee's")}
         params["fields"] = "; ".join(
             gettext("%(field)s: DingTalk “%(source)s”, Kingdee “%(target)s”") % {
                 "field": values.get("label") or field, "source": values.get("source"), "target": values.get("target")}
+            + (gettext(" (the master rule suggests: %(side)s)") % {"side": suggestions[values["suggestion"]]}
+               if values.get("suggestion") in suggestions else "")
             for field, values in (params.get("fields") or {}).items())
     if code == "ambiguous_match":
         params["numbers"] = ", ".join(params.get("numbers") or [])

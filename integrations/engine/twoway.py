@@ -215,6 +215,18 @@ class TwoWayBooking:
         wanted = [*self.fields, self.tax_field, self.name_field]
         return {name: self.references.get(name, False) for name in dict.fromkeys(wanted)}
 
+    @staticmethod
+    def resolve(record, keep, *, user, note):
+        """A person kept one side's values of a conflict ("source": DingTalk's, "target": Kingdee's): the next
+        run writes them to the other side, whatever the master rule says, once. Returns 1, or 0 if it is no longer
+        a conflict."""
+        fields = (record.reason_params or {}).get("fields") or {}
+        state = dict(record.synced_state or {})
+        state["decided"] = {**(state.get("decided") or {}), **{name: keep for name in fields}}
+        return SyncRecord.objects.filter(pk=record.pk, status=SyncRecord.Status.CONFLICT).update(
+            status=SyncRecord.Status.PENDING, synced_state=state, handled_by=user, handled_at=timezone.now(),
+            note=note, reason_code="", reason_params={}, error="", updated_at=timezone.now())
+
     # ---- views of one customer, in Kingdee's terms ----------------------------------------------------
 
     def dingtalk_view(self, record):
@@ -269,11 +281,12 @@ class TwoWayBooking:
                 back[key] = ""  # cleared in Kingdee: cleared in DingTalk
             if key in UNWRITABLE or key not in back:  # 负责人, or Kingdee's value has no DingTalk equivalent
                 comparison.conflicts[name] = {"source": both_sides[0][name], "target": both_sides[1][name],
-                                              "synced": (state.get("target") or {}).get(name), "suggestion": ""}
+                                              "synced": (state.get("target") or {}).get(name), "suggestion": SOURCE}
                 del comparison.to_source[name]
         for name, values in comparison.conflicts.items():
             values.setdefault("suggestion", self.suggestion(name, crm, customer))
             values["label"] = self.label(name)
+            values["written"] = values.get("synced")
         plan.pairs.append(PairPlan(record, crm, customer, state, both_sides, comparison,
                                    {self.dingtalk_key[n]: back.get(self.dingtalk_key[n], "")
                                     for n in comparison.to_source}))
