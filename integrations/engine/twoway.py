@@ -191,7 +191,8 @@ class TwoWayBooking:
         self.listing_complete = True
         self.run.read_count = len(dingtalk) + len(kingdee)
         records = list(SyncRecord.objects.filter(scheme=self.scheme))
-        first = self.scheme.cursor is None
+        # The first matching: no ledger yet and no run finished it (the cursor marks it done).
+        first = not records and self.scheme.cursor is None
         plan = Plan()
         paired_keys, paired_numbers = set(), set()
         for record in records:

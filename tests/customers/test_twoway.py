@@ -1,0 +1,171 @@
+"""Changes both ways under the signed master rule: pushes, put-backs (logged), conflicts for a person, removals
+that forbid or flag, and a second run that writes nothing."""
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.core.exceptions import PermissionDenied
+
+from integrations import engine
+from integrations.customers import rules
+from integrations.models import FieldChange, MasterRule, SyncRecord
+from portal.roles import FINANCE, IT_ADMIN, sync_roles
+from sandbox.dingtalk.models import CrmCustomer
+from tests.customers.helpers import first_matching, kingdee_customers, kingdee_save, pairs, run, writes
+
+pytestmark = pytest.mark.django_db(transaction=True)
+Status = SyncRecord.Status
+NEW = {"FCreateOrgId": {"FNumber": "100"}, "FTRADINGCURRID": {"FNumber": "PRE001"}}
+
+
+@pytest.fixture
+def paired(world):
+    """One customer on both sides, paired; returns (scheme, DingTalk instance id, Kingdee number)."""
+    made = world.crm("create", owner=world.sellers[0][0], data={
+        "customer_name": "宁波双向科技有限公司", "short_name": "双向科技", "credit_code": "91330200MA2TWO0001",
+        "phone": "0574-1", "address": "宁波", "customer_type": "普通客户"})
+    scheme = world.scheme()
+    first_matching(scheme)
+    return scheme, made["instanceId"], pairs(scheme)[made["instanceId"]]
+
+
+def crm(key):
+    return CrmCustomer.objects.get(instance_id=key)
+
+
+def customer(number):
+    return kingdee_customers()[number]
+
+
+def user(name, role):
+    sync_roles()
+    person = User.objects.create_user(name, password="x", is_staff=True)
+    person.groups.add(Group.objects.get(name=role))
+    return User.objects.get(pk=person.pk)  # fresh: permissions are cached per instance
+
+
+def test_changes_reach_the_other_side_and_a_second_run_writes_nothing(world, paired):
+    scheme, key, number = paired
+    assert customer(number).model["FTEL"] == "0574-1" and customer(number).model["FSELLER"] == {
+        "FNumber": world.sellers[0][1]}
+    world.crm("update", instanceId=key, data={"phone": "0574-2"})  # DingTalk is master of the phone
+    kingdee_save(world, customer(number), FName="宁波双向科技股份有限公司")  # Kingdee is master of the name
+    changed = run(scheme)
+    quiet = run(scheme)
+
+    assert customer(number).model["FTEL"] == "0574-2"
+    assert crm(key).data["customer_name"] == "宁波双向科技股份有限公司"
+    assert changed.stats["twoway"]["to_kingdee"] == changed.stats["twoway"]["to_dingtalk"] == 1
+    assert writes(quiet) == {} and quiet.stats["twoway"]["to_kingdee"] == 0
+    pushes = FieldChange.objects.filter(scheme=scheme, kind=FieldChange.Kind.PUSH)
+    assert {(c.side, c.field, c.after) for c in pushes} >= {("kingdee", "FTEL", "0574-2"),
+                                                            ("dingtalk", "FName", "宁波双向科技股份有限公司")}
+
+
+def test_a_non_master_edit_is_put_back_and_logged(world, paired):
+    scheme, key, number = paired
+    kingdee_save(world, customer(number), FTEL="021-0000")  # DingTalk owns the phone
+    world.crm("update", instanceId=key, data={"customer_name": "钉钉里改的名字"})  # Kingdee owns the name
+    run(scheme)
+
+    assert customer(number).model["FTEL"] == "0574-1"
+    assert crm(key).data["customer_name"] == "宁波双向科技有限公司"
+    logged = {(c.side, c.field, c.before, c.after) for c in FieldChange.objects.filter(
+        scheme=scheme, kind=FieldChange.Kind.PUT_BACK)}
+    assert logged == {("kingdee", "FTEL", "021-0000", "0574-1"),
+                      ("dingtalk", "FName", "钉钉里改的名字", "宁波双向科技有限公司")}
+    assert writes(run(scheme)) == {}
+
+
+def test_with_queue_a_non_master_edit_waits_for_a_person(world, paired):
+    scheme, key, number = paired
+    scheme.target_params = {**scheme.target_params, "on_violation": "queue"}
+    scheme.save()
+    kingdee_save(world, customer(number), FTEL="021-0000")
+    run(scheme)
+
+    record = SyncRecord.objects.get(scheme=scheme, source_key=key)
+    assert record.status == Status.CONFLICT and record.reason_code == "non_master_edit"
+    assert record.reason_params["fields"]["FTEL"]["suggestion"] == "source"
+    assert customer(number).model["FTEL"] == "021-0000"  # held, not put back
+    assert FieldChange.objects.filter(scheme=scheme, kind=FieldChange.Kind.QUEUED, field="FTEL").exists()
+
+    engine.resolve_conflicts([record.pk], keep="target", user=None, note="金蝶的电话是对的")
+    run(scheme)
+    assert crm(key).data["phone"] == "021-0000" and customer(number).model["FTEL"] == "021-0000"
+    assert SyncRecord.objects.get(pk=record.pk).status == Status.SUCCEEDED
+    assert writes(run(scheme)) == {}
+
+
+def test_both_sides_changed_is_a_conflict_decided_singly_or_in_bulk(world, paired):
+    scheme, key, number = paired
+    other = world.crm("create", owner=world.sellers[1][0], data={"customer_name": "第二家冲突公司", "short_name": "二"})
+    scheme.target_params = {**scheme.target_params, "master_rules": {  # nobody decided the short name: a person does
+        name: master for name, master in scheme.target_params["master_rules"].items() if name != "FShortName"}}
+    scheme.save()
+    run(scheme)
+
+    second = pairs(scheme)[other["instanceId"]]
+    for instance, num, (dingtalk_value, kingdee_value) in ((key, number, ("钉钉简称", "金蝶简称")),
+                                                           (other["instanceId"], second, ("钉钉二", "金蝶二"))):
+        world.crm("update", instanceId=instance, data={"short_name": dingtalk_value})
+        kingdee_save(world, customer(num), FShortName=kingdee_value)
+    run(scheme)
+
+    first, bulk = (SyncRecord.objects.get(scheme=scheme, source_key=k) for k in (key, other["instanceId"]))
+    assert first.status == bulk.status == Status.CONFLICT and first.reason_code == "twoway_conflict"
+    values = first.reason_params["fields"]["FShortName"]
+    assert (values["source"], values["target"], values["synced"]) == ("钉钉简称", "金蝶简称", "双向科技")
+    assert customer(number).model["FShortName"] == "金蝶简称" and crm(key).data["short_name"] == "钉钉简称"
+
+    engine.resolve_conflicts([first.pk], keep="target", user=None, note="")  # keep Kingdee's
+    run(scheme)
+    assert crm(key).data["short_name"] == "金蝶简称"
+    engine.resolve_conflicts([bulk.pk], keep="source", user=None, note="")  # keep DingTalk's
+    run(scheme)
+    assert customer(second).model["FShortName"] == "钉钉二"
+    assert not SyncRecord.objects.filter(scheme=scheme, status=Status.CONFLICT).exists()
+    assert writes(run(scheme)) == {}
+
+
+def test_customers_are_never_deleted_removal_forbids_or_flags(world, paired):
+    scheme, key, number = paired
+    other = world.crm("create", data={"customer_name": "金蝶里禁用的客户"})
+    run(scheme)
+
+    other_number = pairs(scheme)[other["instanceId"]]
+    world.crm("delete", instanceId=key)
+    world.kingdee_client().forbid("BD_Customer", [other_number])
+    run(scheme)
+    quiet = run(scheme)
+
+    assert customer(number).forbidden  # still there, forbidden
+    flagged = crm(other["instanceId"])
+    assert not flagged.deleted and flagged.data["kingdee_status"] == "金蝶已禁用"
+    kinds = set(FieldChange.objects.filter(scheme=scheme).values_list("kind", flat=True))
+    assert {FieldChange.Kind.FORBID, FieldChange.Kind.FLAG} <= kinds
+    assert writes(quiet) == {}
+
+
+def test_only_it_signs_rules_and_the_history_shows_who_and_when(world, paired):
+    scheme, _key, _number = paired
+    it, finance = user("it", IT_ADMIN), user("finance", FINANCE)
+    versions = scheme.versions.count()
+    with pytest.raises(PermissionDenied):
+        rules.decide(scheme, {"FTEL": "kingdee"}, user=finance)
+
+    made = rules.decide(scheme, {"FTEL": "kingdee", "FADDRESS": "newest"}, user=it, note="三方会议")
+    again = rules.decide(scheme, {"FTEL": "kingdee"}, user=it)
+
+    assert [r.field for r in made] == ["FTEL", "FADDRESS"] and again == []  # FADDRESS signed its proposal
+    scheme.refresh_from_db()
+    assert scheme.target_params["master_rules"]["FTEL"] == "kingdee"
+    assert scheme.versions.count() == versions + 1
+    table = {row["field"]: row for row in rules.table(scheme)}
+    assert table["FTEL"]["master"] == "kingdee" and table["FTEL"]["signed"] and table["FTEL"]["decided_by"] == "it"
+    assert not table["FName"]["signed"]
+    history = rules.history(scheme)
+    assert [(r.field, r.previous, r.master, r.decided_by.username, r.note) for r in history] == [
+        ("FADDRESS", "newest", "newest", "it", "三方会议"), ("FTEL", "dingtalk", "kingdee", "it", "三方会议")]
+    with pytest.raises(Exception):
+        rules.decide(scheme, {"FSELLER": "kingdee"}, user=it)  # DingTalk's API cannot write the owner
+    assert MasterRule.objects.filter(scheme=scheme).count() == 2
