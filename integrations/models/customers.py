@@ -15,8 +15,8 @@ from integrations.models.schemes import Scheme
 
 class MasterRule(models.Model):
     class Master(models.TextChoices):
-        DINGTALK = "dingtalk", _("DingTalk")
-        KINGDEE = "kingdee", _("Kingdee")
+        DINGTALK = "dingtalk", _("DingTalk is master")
+        KINGDEE = "kingdee", _("Kingdee is master")
         NEWEST = "newest", _("newest change wins")
 
     scheme = models.ForeignKey(Scheme, models.CASCADE, related_name="master_rules", verbose_name=_("scheme"))
