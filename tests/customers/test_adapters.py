@@ -69,3 +69,13 @@ def test_kingdee_customers_are_read_once_each_updated_by_changed_fields_and_forb
     made = target.create([{"FName": "丁"}])
     assert made[0].ok and fake.saves[-1][1]["IsAutoSubmitAndAudit"] is True
     assert target.forbid(["CUST0001"])["CUST0001"].ok and fake.forbidden == ["CUST0001"]
+
+
+def test_identity_reverse_maps_a_kingdee_staff_number_to_its_dingtalk_user():
+    from integrations import mapping
+
+    lookups = mapping.Lookups(staff_identity=lambda staff: {"XH0001": "u1"}.get(staff, ""))
+    row = mapping.Row("owner", "FSELLER", "identity_reverse")
+    assert mapping.build_payload([row], {"FSELLER": "XH0001"}, lookups).payload == {"owner": "u1"}
+    failed = mapping.build_payload([row], {"FSELLER": "XH9999"}, lookups)
+    assert not failed.ok and "XH9999" in failed.errors[0].render_error()
