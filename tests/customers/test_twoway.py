@@ -96,7 +96,7 @@ def test_with_queue_a_non_master_edit_waits_for_a_person(world, paired):
     assert writes(run(scheme)) == {}
 
 
-def test_both_sides_changed_is_a_conflict_decided_singly_or_in_bulk(world, paired):
+def test_both_sides_changed_is_a_conflict_decided_singly_or_in_bulk(world, paired, client, it_user):
     scheme, key, number = paired
     other = world.crm("create", owner=world.sellers[1][0], data={"customer_name": "第二家冲突公司", "short_name": "二"})
     scheme.target_params = {**scheme.target_params, "master_rules": {  # nobody decided the short name: a person does
@@ -117,10 +117,13 @@ def test_both_sides_changed_is_a_conflict_decided_singly_or_in_bulk(world, paire
     assert (values["source"], values["target"], values["synced"]) == ("钉钉简称", "金蝶简称", "双向科技")
     assert customer(number).model["FShortName"] == "金蝶简称" and crm(key).data["short_name"] == "钉钉简称"
 
-    engine.resolve_conflicts([first.pk], keep="target", user=None, note="")  # keep Kingdee's
+    client.force_login(it_user)
+    page = client.get(f"/admin/integrations/reviewrecord/{first.pk}/change/")
+    assert "钉钉“钉钉简称”，金蝶“金蝶简称”" in page.content.decode()
+    client.post(f"/admin/integrations/reviewrecord/{first.pk}/keep/kingdee/")  # on the record's page
     run(scheme)
     assert crm(key).data["short_name"] == "金蝶简称"
-    engine.resolve_conflicts([bulk.pk], keep="source", user=None, note="")  # keep DingTalk's
+    client.post("/admin/integrations/reviewrecord/", {"action": "keep_source", "_selected_action": [bulk.pk]})
     run(scheme)
     assert customer(second).model["FShortName"] == "钉钉二"
     assert not SyncRecord.objects.filter(scheme=scheme, status=Status.CONFLICT).exists()
