@@ -61,7 +61,7 @@ def test_changes_reach_the_other_side_and_a_second_run_writes_nothing(world, pai
                                                             ("dingtalk", "FName", "宁波双向科技股份有限公司")}
 
 
-def test_a_non_master_edit_is_put_back_and_logged(world, paired):
+def test_a_non_master_edit_is_put_back_and_logged(world, paired, client, it_user):
     scheme, key, number = paired
     kingdee_save(world, customer(number), FTEL="021-0000")  # DingTalk owns the phone
     world.crm("update", instanceId=key, data={"customer_name": "钉钉里改的名字"})  # Kingdee owns the name
@@ -74,6 +74,9 @@ def test_a_non_master_edit_is_put_back_and_logged(world, paired):
     assert logged == {("kingdee", "FTEL", "021-0000", "0574-1"),
                       ("dingtalk", "FName", "钉钉里改的名字", "宁波双向科技有限公司")}
     assert writes(run(scheme)) == {}
+    client.force_login(it_user)
+    page = client.get(f"/admin/integrations/fieldchange/?scheme__id__exact={scheme.pk}&kind__exact=put_back")
+    assert page.status_code == 200 and "021-0000" in page.content.decode() and "钉钉里改的名字" in page.content.decode()
 
 
 def test_with_queue_a_non_master_edit_waits_for_a_person(world, paired):
