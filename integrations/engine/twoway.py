@@ -173,6 +173,7 @@ class TwoWayBooking:
         self.lookups = mapping.Lookups(value_maps=scheme.value_map_dicts(), identity=identity_lookup(scheme),
                                        staff_identity=lru_cache(maxsize=None)(dingtalk_userid_of_staff))
         self.changes = []  # FieldChange rows to store
+        self.failure = ""  # the remote's words when a whole batch call failed
         self.counts = {"to_kingdee": 0, "to_dingtalk": 0, "created_in_kingdee": 0, "created_in_dingtalk": 0,
                        "put_back": 0, "conflicts": 0, "forbidden": 0, "flagged": 0, "paired": 0, "proposed": 0}
 
@@ -392,7 +393,7 @@ class TwoWayBooking:
                         reason_params=params, error="")
         # Removed on one side: disabled on the other, never deleted.
         forbid = [number for _record, number in plan.forbid]
-        answers = self.target.forbid(forbid) if forbid else {}
+        answers = self.guarded(self.target.forbid, forbid, {}) if forbid else {}
         for record, number in plan.forbid:
             outcome = answers.get(number)
             if outcome is not None and outcome.ok:
@@ -401,8 +402,8 @@ class TwoWayBooking:
                 self.settle(record, Status.SUCCEEDED, synced_state={**(record.synced_state or {}),
                                                                      "removed": "dingtalk"})
             else:
-                self.refused(record, outcome.message if outcome else "")
-        flagged = self.source.flag([key for _record, key in plan.flag]) if plan.flag else {}
+                self.refused(record, outcome.message if outcome else self.failure)
+        flagged = self.guarded(self.source.flag, [key for _record, key in plan.flag], {}) if plan.flag else {}
         for record, key in plan.flag:
             if flagged.get(key) == "":
                 self.counts["flagged"] += 1
@@ -411,7 +412,7 @@ class TwoWayBooking:
                 self.settle(record, Status.SUCCEEDED, synced_state={**(record.synced_state or {}),
                                                                      "removed": "kingdee"})
             else:
-                self.refused(record, flagged.get(key, ""))
+                self.refused(record, flagged.get(key) or self.failure)
         self.write_pairs(plan.pairs)
         self.write_new_pairs(plan.paired)
         for record, key, crm, candidates in plan.ambiguous:
@@ -428,17 +429,17 @@ class TwoWayBooking:
                                               for name, value in pair.comparison.to_target.items()})
                       for pair in pairs if pair.comparison.to_target]
         to_dingtalk = [(pair.record.source_key, pair.dingtalk_data) for pair in pairs if pair.dingtalk_data]
-        kingdee_answers = self.target.update(to_kingdee) if to_kingdee else {}
-        dingtalk_answers = self.source.update(to_dingtalk) if to_dingtalk else {}
+        kingdee_answers = self.guarded(self.target.update, to_kingdee, {}) if to_kingdee else {}
+        dingtalk_answers = self.guarded(self.source.update, to_dingtalk, {}) if to_dingtalk else {}
         for pair in pairs:
             comparison = pair.comparison
             refused = []
             if comparison.to_target:
                 outcome = kingdee_answers.get(pair.customer["_id"])
                 if outcome is None or not outcome.ok:
-                    refused.append(outcome.message if outcome else "")
+                    refused.append(outcome.message if outcome else self.failure)
             if pair.dingtalk_data and dingtalk_answers.get(pair.record.source_key) != "":
-                refused.append(dingtalk_answers.get(pair.record.source_key) or "")
+                refused.append(dingtalk_answers.get(pair.record.source_key) or self.failure)
             if refused:
                 self.refused(pair.record, "；".join(filter(None, refused)))
                 continue
@@ -512,9 +513,13 @@ class TwoWayBooking:
             view, result = self.dingtalk_view(crm)
             if result.ok:
                 todo.append((record or self.new_record(key, crm), crm, view, result.payload))
-        outcomes = self.target.create([payload for _record, _crm, _view, payload in todo]) if todo else []
+        outcomes = self.guarded(self.target.create, [payload for _record, _crm, _view, payload in todo], []) \
+            if todo else []
+        outcomes += [None] * (len(todo) - len(outcomes))
         for (record, crm, view, payload), outcome in zip(todo, outcomes):
-            if not outcome.ok:
+            if outcome is None:
+                self.refused(record, self.failure)
+            elif not outcome.ok:
                 self.refused(record, outcome.message)
                 continue
             self.counts["created_in_kingdee"] += 1
@@ -583,6 +588,16 @@ class TwoWayBooking:
 
     def wrap(self, name, value):
         return {"FNumber": value} if self.references.get(name) and value != "" else value
+
+    def guarded(self, call, items, default):
+        """A batch call to either side; when it fails as a whole, its records fail with the remote's words (the
+        next run compares them again: nothing half-written is taken for done)."""
+        try:
+            return call(items)
+        except RemoteError as error:
+            self.failure = error.message
+            self.run.error = "\n".join(filter(None, [self.run.error, error.message]))[:10000]
+            return default
 
     def refused(self, record, message):
         self.settle(record, SyncRecord.Status.FAILED, error_kind=SyncRecord.ErrorKind.REJECTED,

@@ -175,3 +175,26 @@ def test_only_it_signs_rules_and_the_history_shows_who_and_when(world, paired):
     with pytest.raises(Exception):
         rules.decide(scheme, {"FSELLER": "kingdee"}, user=it)  # DingTalk's API cannot write the owner
     assert MasterRule.objects.filter(scheme=scheme).count() == 2
+
+
+def test_a_side_that_fails_mid_run_leaves_its_records_to_the_next_run(world, paired, monkeypatch):
+    from integrations.adapters.crm import CustomerTarget
+    from integrations.clients.errors import TransientError
+
+    scheme, key, number = paired
+    world.crm("update", instanceId=key, data={"phone": "0574-9", "address": "宁波市海曙区"})
+
+    def down(self, items):
+        raise TransientError("金蝶暂时不可用", system="kingdee")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(CustomerTarget, "update", down)
+        failed = run(scheme)
+    record = SyncRecord.objects.get(scheme=scheme, source_key=key)
+    assert record.status == Status.FAILED and "金蝶暂时不可用" in record.error and "金蝶暂时不可用" in failed.error
+    assert customer(number).model["FTEL"] == "0574-1"
+
+    run(scheme)
+    assert customer(number).model["FTEL"] == "0574-9" and customer(number).model["FADDRESS"] == "宁波市海曙区"
+    assert SyncRecord.objects.get(pk=record.pk).status == Status.SUCCEEDED
+    assert writes(run(scheme)) == {}
