@@ -23,6 +23,7 @@ from functools import lru_cache
 
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from integrations import mapping, reasons
 from integrations.adapters.crm import moment
@@ -30,7 +31,7 @@ from integrations.adapters.masterdata import flatten
 from integrations.clients.errors import RemoteError
 from integrations.engine.booking import identity_lookup
 from integrations.identity import dingtalk_userid_of_staff
-from integrations.models import FieldChange, Scheme, SyncRecord
+from integrations.models import FieldChange, MasterRule, Scheme, SyncRecord
 
 SOURCE, TARGET, NEWEST, ASK = "source", "target", "newest", "ask"
 RULES = (SOURCE, TARGET, NEWEST, ASK)
@@ -182,6 +183,14 @@ class TwoWayBooking:
     def execute(self, *, window=None, keys=None, record_ids=None):
         """Every entry point (schedule, event, retry) compares everything: the sides are read whole anyway."""
         started = time.monotonic()
+        waiting = unsigned(self.scheme, self.fields)
+        if waiting:  # 主从关系必须先签字定: nothing is paired or written before IT signed every field's master
+            self.interrupted = True
+            self.run.error = gettext("The master rule of %(fields)s is not signed: IT signs it on the scheme's "
+                                     "master rules page before the sync writes anything.") % {
+                "fields": "、".join(FIELD_LABELS.get(name, name) for name in waiting)}
+            self.stats = {"twoway": self.counts}
+            return
         try:
             dingtalk = self.source.customers()
             kingdee = self.target.customers(self.read_fields())
@@ -276,6 +285,7 @@ class TwoWayBooking:
         both_sides = {name: source[name] for name in self.fields}, {name: target[name] for name in self.fields}
         comparison = compare(state, *both_sides, rules, source_time=moment(crm.get("modifyTime")),
                              target_time=moment(customer.get("_modified")))
+        self.hold_both_changed(state, comparison, both_sides, decided)
         self.hold_violations(state, comparison, both_sides, decided)
         for name in list(comparison.to_source):
             key = self.dingtalk_key[name]
@@ -292,6 +302,22 @@ class TwoWayBooking:
         plan.pairs.append(PairPlan(record, crm, customer, state, both_sides, comparison,
                                    {self.dingtalk_key[n]: back.get(self.dingtalk_key[n], "")
                                     for n in comparison.to_source}))
+
+    def hold_both_changed(self, state, comparison, sides, decided):
+        """A field with a master that was changed on both sides since the last sync is a conflict for a person,
+        with the master as the suggestion (two people disagree: the rule does not silently overwrite either).
+        "Newest change wins" decides by itself; a pair made just now follows its master."""
+        was_source, was_target = state.get("source") or {}, state.get("target") or {}
+        for push in (comparison.to_target, comparison.to_source):
+            for name in list(push):
+                if name in decided or self.rules.get(name) not in (SOURCE, TARGET):
+                    continue
+                if was_source.get(name) is None or was_target.get(name) is None:
+                    continue
+                if sides[0][name] != was_source[name] and sides[1][name] != was_target[name]:
+                    comparison.conflicts[name] = {"source": sides[0][name], "target": sides[1][name],
+                                                  "synced": was_target[name], "suggestion": self.rules[name]}
+                    del push[name]
 
     def hold_violations(self, state, comparison, sides, decided):
         """A change on the side that is not master of a field: put back (the comparison already pushes the
@@ -643,6 +669,17 @@ class PairPlan:
 FIELD_LABELS = {"FName": "客户名称", "FShortName": "简称", "FSOCIALCRECODE": "统一社会信用代码",
                 "FTAXREGISTERCODE": "纳税登记号", "FTEL": "联系电话", "FADDRESS": "通讯地址", "FSELLER": "销售员",
                 "FCustTypeId": "客户类别"}
+
+
+def unsigned(scheme, fields):
+    """The two-way fields whose master in force is not the one IT signed last (never signed, or changed since
+    outside the rules page, e.g. in the scheme's settings JSON)."""
+    in_force = (scheme.target_params or {}).get("master_rules") or {}
+    signed = {}
+    for name, master in MasterRule.objects.filter(scheme=scheme).order_by("decided_at", "id").values_list(
+            "field", "master"):
+        signed[name] = master
+    return [name for name in fields if not in_force.get(name) or signed.get(name) != in_force.get(name)]
 
 
 def rules_of(master_rules, fields, dingtalk_key):

@@ -6,9 +6,12 @@ from dataclasses import dataclass
 import pytest
 import requests
 
+from django.contrib.auth.models import Group, User
+
 from devtools import demo
 from integrations.clients import client_for
-from integrations.customers import create_customer_scheme
+from integrations.customers import create_customer_scheme, rules
+from portal.roles import IT_ADMIN, sync_roles
 from sandbox import roster
 from sandbox.dingtalk.models import Employee
 from sso.identities import seed_demo_identities
@@ -40,9 +43,21 @@ class World:
     def kingdee_client(self):
         return client_for(self.kingdee)
 
-    def scheme(self, **options):
-        return create_customer_scheme(source_connection=self.dingtalk, target_connection=self.kingdee,
-                                      operator_userid=self.operator, **options)
+    def scheme(self, signed=True, **options):
+        """The scheme from the template; with `signed`, IT signed the template's master rules as they are."""
+        scheme = create_customer_scheme(source_connection=self.dingtalk, target_connection=self.kingdee,
+                                        operator_userid=self.operator, **options)
+        if signed:
+            rules.decide(scheme, scheme.target_params["master_rules"], user=it_signer(), note="方案评审会")
+            scheme.refresh_from_db()
+        return scheme
+
+
+def it_signer():
+    sync_roles()
+    user, _created = User.objects.get_or_create(username="it-signer", defaults={"is_staff": True})
+    user.groups.add(Group.objects.get(name=IT_ADMIN))
+    return User.objects.get(pk=user.pk)
 
 
 @pytest.fixture

@@ -3,11 +3,11 @@ that forbid or flag, and a second run that writes nothing."""
 
 import pytest
 from django.contrib.auth.models import Group, User
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 
 from integrations import engine
 from integrations.customers import rules
-from integrations.models import FieldChange, MasterRule, SyncRecord
+from integrations.models import FieldChange, SyncRecord, SyncRun
 from portal.roles import FINANCE, IT_ADMIN, sync_roles
 from sandbox.dingtalk.models import CrmCustomer
 from tests.customers.helpers import first_matching, kingdee_customers, kingdee_save, pairs, run, writes
@@ -102,9 +102,6 @@ def test_with_queue_a_non_master_edit_waits_for_a_person(world, paired):
 def test_both_sides_changed_is_a_conflict_decided_singly_or_in_bulk(world, paired, client, it_user):
     scheme, key, number = paired
     other = world.crm("create", owner=world.sellers[1][0], data={"customer_name": "第二家冲突公司", "short_name": "二"})
-    scheme.target_params = {**scheme.target_params, "master_rules": {  # nobody decided the short name: a person does
-        name: master for name, master in scheme.target_params["master_rules"].items() if name != "FShortName"}}
-    scheme.save()
     run(scheme)
 
     second = pairs(scheme)[other["instanceId"]]
@@ -118,11 +115,12 @@ def test_both_sides_changed_is_a_conflict_decided_singly_or_in_bulk(world, paire
     assert first.status == bulk.status == Status.CONFLICT and first.reason_code == "twoway_conflict"
     values = first.reason_params["fields"]["FShortName"]
     assert (values["source"], values["target"], values["synced"]) == ("钉钉简称", "金蝶简称", "双向科技")
+    assert values["suggestion"] == "source"  # DingTalk is master of the short name: the rule suggests its value
     assert customer(number).model["FShortName"] == "金蝶简称" and crm(key).data["short_name"] == "钉钉简称"
 
     client.force_login(it_user)
     page = client.get(f"/admin/integrations/reviewrecord/{first.pk}/change/")
-    assert "钉钉“钉钉简称”，金蝶“金蝶简称”" in page.content.decode()
+    assert "钉钉“钉钉简称”，金蝶“金蝶简称”（按主从规则建议：保留钉钉的）" in page.content.decode()
     client.post(f"/admin/integrations/reviewrecord/{first.pk}/keep/kingdee/")  # on the record's page
     run(scheme)
     assert crm(key).data["short_name"] == "金蝶简称"
@@ -162,19 +160,33 @@ def test_only_it_signs_rules_and_the_history_shows_who_and_when(world, paired):
     made = rules.decide(scheme, {"FTEL": "kingdee", "FADDRESS": "newest"}, user=it, note="三方会议")
     again = rules.decide(scheme, {"FTEL": "kingdee"}, user=it)
 
-    assert [r.field for r in made] == ["FTEL", "FADDRESS"] and again == []  # FADDRESS signed its proposal
+    assert [r.field for r in made] == ["FTEL"] and again == []  # FADDRESS was signed newest already
     scheme.refresh_from_db()
     assert scheme.target_params["master_rules"]["FTEL"] == "kingdee"
     assert scheme.versions.count() == versions + 1
     table = {row["field"]: row for row in rules.table(scheme)}
     assert table["FTEL"]["master"] == "kingdee" and table["FTEL"]["signed"] and table["FTEL"]["decided_by"] == "it"
-    assert not table["FName"]["signed"]
+    assert table["FName"]["signed"] and table["FName"]["decided_by"] == "it-signer"
     history = rules.history(scheme)
-    assert [(r.field, r.previous, r.master, r.decided_by.username, r.note) for r in history] == [
-        ("FADDRESS", "newest", "newest", "it", "三方会议"), ("FTEL", "dingtalk", "kingdee", "it", "三方会议")]
-    with pytest.raises(Exception):
+    assert [(r.field, r.previous, r.master, r.decided_by.username, r.note) for r in history[:2]] == [
+        ("FTEL", "dingtalk", "kingdee", "it", "三方会议"), ("FCustTypeId", "kingdee", "kingdee", "it-signer", "方案评审会")]
+    with pytest.raises(ValidationError):
         rules.decide(scheme, {"FSELLER": "kingdee"}, user=it)  # DingTalk's API cannot write the owner
-    assert MasterRule.objects.filter(scheme=scheme).count() == 2
+
+
+def test_nothing_is_written_before_every_master_rule_is_signed(world):
+    world.crm("create", data={"customer_name": "未签字时的客户"})
+    scheme = world.scheme(signed=False)
+    refused = run(scheme)
+    assert refused.status == SyncRun.Status.FAILED and "尚未签字" in refused.error
+    assert not SyncRecord.objects.filter(scheme=scheme).exists()
+
+    rules.decide(scheme, scheme.target_params["master_rules"], user=user("it", IT_ADMIN))
+    scheme.target_params = {**scheme.target_params, "master_rules": {  # changed outside the rules page
+        **scheme.target_params["master_rules"], "FTEL": "kingdee"}}
+    scheme.save()
+    again = run(scheme)
+    assert again.status == SyncRun.Status.FAILED and "联系电话" in again.error
 
 
 def test_a_side_that_fails_mid_run_leaves_its_records_to_the_next_run(world, paired, monkeypatch):
