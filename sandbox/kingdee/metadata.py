@@ -218,23 +218,23 @@ AR_RECEIVEBILL = Form(
     fields=_upper({"FBillTypeID": "单据类型", "FDATE": "业务日期", "FCONTACTUNITTYPE": "往来单位类型",
                    "FCONTACTUNIT": "往来单位", "FPAYUNITTYPE": "付款单位类型", "FPAYUNIT": "付款单位",
                    "FCURRENCYID": "币别", "FPAYORGID": "收款组织", "FSETTLEORGID": "结算组织", "FSALEORGID": "销售组织",
-                   "FRECEIVEAMOUNTFOR": "收款金额", "FREMARK": "备注"}),
+                   "FRECEIVEAMOUNTFOR_H": "应收金额", "FREALRECAMOUNTFOR": "实收金额", "FREMARK": "备注"}),
     references=_upper({"FBillTypeID": "BOS_BillType", "FCURRENCYID": CURRENCY, "FPAYORGID": ORG,
                        "FSETTLEORGID": ORG, "FSALEORGID": ORG, "FCONTACTUNIT": "", "FPAYUNIT": ""}),
     entities=[Entity("FRECEIVEBILLENTRY", "收款单明细", _upper({
         "FEntryID": "分录内码", "FSETTLETYPEID": "结算方式", "FPURPOSEID": "收款用途", "FRECTOTALAMOUNTFOR": "应收金额",
         "FRECAMOUNTFOR_E": "收款金额"}), _upper({"FSETTLETYPEID": "BD_SETTLETYPE", "FPURPOSEID": "CN_RECPAYPURPOSE"}))],
-    dates=("FDATE",), amounts=("FRECEIVEAMOUNTFOR", "FRECTOTALAMOUNTFOR", "FRECAMOUNTFOR_E"),
+    dates=("FDATE",), amounts=("FRECEIVEAMOUNTFOR_H", "FREALRECAMOUNTFOR", "FRECTOTALAMOUNTFOR", "FRECAMOUNTFOR_E"),
 )
 AR_RECEIVABLE = Form(
     "AR_receivable", "应收单", number_prefix="AR",
     fields=_upper({"FBillTypeID": "单据类型", "FDATE": "业务日期", "FENDDATE_H": "到期日", "FCUSTOMERID": "客户",
                    "FCURRENCYID": "币别", "FSETTLEORGID": "结算组织", "FSALEORGID": "销售组织", "FSALEDEPTID": "销售部门",
                    "FSALEERID": "销售员", "FALLAMOUNTFOR": "价税合计", "FWRITTENOFFAMOUNTFOR": "已核销金额",
-                   "FNOTWRITTENOFFAMOUNTFOR": "未核销金额"}),
+                   "FNORECEIVEAMOUNT": "未收款金额"}),
     references=_upper({"FBillTypeID": "BOS_BillType", "FCUSTOMERID": "BD_Customer", "FCURRENCYID": CURRENCY,
                        "FSETTLEORGID": ORG, "FSALEORGID": ORG, "FSALEDEPTID": DEPT, "FSALEERID": "BD_Empinfo"}),
-    dates=("FDATE", "FENDDATE_H"), amounts=("FALLAMOUNTFOR", "FWRITTENOFFAMOUNTFOR", "FNOTWRITTENOFFAMOUNTFOR"),
+    dates=("FDATE", "FENDDATE_H"), amounts=("FALLAMOUNTFOR", "FWRITTENOFFAMOUNTFOR", "FNORECEIVEAMOUNT"),
 )
 
 FORMS = {form.form_id.upper(): form for form in [AP_PAYBILL, BD_EMPINFO, BD_DEPARTMENT, BD_CUSTOMER, BD_SUPPLIER,
