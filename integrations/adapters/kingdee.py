@@ -1,11 +1,15 @@
 """Kingdee as a target: BatchSave of one form, optional submit and audit, lookup by the dedupe field."""
 
+import hashlib
+
 from django.utils.translation import gettext_lazy as _
 
 from integrations.adapters.base import Outcome, Param, TargetAdapter, register_target
 from integrations.clients.errors import BusinessError
 
 FIND_CHUNK = 200  # keys per ExecuteBillQuery; keeps the filter string short
+NUMBER_TAKEN = "违反字段唯一性要求"  # MsgCode 11 on FBillNo: the number is used by a bill already (reference §6.3)
+MAX_NUMBER = 80
 
 
 def quote(value):
@@ -23,6 +27,10 @@ class SaveTarget(TargetAdapter):
         "audit": Param(_("audit after submitting"), bool, default=False),
         "verify_base_data": Param(_("verify base-data numbers (IsVerifyBaseDataField)"), bool, default=True),
         "options": Param(_("other Save options"), dict, default={}),
+        # Reference §9.3 step 3: a second guard that holds whatever the timing. Only where the form's coding rule
+        # lets a bill be saved with its own number.
+        "number_from_key": Param(_("bill number from the source key (refuses a second save; the coding rule must "
+                                   "allow manual numbers)"), bool, default=False),
     }
 
     @property
@@ -31,9 +39,22 @@ class SaveTarget(TargetAdapter):
 
     def write(self, items):
         models = [self.with_dedupe_key(key, payload) for key, payload in items]
+        if self.params.get("number_from_key"):
+            models = [{**model, "FBillNo": bill_number(key)} for (key, _payload), model in zip(items, models)]
         options = {**self.params.get("options", {}), "IsVerifyBaseDataField": bool(self.params["verify_base_data"])}
         results = self.client.batch_save(self.form_id, models, **options)
-        return [self._outcome(result) for result in results]
+        outcomes = [self._outcome(result) for result in results]
+        if self.params.get("number_from_key"):
+            outcomes = self._adopt_taken_numbers([key for key, _payload in items], outcomes)
+        return outcomes
+
+    def _adopt_taken_numbers(self, keys, outcomes):
+        """A save refused because its number is taken was written before (a save whose answer was lost landed
+        after all): the bill that carries the key is adopted instead of failing. A number taken by a bill of
+        another key stays a failure, in Kingdee's words."""
+        taken = [key for key, outcome in zip(keys, outcomes) if not outcome.ok and _number_taken(outcome.response)]
+        found = self.find(taken) if taken else {}
+        return [found.get(key, outcome) if key in taken else outcome for key, outcome in zip(keys, outcomes)]
 
     @staticmethod
     def _outcome(result):
@@ -91,6 +112,18 @@ class SaveTarget(TargetAdapter):
                                                            params={"step": operation, "message": message})
             numbers = [number for number in numbers if number not in failures]
         return failures
+
+
+def bill_number(key):
+    """The bill number a source key always gets (deterministic, within Kingdee's number length)."""
+    key = str(key)
+    return key if len(key) <= MAX_NUMBER else hashlib.sha1(key.encode()).hexdigest()
+
+
+def _number_taken(response):
+    errors = (response or {}).get("errors") or []
+    return bool(errors) and all(str(error.get("field") or "").upper() == "FBILLNO"
+                                and NUMBER_TAKEN in str(error.get("message") or "") for error in errors)
 
 
 class _Failed:
