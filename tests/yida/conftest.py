@@ -47,16 +47,16 @@ class World:
         assert response.status_code == 200, response.text
         return response.json()
 
-    def scheme(self, slug, **source):
+    def scheme(self, slug, scheduled=False, **source):
+        """A scheme from the template, manual unless `scheduled` (then on the template's own schedule)."""
         template = market.get(slug)
         params = {**template["source"]["params"], **source}
-        scheme = market.create_scheme(slug, source_connection=self.dingtalk, target_connection=self.kingdee,
-                                      source_params=params, schedule_kind=Scheme.ScheduleKind.MANUAL,
-                                      start_from=timezone.now() - timedelta(days=10))
-        return scheme
+        timing = {} if scheduled else {"schedule_kind": Scheme.ScheduleKind.MANUAL}
+        return market.create_scheme(slug, source_connection=self.dingtalk, target_connection=self.kingdee,
+                                    source_params=params, start_from=timezone.now() - timedelta(days=10), **timing)
 
-    def yida_scheme(self, key):
-        return self.scheme(TEMPLATES[key], form_uuid=self.credentials["yida"]["forms"][key],
+    def yida_scheme(self, key, scheduled=False):
+        return self.scheme(TEMPLATES[key], scheduled, form_uuid=self.credentials["yida"]["forms"][key],
                            user_id=self.credentials["yida"]["user_id"])
 
     def kingdee_writes(self):
