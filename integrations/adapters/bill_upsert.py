@@ -6,12 +6,28 @@ written at all; otherwise `find` looks the key up in the dedupe field (one query
 across schemes too) and `plan` creates the bill or saves it again under its own FID. An update sends the whole
 payload with `IsDeleteEntry: true`: the entry rows are replaced by the source's rows. Kingdee refuses to change a
 submitted or audited bill; that record fails with Kingdee's words, and a person un-audits it and retries.
+
+A bill edited in Kingdee since the portal wrote it (its `FModifyDate` moved) is not overwritten by the next source
+change: the record becomes a conflict. "Keep DingTalk" writes the source's version over it; "keep Kingdee" leaves
+the bill as Kingdee has it and the portal stops updating it. The state kept per key is the bill's modify time after
+the portal's write and the fingerprint of the payload written (`_fingerprint`).
 """
+
+import hashlib
+import json
+
 
 from django.utils.translation import gettext_lazy as _
 
 from integrations.adapters.base import Change, Outcome, Param, TargetAdapter, register_target
 from integrations.adapters.kingdee import FIND_CHUNK, _message, quote
+
+MODIFIED = "modified"  # the bill's FModifyDate as Kingdee answers it
+
+
+def fingerprint(payload):
+    text = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 @register_target
@@ -33,42 +49,61 @@ class BillUpsertTarget(TargetAdapter):
         return self.params["form_id"]
 
     def find(self, keys):
-        """{key: Outcome(id, number, state={"status": FDocumentStatus})} of the bills already holding these keys."""
+        """{key: Outcome(id, number, state={"modified": FModifyDate, "_status": FDocumentStatus})} of the bills
+        already holding these keys (one query per 200 keys)."""
         if not self.dedupe_field:
             return {}
         wanted = list(dict.fromkeys(key[0] if isinstance(key, tuple) else key for key in keys))
         found = {}
-        for start in range(0, len(wanted), FIND_CHUNK):
-            chunk = wanted[start:start + FIND_CHUNK]
-            rows = self.client.execute_bill_query(
-                self.form_id, ["FID", "FBillNo", "FDocumentStatus", self.dedupe_field],
-                filter_string=f"{self.dedupe_field} in ({','.join(quote(key) for key in chunk)})",
-                order_string="FID ASC", limit=10000)
-            for bill_id, number, status, key in rows:
-                bills = found.setdefault(str(key), {})
-                bills.setdefault(str(bill_id), (str(number), str(status or "")))
+        for key, bill_id, number, status, modified in self.read(self.dedupe_field, wanted):
+            found.setdefault(key, {}).setdefault(bill_id, (number, status, modified))
         outcomes = {}
         for key, bills in found.items():
-            (bill_id, (number, status)), *others = bills.items()
-            outcome = Outcome(True, bill_id, number, state={"status": status},
-                              response={"found": [[i, n] for i, (n, _s) in bills.items()]})
+            (bill_id, (number, status, modified)), *others = bills.items()
+            outcome = Outcome(True, bill_id, number, state={MODIFIED: modified, "_status": status},
+                              response={"found": [[i, n] for i, (n, _s, _m) in bills.items()]})
             if others:
                 outcome.code = "several_in_target"
-                outcome.params = {"count": len(bills), "numbers": ", ".join(n for n, _s in bills.values())}
+                outcome.params = {"count": len(bills), "numbers": ", ".join(n for n, _s, _m in bills.values())}
             outcomes[key] = outcome
         return outcomes
+
+    def read(self, field, values):
+        """(value of `field`, FID, FBillNo, FDocumentStatus, FModifyDate) of the bills whose `field` is in `values`."""
+        for start in range(0, len(values), FIND_CHUNK):
+            chunk = values[start:start + FIND_CHUNK]
+            keys = ["FID", "FBillNo", "FDocumentStatus", "FModifyDate"] + ([field] if field != "FID" else [])
+            rows = self.client.execute_bill_query(
+                self.form_id, keys, filter_string=f"{field} in ({','.join(quote(value) for value in chunk)})",
+                order_string="FID ASC", limit=10000)
+            for row in rows:
+                bill_id, number, status, modified = row[:4]
+                yield str(row[4] if field != "FID" else bill_id), str(bill_id), str(number), str(status or ""), str(
+                    modified or "")
 
     def plan(self, key, payload, existing, written):
         if existing is None:
             return Change(Change.CREATE, {"Model": payload})
+        written = written if isinstance(written, dict) else {}
+        last, kept = written.get("target") or {}, set(written.get("kept") or [])
+        now = (existing.state or {}).get(MODIFIED, "")
+        if MODIFIED in kept:  # a person kept the bill as Kingdee has it
+            return Change(Change.UNCHANGED)
+        if last.get(MODIFIED) and now and now != last[MODIFIED]:
+            return Change(Change.CONFLICT, conflicts={MODIFIED: {"source": last.get(MODIFIED), "target": now,
+                                                                 "written": last.get(MODIFIED)}})
+        if last.get("_fingerprint") == fingerprint(payload):
+            return Change(Change.UNCHANGED)
         model = {"FID": int(existing.id), **{k: v for k, v in payload.items() if k.upper() != "FID"}}
-        return Change(Change.UPDATE, {"Model": model, "Number": existing.number}, tuple(payload))
+        return Change(Change.UPDATE, {"Model": model, "Number": existing.number, "Fingerprint": fingerprint(payload)},
+                      tuple(payload))
 
     def write(self, items):
         outcomes = [None] * len(items)
-        creates, updates = [], []
+        creates, updates, prints = [], [], {}
         for index, (key, change) in enumerate(items):
             model = change.get("Model") if isinstance(change, dict) and "Model" in change else change
+            prints[index] = change.get("Fingerprint") or fingerprint(model) if "Model" in change else fingerprint(change)
             model = self.with_dedupe_key(key, model)
             (updates if model.get("FID") else creates).append((index, model))
         base = {**self.params.get("options", {}), "IsVerifyBaseDataField": bool(self.params["verify_base_data"])}
@@ -86,4 +121,12 @@ class BillUpsertTarget(TargetAdapter):
                                           str(result.number or ""), message, response,
                                           code="" if result.ok else "target_refused",
                                           params={} if result.ok else {"message": message})
+        self.stamp(outcomes, prints)
         return outcomes
+
+    def stamp(self, outcomes, prints):
+        """The state to keep for each bill written: its modify time now (one query) and the payload's fingerprint."""
+        written = {outcome.id: index for index, outcome in enumerate(outcomes) if outcome and outcome.ok and outcome.id}
+        times = {bill_id: modified for _v, bill_id, _n, _s, modified in self.read("FID", list(written))}
+        for bill_id, index in written.items():
+            outcomes[index].state = {MODIFIED: times.get(bill_id, ""), "_fingerprint": prints[index]}

@@ -12,11 +12,11 @@ form's definition: sub-tables (`tableField_…`) become lists of rows keyed by t
 `订单明细[].数量` maps one entry row per sub-table row. Member fields read as their userids, comma-separated.
 """
 
+import time
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
-from django.core.cache import cache
 from django.utils.translation import gettext, gettext_lazy as _
 
 from integrations import mapping
@@ -25,7 +25,8 @@ from integrations.clients.dingtalk_yida import YIDA_PAGE, YIDA_REACH
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 GMT = "%Y-%m-%d %H:%M:%S"
-DEFINITIONS_SECONDS = 600  # a form's definition is read at most every ten minutes
+DEFINITIONS_SECONDS = 600  # a form's definition is read at most every ten minutes per process
+_definitions = {}  # (app type, form uuid) → (read at, {field id: (label, component, parent id)})
 MEMBER_PREFIXES = ("employeeField", "departmentSelectField", "departmentField")
 
 
@@ -84,14 +85,14 @@ class YidaSource(SourceAdapter):
         return normalise(row, self.components(), key)
 
     def components(self):
-        """{field id: (label, component, parent id)} of the form, from the shared cache or one call."""
-        cache_key = f"yida:definitions:{self.client.yida_app_type}:{self.params['form_uuid']}"
-        found = cache.get(cache_key)
-        if found is None:
+        """{field id: (label, component, parent id)} of the form, remembered in this process or read (one call)."""
+        cache_key = (getattr(self.client, "yida_app_type", ""), self.params["form_uuid"])
+        read_at, found = _definitions.get(cache_key, (0.0, None))
+        if found is None or time.monotonic() - read_at > DEFINITIONS_SECONDS:
             items = self.client.yida_definitions(self.params["form_uuid"], self.params["user_id"])
             found = {item["fieldId"]: (item.get("label") or item["fieldId"], item.get("componentName") or "",
                                        item.get("parentId") or "") for item in items if item.get("fieldId")}
-            cache.set(cache_key, found, DEFINITIONS_SECONDS)
+            _definitions[cache_key] = (time.monotonic(), found)
         return found
 
     def summary(self, data):
