@@ -13,6 +13,7 @@ from sandbox.dingtalk.models import (
     App, ApprovalInstance, Comment, Department, Employee, ProcessTemplate, PushedEvent, QuotaUsage, Robot,
     RobotMessage, SandboxSettings, StreamGateway, WorkNotice,
 )
+from sandbox.dingtalk.models import AttendanceCorrection, YidaApp, YidaForm, YidaInstance
 from sandbox.dingtalk.views.gate import injector, reset_counters
 
 
@@ -263,3 +264,35 @@ def readable_html(title, text, links):
     items = format_html_join("", '<li><a href="{}" target="_blank" rel="noopener">{}</a></li>',
                              ((link, link) for link in links))
     return format_html('<strong>{}</strong><pre style="white-space:pre-wrap">{}</pre><ul>{}</ul>', title, text, items)
+
+
+# --- Yida and attendance (sandbox/dingtalk/yida.py, attendance.py) ----------------------------------------
+
+
+@admin.register(YidaApp)
+class YidaAppAdmin(admin.ModelAdmin):
+    list_display = ["name", "app_type"]
+    readonly_fields = ["system_token"]
+
+
+@admin.register(YidaForm)
+class YidaFormAdmin(admin.ModelAdmin):
+    list_display = ["name", "form_uuid", "app"]
+    readonly_fields = ["components"]
+
+
+@admin.register(YidaInstance)
+class YidaInstanceAdmin(admin.ModelAdmin):
+    """Edit `form_data` here, or change instances through the `_yida` door (it bumps version and modified time)."""
+
+    list_display = ["title", "serial_no", "form", "version", "originator", "modified_at"]
+    list_filter = ["form"]
+    search_fields = ["form_instance_id", "serial_no", "title"]
+    readonly_fields = ["form_instance_id", "data_id", "created_at"]
+
+
+@admin.register(AttendanceCorrection)
+class AttendanceCorrectionAdmin(admin.ModelAdmin):
+    list_display = ["userid", "day", "column", "value"]
+    list_filter = ["column"]
+    search_fields = ["userid"]
