@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from integrations.adapters.base import Change, Outcome, Param, TargetAdapter, register_target
 from integrations.adapters.kingdee import FIND_CHUNK, _message, quote
 
-MODIFIED = "modified"  # the bill's FModifyDate as Kingdee answers it
+MODIFIED = "FModifyDate"  # the state kept: the bill's modify time as Kingdee answers it (shown in a conflict)
 
 
 def fingerprint(payload):
@@ -49,7 +49,7 @@ class BillUpsertTarget(TargetAdapter):
         return self.params["form_id"]
 
     def find(self, keys):
-        """{key: Outcome(id, number, state={"modified": FModifyDate, "_status": FDocumentStatus})} of the bills
+        """{key: Outcome(id, number, state={"FModifyDate": …, "_status": FDocumentStatus})} of the bills
         already holding these keys (one query per 200 keys)."""
         if not self.dedupe_field:
             return {}
