@@ -52,6 +52,8 @@ urlpatterns = [
     path("_contacts", org_door.contacts, name="contacts_door"),
     # Yida (宜搭) and attendance
     path("v1.0/yida/forms/instances/search", yida.search, name="yida_search"),
+    path("v1.0/yida/forms/instances/advances/queryAll", yida.advanced_search, name="yida_advanced_search"),
+    path("v1.0/yida/forms/instances/ids/<str:app_type>/<str:form_uuid>", yida.id_list, name="yida_id_list"),
     path("v1.0/yida/forms/instances/<str:instance_id>", yida.instance, name="yida_instance"),
     path("v1.0/yida/forms/innerTables/<str:instance_id>", yida.inner_table, name="yida_inner_table"),
     path("v1.0/yida/forms/definitions/<str:app_type>/<str:form_uuid>", yida.definitions, name="yida_definitions"),

@@ -192,6 +192,8 @@ def user_block(userid, names, key="userName"):
 
 def names_of(instances):
     userids = {i.originator for i in instances} | {i.modifier for i in instances}
+    userids |= {userid for i in instances for key, value in i.form_data.items()
+                if key.startswith("employeeField") and isinstance(value, list) for userid in value}
     return dict(Employee.objects.filter(userid__in=userids).values_list("userid", "name"))
 
 
@@ -204,6 +206,24 @@ def search_row(instance, names):
         "modifiedTimeGMT": gmt(instance.modified_at), "creatorUserId": instance.originator,
         "modifierUserId": instance.modifier, "originator": user_block(instance.originator, names),
         "modifyUser": user_block(instance.modifier, names), "instanceValue": "", "formData": instance.form_data,
+    }
+
+
+def advanced_row(instance, names):
+    """One item of the advanced search (`…/advances/queryAll`): its own names, and `_id` companion keys for member
+    fields (round 2 §4.3)."""
+    data = dict(instance.form_data)
+    for key, value in instance.form_data.items():
+        if key.startswith("employeeField") and isinstance(value, list):
+            data[f"{key}_id"] = list(value)
+            data[key] = [names.get(userid, userid) for userid in value]
+    return {
+        "formInstanceId": instance.form_instance_id, "formUuid": instance.form.form_uuid, "id": instance.data_id,
+        "title": instance.title, "serialNumber": instance.serial_no, "sequence": instance.serial_no,
+        "version": instance.version, "createTimeGMT": gmt(instance.created_at),
+        "modifiedTimeGMT": gmt(instance.modified_at), "creatorUserId": instance.originator,
+        "modifier": instance.modifier, "originator": user_block(instance.originator, names, key="name"),
+        "modifyUser": user_block(instance.modifier, names, key="name"), "instanceValue": "", "formData": data,
     }
 
 

@@ -106,16 +106,56 @@ def search(request):
     page, size = _int(p.get("currentPage"), "currentPage", 1), _int(p.get("pageSize"), "pageSize", 10)
     if page < 1 or not 1 <= size <= PAGE_MAX:
         raise Refusal("invalidParameter", f"pageSize 取值范围 1~{PAGE_MAX}")
+    rows = _selected(form, p)
+    chunk = rows[(page - 1) * size: page * size]
+    names = yida.names_of(chunk)
+    return json_response({"currentPage": page, "totalCount": len(rows),
+                          "data": [yida.search_row(instance, names) for instance in chunk]})
+
+
+def _page_of(p, query_page=None):
+    source = query_page if query_page is not None else p
+    page, size = _int(source.get("pageNumber"), "pageNumber", 1), _int(source.get("pageSize"), "pageSize", 10)
+    if page < 1 or not 1 <= size <= PAGE_MAX:
+        raise Refusal("invalidParameter", f"pageSize 取值范围 1~{PAGE_MAX}")
+    return page, size
+
+
+def _selected(form, p):
     instances = YidaInstance.objects.filter(form=form).order_by("-modified_at", "-pk")
     instances = _window(instances, p, "created_at", "create")
     instances = _window(instances, p, "modified_at", "modified")
     if p.get("originatorId"):
         instances = instances.filter(originator=p["originatorId"])
-    rows = _filtered(list(instances[:REACH]), p)
+    return _filtered(list(instances[:REACH]), p)
+
+
+@api(V1, quota=True)
+def advanced_search(request):
+    """`SearchFormDataSecondGeneration` POST /v1.0/yida/forms/instances/advances/queryAll: `pageNumber`, other
+    names (`createTimeGMT`, `serialNumber`, `id`, `modifier`) and `<fieldId>_id` companion keys."""
+    p = request.params
+    app = _app(p)
+    _required(p, "formUuid")
+    form = _form(app, p["formUuid"])
+    page, size = _page_of(p)
+    rows = _selected(form, p)
     chunk = rows[(page - 1) * size: page * size]
     names = yida.names_of(chunk)
-    return json_response({"currentPage": page, "totalCount": len(rows),
-                          "data": [yida.search_row(instance, names) for instance in chunk]})
+    return json_response({"pageNumber": page, "totalCount": len(rows),
+                          "data": [yida.advanced_row(instance, names) for instance in chunk]})
+
+
+@api(V1, quota=True)
+def id_list(request, app_type, form_uuid):
+    """`SearchFormDataIdList` POST /v1.0/yida/forms/instances/ids/{appType}/{formUuid}?pageNumber&pageSize."""
+    p = request.params
+    app = _app({**p, "appType": app_type})
+    form = _form(app, form_uuid)
+    page, size = _page_of(p, request.GET)
+    rows = _selected(form, p)
+    return json_response({"pageNumber": page, "totalCount": len(rows),
+                          "data": [instance.form_instance_id for instance in rows[(page - 1) * size: page * size]]})
 
 
 @api(V1, methods=("GET",), quota=True)
