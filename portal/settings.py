@@ -137,6 +137,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
     )
+    # Connections kept between requests and tasks, as on PostgreSQL: opening one runs the PRAGMAs above, and
+    # waits for the file's lock to read them while others write (a sixth of the workers' CPU under events).
+    DATABASES["default"].setdefault("CONN_MAX_AGE", env_int("SQLITE_CONN_MAX_AGE", default=60))
+    DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
     # A file, not memory: live-server tests and worker processes share the test database.
     (BASE_DIR / "var").mkdir(exist_ok=True)
     DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default=str(BASE_DIR / "var" / "test.sqlite3"))}

@@ -249,7 +249,7 @@ def identity_of(organisation_id, userid):
     """The identity-map row of this user of this organisation: its own row, else an unassigned one if this is the
     only DingTalk organisation (`IdentityMap.objects.of`). One indexed query; asking whether the organisation is
     the only one costs a second only when nothing but an unassigned row was found."""
-    rows = {row.dingtalk_id: row for row in IdentityMap.objects.filter(dingtalk_userid=userid)}  # one per org
+    rows = {row.dingtalk_id: row for row in IdentityMap.objects.filter(dingtalk_userid=userid).order_by()}  # per org
     if organisation_id in rows or None not in rows:
         return rows.get(organisation_id)
     only = only_dingtalk_organisation()
