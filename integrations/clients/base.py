@@ -23,29 +23,6 @@ def retry_wait_scale():
     return settings.REMOTE_RETRY_WAIT_SCALE
 
 
-class Session(requests.Session):
-    """A requests session that reads the proxy and CA-bundle variables of the environment once per host and
-    settings, not on every request: requests scans all of os.environ for them each time (a third of an SSO
-    login's CPU), and a running process's environment does not change."""
-
-    def __init__(self):
-        super().__init__()
-        self._environment = {}
-
-    def merge_environment_settings(self, url, proxies, stream, verify, cert):
-        if not self.trust_env:
-            return super().merge_environment_settings(url, proxies, stream, verify, cert)
-        parts = urlsplit(url)
-        key = (parts.scheme, parts.netloc, tuple(sorted((proxies or {}).items())), stream, verify, cert,
-               tuple(sorted(self.proxies.items())))
-        merged = self._environment.get(key)
-        if merged is None:
-            merged = super().merge_environment_settings(url, dict(proxies or {}), stream, verify, cert)
-            if len(self._environment) < 256:
-                self._environment[key] = merged
-        return {**merged, "proxies": dict(merged["proxies"])}
-
-
 class HttpClient:
     """Subclasses name their `system`, and parse payloads in `raise_for_response`.
 
@@ -71,7 +48,7 @@ class HttpClient:
         self.name = name
         self.rate_limit = rate_limit
         self.timeout = (connect_timeout, read_timeout)
-        self.session = Session()
+        self.session = requests.Session()
         adapter = HTTPAdapter(pool_connections=4, pool_maxsize=max(4, max_concurrency * 2))
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)

@@ -1,11 +1,10 @@
 """What the speed-ups of issue 17 must not change: the same identity row for a login, the same checkbox markup in the
-record lists, the same proxies for a remote call (nothing here is timed)."""
+record lists (nothing here is timed)."""
 
 import pytest
 from django.contrib import admin
 from django.db.models import F
 
-from integrations.clients.base import Session
 from integrations.models import Connection, ReviewRecord, SyncRecord
 from sso.login import identity_of
 from sso.models import IdentityMap
@@ -48,19 +47,3 @@ def test_the_record_lists_checkbox_is_djangos_markup(scheme):
     for model in (ReviewRecord, SyncRecord):
         model_admin = admin.site._registry[model]
         assert model_admin.action_checkbox(record) == admin.ModelAdmin.action_checkbox(model_admin, record)
-
-
-def test_a_session_reads_the_proxies_of_the_environment_once_per_host_and_honours_no_proxy(monkeypatch):
-    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
-    monkeypatch.setenv("NO_PROXY", "oapi.dingtalk.com")
-    session = Session()
-    proxied = session.merge_environment_settings("https://api.dingtalk.com/v1.0/x", {}, None, None, None)
-    assert proxied["proxies"]["https"] == "http://proxy.example:3128"
-    assert "https" not in session.merge_environment_settings("https://oapi.dingtalk.com/gettoken", {}, None, None,
-                                                             None)["proxies"]
-    proxied["proxies"].clear()  # a caller changing its copy changes nothing for the next request
-    assert session.merge_environment_settings("https://api.dingtalk.com/v1.0/y", {}, None, None, None)["proxies"][
-        "https"] == "http://proxy.example:3128"
-    explicit = session.merge_environment_settings("https://api.dingtalk.com/", {"https": "http://other:1"}, None,
-                                                  None, None)
-    assert explicit["proxies"]["https"] == "http://other:1"
