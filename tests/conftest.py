@@ -13,6 +13,31 @@ def pytest_configure(config):
     # Live-server threads must not keep PostgreSQL connections open past a test: the test
     # database could not be dropped at the end.
     settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
+    remove_sqlite_leftovers(settings)
+
+
+def pytest_unconfigure(config):
+    from django.conf import settings
+
+    remove_sqlite_leftovers(settings)
+
+
+def remove_sqlite_leftovers(settings):
+    """The SQLite test database's write-ahead log and shared-memory index, left beside it when a session ended
+    with connections still open (a worker process, a pooled rate-budget connection). Django removes the
+    database file but not these: the next session's new database would replay the old log into itself
+    ("database disk image is malformed", or rows of the last session)."""
+    database = settings.DATABASES["default"]
+    if not database["ENGINE"].endswith("sqlite3"):
+        return
+    name = (database.get("TEST") or {}).get("NAME")
+    if not name or name == ":memory:" or name.startswith("file:"):
+        return
+    for suffix in ("-wal", "-shm", "-journal"):
+        try:
+            os.remove(name + suffix)
+        except FileNotFoundError:
+            pass
 
 _real_connect = socket.socket.connect
 

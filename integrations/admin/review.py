@@ -18,7 +18,9 @@ from import_export.formats.base_formats import CSV, XLSX
 from integrations import engine, org_events, review, tasks
 from integrations.admin.forms import HandleForm
 from integrations.admin.resources import ReviewRecordResource
-from integrations.admin.runs import SyncRecordAdmin, attempts_text, local_time, reason_cell, status_cell
+from integrations.admin.runs import (
+    SyncRecordAdmin, attempts_text, local_time, masked_reason, reason_cell, status_cell,
+)
 from integrations.models import ReviewRecord, SyncRecord
 from portal.exports import NamedFieldsExportForm
 from portal.models import SensitiveField
@@ -111,7 +113,7 @@ class ReviewRecordAdmin(ExportMixin, SyncRecordAdmin):
 
     @admin.display(description=_("reason"))
     def reason(self, record):
-        text = review.reason_text(record)
+        text = masked_reason(record)
         return reason_cell(text, review.short_reason(text, 48))
 
     @admin.display(description=_("last attempt"), ordering="last_attempt_at")
