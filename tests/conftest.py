@@ -102,6 +102,24 @@ def it_client(client, it_user):
     return client
 
 
+DATABASE_FIXTURES = {"db", "transactional_db", "live_server", "django_db_reset_sequences",
+                     "django_db_serialized_rollback"}
+
+
+@pytest.fixture(autouse=True)
+def empty_cache(request):
+    """Every test with database access starts with an empty shared cache. The cache is a table (SQLite run) or
+    Redis (PostgreSQL run) that no rollback or flush empties: without this, a test would find the app tokens,
+    fetch locks, memoised approvals and rate windows of the tests before it, and worker processes of an
+    end-to-end test would wait on or use them."""
+    if request.node.get_closest_marker("django_db") is None and not DATABASE_FIXTURES & set(request.fixturenames):
+        return
+    request.getfixturevalue("_django_db_helper")  # the test's database (or its transaction) first
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture(autouse=True)
 def fresh_sso_settings():
     """SSO settings are kept per process between logins; a test starts from the database, not the last test."""

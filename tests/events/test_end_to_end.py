@@ -56,7 +56,20 @@ def booked(claims, timeout=120, watch=()):
     except AssertionError:
         for process in watch:
             print(process.output()[-4000:])
+        print(ledger_state(claims))
         raise
+
+
+def ledger_state(claims):
+    """What the ledger and the events say about claims not booked: the first thing to read when a wait ends."""
+    records = SyncRecord.objects.filter(source_key__in=claims).exclude(status=Status.SUCCEEDED)
+    lines = [f"{record.source_key} {record.status} claim={record.claim!r} run={record.run_id} "
+             f"code={record.reason_code} {record.error[:200]!r}" for record in records]
+    lines += [f"not in the ledger: {sorted(set(claims) - set(SyncRecord.objects.filter(source_key__in=claims).values_list('source_key', flat=True)))}"]
+    events = DingTalkEvent.objects.filter(instance_id__in=claims).values_list("outcome").annotate(n=Count("id"))
+    lines += [f"events by outcome: {dict(events)}",
+              f"runs: {list(SyncRun.objects.values_list('pk', 'trigger', 'status', 'error'))}"]
+    return "\n".join(lines)
 
 
 def assert_one_bill_each_by_event(base_url, claims, channel):
