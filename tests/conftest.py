@@ -13,6 +13,9 @@ def pytest_configure(config):
     # Live-server threads must not keep PostgreSQL connections open past a test: the test
     # database could not be dropped at the end.
     settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Passwords of test users and of the seeded sandbox users are hashed with a fast hasher: a million PBKDF2
+    # rounds per user cost seconds per test on a busy machine and test nothing of ours.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     remove_sqlite_leftovers(settings)
 
 
