@@ -19,6 +19,8 @@ from django.core.cache import cache
 
 from integrations.clients import limiter
 from integrations.clients.base import HttpClient
+from integrations.clients.dingtalk_attendance import AttendanceCalls
+from integrations.clients.dingtalk_yida import YidaCalls
 from integrations.clients.errors import (
     AuthError, BusinessError, ConfigurationError, QuotaExceededError, RemoteError, ThrottledError, TransientError,
 )
@@ -86,7 +88,7 @@ def v1_error_class(code):
     return BusinessError
 
 
-class DingTalkClient(HttpClient):
+class DingTalkClient(YidaCalls, AttendanceCalls, HttpClient):
     """Errors, on top of the base's network/5xx/429 handling (reference §2.4, §8, §9):
 
     - old API (HTTP 200 with errcode ≠ 0; errcode 88 means "read sub_code"):
@@ -103,13 +105,14 @@ class DingTalkClient(HttpClient):
     system = "dingtalk"
 
     def __init__(self, *, base_url, api_base_url="", app_key, app_secret, agent_id="", corp_id="",
-                 legacy_approvals=False, rate_limit=None, **common):
+                 legacy_approvals=False, rate_limit=None, yida_app_type="", yida_system_token="", **common):
         super().__init__(rate_limit=rate_limit * QPS_HEADROOM if rate_limit else None, **common)
         self.base_url = _slash(base_url)
         self.api_base_url = _slash(api_base_url or base_url)
         self.app_key, self.app_secret = app_key, app_secret
         self.agent_id, self.corp_id = str(agent_id or ""), corp_id
         self.legacy_approvals = legacy_approvals
+        self.yida_app_type, self.yida_system_token = yida_app_type or "", yida_system_token or ""
         digest = hashlib.sha256(f"{self.base_url}|{self.api_base_url}|{app_key}".encode()).hexdigest()[:32]
         self._cache_key = f"dingtalk:token:{digest}"
         self._memo_prefix = f"dingtalk:instance:{digest}:"

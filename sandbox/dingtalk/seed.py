@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from django.db import transaction
 
 from sandbox import roster
-from sandbox.dingtalk import forms
+from sandbox.dingtalk import forms, yida
 from sandbox.dingtalk.models import App, ApprovalInstance, Department, Employee, ProcessTemplate, Robot
 
 BEIJING = ZoneInfo("Asia/Shanghai")
@@ -36,7 +36,9 @@ def seed_dingtalk(people, seed=roster.DEFAULT_SEED, instances=300, days=90):
         _seed_departments()
         employees = _seed_employees(people)
         _seed_approvals(employees, seed, instances, days)
+        yida_app = yida.seed_yida(seed)
     return {
+        "yida": yida_app,
         "dingtalk": {
             "app_key": app.app_key, "app_secret": app.app_secret, "agent_id": str(app.agent_id),
             "corp_id": app.corp_id, "process_code": roster.EXPENSE_PROCESS_CODE,

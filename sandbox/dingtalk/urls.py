@@ -2,7 +2,9 @@
 
 from django.urls import path
 
-from sandbox.dingtalk.views import approvals, contacts, control, crm, messaging, org_door, sso, stream, tokens
+from sandbox.dingtalk.views import (
+    approvals, attendance, contacts, control, crm, messaging, org_door, sso, stream, tokens, yida,
+)
 
 app_name = "sandbox_dingtalk"
 
@@ -55,4 +57,17 @@ urlpatterns = [
     path("_messages", control.messages, name="messages"),
     path("_contacts", org_door.contacts, name="contacts_door"),
     path("_crm", crm.door, name="crm_door"),
+    # Yida (宜搭) and attendance
+    path("v1.0/yida/forms/instances/search", yida.search, name="yida_search"),
+    path("v1.0/yida/forms/instances/advances/queryAll", yida.advanced_search, name="yida_advanced_search"),
+    path("v1.0/yida/forms/instances/ids/<str:app_type>/<str:form_uuid>", yida.id_list, name="yida_id_list"),
+    path("v1.0/yida/forms/instances/<str:instance_id>", yida.instance, name="yida_instance"),
+    path("v1.0/yida/forms/innerTables/<str:instance_id>", yida.inner_table, name="yida_inner_table"),
+    path("v1.0/yida/forms/definitions/<str:app_type>/<str:form_uuid>", yida.definitions, name="yida_definitions"),
+    path("_yida", yida.door, name="yida_door"),
+    path("topapi/attendance/getattcolumns", attendance.getattcolumns, name="getattcolumns"),
+    path("topapi/attendance/getcolumnval", attendance.getcolumnval, name="getcolumnval"),
+    path("topapi/attendance/getleavetimebynames", attendance.getleavetimebynames, name="getleavetimebynames"),
+    path("v1.0/attendance/columnValues/query", attendance.column_values, name="attendance_column_values"),
+    path("_attendance", attendance.door, name="attendance_door"),
 ]
