@@ -48,7 +48,7 @@ PAYMENT_TABLE_COLUMNS = [
 ]
 SPLIT_COLUMNS = [
     ("DDSelectField_0X2V4N6Q8E0Y0", "项目", "DDSelectField"),
-    ("NumberField_1C3B5M7W9R1U0", "分摊金额(分)", "NumberField"),
+    ("NumberField_1C3B5M7W9R1U0", "金额(分)", "NumberField"),
 ]
 PAYMENT_OPTIONS = {"付款方式": ["电汇", "现金", "转账支票"], "费用明细": forms.EXPENSE_OPTIONS["费用明细"],
                    "项目": roster.PROJECTS[:-1]}
