@@ -3,9 +3,9 @@ waits in the ledger — status `period`, the period named — instead of failing
 
 - `is_period_refusal(message)`: the reference's substring rule (round 2 §5.2, §9): 结账, 关账 or 期间, and not a
   balance, dimension or account problem;
-- `release(scheme)`: at the start of each run the waiting records go back to pending (at most once per
-  `RETRY_SECONDS` per scheme), so they are booked as soon as finance opens the period, with no person involved;
-  if the period is still closed Kingdee refuses again and they wait again;
+- `release(scheme)`: at the start of each scheduled run the waiting records go back to pending, so they are
+  booked by the first run after finance opens the period, with no person involved; while the period stays
+  closed Kingdee refuses again and they wait again;
 - `redate`: with the scheme's target setting `period_redate`, a refused record is instead dated into the first
   open period the refusal names (or the month after its own), the original date kept in the remark;
 - `waiting_by_period(...)`: count and money waiting per period, for the review list and the dashboard.
@@ -14,14 +14,11 @@ waits in the ledger — status `period`, the period named — instead of failing
 import re
 from datetime import date
 
-from django.core.cache import cache
 from django.db.models import Count, Sum
-from django.utils import timezone
 
 REASON = "period_closed"
 STATUS = "period"  # SyncRecord.Status.PERIOD (this module stays below the models: adapters use it)
 PENDING = "pending"
-RETRY_SECONDS = 60
 MARKERS = ("结账", "关账", "期间")
 NOT_PERIOD = ("平衡", "维度", "科目")
 DATE_KEYS = ("FDATE", "FDate", "FBUSDATE")
@@ -81,11 +78,9 @@ def redated(payload, day, remark_key="FREMARK"):
 # ---- the ledger side ----------------------------------------------------------------------------
 
 
-def release(scheme, *, force=False):
-    """Records waiting for a period go back to pending (this run writes them again); returns how many."""
-    key = f"periods:released:{scheme.pk}"
-    if not force and not cache.add(key, timezone.now().isoformat(), timeout=RETRY_SECONDS):
-        return 0
+def release(scheme):
+    """Records waiting for a period go back to pending (the scheme's scheduled run writes them again: one
+    BatchSave per batch while the period stays closed); returns how many."""
     return scheme.records.filter(status=STATUS).update(status=PENDING)
 
 
