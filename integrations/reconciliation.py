@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from integrations.adapters.kingdee import CVN, quote
+from integrations.clients.errors import RemoteError
 from integrations.engine import build_adapters
 from integrations.models import SyncRecord
 
@@ -27,6 +28,14 @@ CHUNK = 200
 AMOUNT_KEYS = {"AP_PAYBILL": "FPAYAMOUNTFOR", "AP_OTHERPAYABLE": "FTOTALAMOUNTFOR_H", "GL_VOUCHER": "FDEBIT",
                "AR_RECEIVEBILL": "FRECEIVEAMOUNTFOR"}
 ZERO = Decimal("0.00")
+
+
+class Unavailable(Exception):
+    """Kingdee or the robot could not be reached; `message` is the remote's own words."""
+
+    def __init__(self, message):
+        super().__init__(message)
+        self.message = message
 
 
 @dataclass
@@ -77,7 +86,7 @@ def approval_day(record):
 
 
 def daily(scheme, days=7, today=None):
-    """[Day] for the last `days` days up to `today` (Beijing), newest first. Raises RemoteError when Kingdee
+    """[Day] for the last `days` days up to `today` (Beijing), newest first. Raises Unavailable when Kingdee
     cannot be asked."""
     today = today or timezone.localtime(timezone.now(), BEIJING).date()
     first = today - timedelta(days=days - 1)
@@ -87,7 +96,10 @@ def daily(scheme, days=7, today=None):
                                                        "amount", "source_data", "source_time", "created_at",
                                                        "target_number")
                if first <= approval_day(record) <= today]
-    booked = booked_amounts(scheme, [record.source_key for record in records])
+    try:
+        booked = booked_amounts(scheme, [record.source_key for record in records])
+    except RemoteError as error:
+        raise Unavailable(error.message) from error
     by_day = {first + timedelta(days=offset): Day(first + timedelta(days=offset)) for offset in range(days)}
     for record in records:
         day = by_day[approval_day(record)]
@@ -157,3 +169,13 @@ def markdown(scheme, result):
         for claim in day.claims[:10]:
             lines.append(f"  - {claim.title} {claim.number}：{claim.problem} {claim.difference:,.2f}")
     return "\n".join(lines)
+
+
+def push(scheme, result):
+    """Send the reconciliation to the scheme's alert robot (DingTalk group)."""
+    from integrations.clients import client_for
+
+    try:
+        client_for(scheme.alert_connection).send_markdown(gettext("Daily reconciliation"), markdown(scheme, result))
+    except RemoteError as error:
+        raise Unavailable(error.message) from error

@@ -34,7 +34,8 @@ class ReviewFilter(admin.SimpleListFilter):
     def lookups(self, request, model_admin):
         return [("failed", _("failed")), ("conflict", _("conflicts")),
                 ("skipped", _("routine skips (refused or cancelled approvals)")), ("all", _("all of these")),
-                ("handled", _("handled by a person")), ("retried", _("booked after a retry"))]
+                ("handled", _("handled by a person")), ("retried", _("booked after a retry")),
+                ("period", _("waiting for the accounting period"))]
 
     def choices(self, changelist):
         choices = list(super().choices(changelist))
@@ -65,6 +66,7 @@ class ReviewRecordAdmin(ExportMixin, SyncRecordAdmin):
         css = {"all": ["integrations/ops.css"]}
 
     change_form_template = "admin/integrations/reviewrecord/change_form.html"
+    change_list_template = "admin/integrations/reviewrecord/change_list.html"
     resource_classes = [ReviewRecordResource]
     export_form_class = NamedFieldsExportForm
     formats = [XLSX, CSV]
@@ -89,6 +91,21 @@ class ReviewRecordAdmin(ExportMixin, SyncRecordAdmin):
 
     def get_queryset(self, request):
         return review.with_originator_names(super().get_queryset(request))
+
+    def changelist_view(self, request, extra_context=None):
+        from integrations.admin import accounting
+
+        extra = {"period_waits": accounting.period_waits(),
+                 "review_url": reverse("admin:integrations_reviewrecord_changelist")}
+        return super().changelist_view(request, {**extra, **(extra_context or {})})
+
+    def get_urls(self):
+        from django.urls import path
+
+        from integrations.admin import accounting
+
+        view = self.admin_site.admin_view(lambda request: accounting.reconciliation_view(self, request))
+        return [path("reconciliation/", view, name="integrations_reviewrecord_reconciliation"), *super().get_urls()]
 
     def get_export_resource_kwargs(self, request, **kwargs):
         return {**super().get_export_resource_kwargs(request, **kwargs),
