@@ -49,9 +49,17 @@ def reconciliation_view(model_admin, request):
         except reconciliation.Unavailable as error:
             messages.error(request, gettext("Sending failed: %(message)s") % {"message": error.message})
         return redirect(f"{reverse('admin:integrations_reviewrecord_reconciliation')}?scheme={scheme.pk}&days={days}")
+    shown = [day for day in result if day.approved_count or day.booked_count or day.claims or day.difference]
+    totals = {"approved": sum((day.approved for day in result), reconciliation.ZERO),
+              "booked": sum((day.booked for day in result), reconciliation.ZERO),
+              "approved_count": sum(day.approved_count for day in result),
+              "booked_count": sum(day.booked_count for day in result),
+              "claims": sum(len(day.claims) for day in result)}
+    totals["difference"] = totals["approved"] - totals["booked"]
     context = {
         **model_admin.admin_site.each_context(request), "opts": model_admin.opts,
-        "title": _("Daily reconciliation"), "schemes": schemes, "scheme": scheme, "days": days, "result": result,
+        "title": _("Daily reconciliation"), "schemes": schemes, "scheme": scheme, "days": days, "result": shown, "totals": totals,
+        "quiet_days": len(result) - len(shown), "reconciled": scheme is not None and not failed,
         "message": message, "failed": failed, "robots": scheme is not None and scheme.alert_connection_id,
     }
     return TemplateResponse(request, "admin/integrations/accounting/reconciliation.html", context)

@@ -99,14 +99,6 @@ class ReviewRecordAdmin(ExportMixin, SyncRecordAdmin):
                  "review_url": reverse("admin:integrations_reviewrecord_changelist")}
         return super().changelist_view(request, {**extra, **(extra_context or {})})
 
-    def get_urls(self):
-        from django.urls import path
-
-        from integrations.admin import accounting
-
-        view = self.admin_site.admin_view(lambda request: accounting.reconciliation_view(self, request))
-        return [path("reconciliation/", view, name="integrations_reviewrecord_reconciliation"), *super().get_urls()]
-
     def get_export_resource_kwargs(self, request, **kwargs):
         return {**super().get_export_resource_kwargs(request, **kwargs),
                 "masker_for": lambda: SensitiveField.masker_for(request.user)}
@@ -173,8 +165,12 @@ class ReviewRecordAdmin(ExportMixin, SyncRecordAdmin):
     # ---- the record page -----------------------------------------------------------------------
 
     def get_urls(self):
+        from integrations.admin import accounting
+
         view = self.admin_site.admin_view
         return [
+            path("reconciliation/", view(lambda request: accounting.reconciliation_view(self, request)),
+                 name="integrations_reviewrecord_reconciliation"),
             path("<path:object_id>/retry/", view(self.retry_view), name="integrations_reviewrecord_retry"),
             path("<path:object_id>/handle/", view(self.handle_view), name="integrations_reviewrecord_handle"),
             path("<path:object_id>/keep/<str:side>/", view(self.keep_view), name="integrations_reviewrecord_keep"),

@@ -45,3 +45,13 @@ def records(scheme, status=None):
 
 def bill(form_id, record):
     return FormRecord.objects.get(form_id=form_id, fid=int(record.target_id))
+
+
+def month_to_close(approved):
+    """A month that leaves some of these approved instances in a closed period and some in an open one."""
+    from zoneinfo import ZoneInfo
+
+    months = sorted({instance.finish_time.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m")
+                     for instance in approved})
+    assert len(months) > 1, "the approved instances span one month only"
+    return months[(len(months) - 1) // 2]

@@ -2,7 +2,6 @@
 1366×768: all Chinese, nothing sideways. Screenshots go to UI_SCREENSHOTS (a folder) when it is set."""
 
 import os
-from datetime import date
 
 import pytest
 
@@ -10,7 +9,7 @@ from integrations import engine
 from integrations.models import SyncRecord
 from portal.roles import FINANCE
 from sandbox.kingdee.models import FormRecord
-from tests.accounting.helpers import close_period
+from tests.accounting.helpers import close_period, month_to_close
 from tests.integrations.live import build_world, faultless, shape_claims
 from tests.ui.test_tour import browser, logged_in, member, walk  # noqa: F401  (browser is a fixture)
 
@@ -22,14 +21,14 @@ SCREENSHOTS = os.environ.get("UI_SCREENSHOTS")
 def world(live_server):
     with faultless(live_server.url) as url:
         scheme = build_world(url, instances=60)
-        shape_claims(approved=30, refused=2)
-        today = date.today()
-        close_period(url, "AP", f"{today.year - (today.month == 1):04d}-{(today.month - 2) % 12 + 1:02d}")
+        shaped = shape_claims(approved=30, refused=2)
+        close_period(url, "AP", month_to_close(shaped["approved"]))
         try:
             engine.run_scheme(scheme.pk)
         finally:
             close_period(url, "AP", "")
         booked = SyncRecord.objects.filter(scheme=scheme, status=SyncRecord.Status.SUCCEEDED).first()
+        assert booked, list(SyncRecord.objects.filter(scheme=scheme).values_list("status", "error"))[:8]
         FormRecord.objects.filter(form_id="AP_PAYBILL", fid=int(booked.target_id)).delete()
         yield scheme
 

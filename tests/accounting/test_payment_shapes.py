@@ -95,3 +95,19 @@ def test_a_file_that_cannot_be_read_fails_the_record_and_nothing_is_written(base
     assert not FormRecord.objects.filter(form_id="AP_PAYBILL", third_bill_no=broken.process_instance_id).exists()
     booked = records(scheme, Status.SUCCEEDED)
     assert booked and all(kingdee_accounting.attachments_of("AP_PAYBILL", r.target_id) for r in booked)
+
+
+@pytest.mark.parametrize("slug", ["dingtalk-expense-to-kingdee-voucher", LOAN, PAYMENT])
+def test_preview_works_on_each_new_template(base_url, slug):
+    scheme = template_scheme(base_url, slug, instances=20)
+    code = scheme.source_params["process_code"]
+    key = ApprovalInstance.objects.filter(template__process_code=code, status="COMPLETED", result="agree") \
+        .values_list("process_instance_id", flat=True).first()
+
+    preview = engine.preview(scheme, key)
+
+    assert not preview.error and not preview.errors, (preview.error, preview.errors)
+    assert preview.payload and preview.verdict
+    if slug == PAYMENT:
+        assert all(isinstance(entry["FPAYTOTALAMOUNTFOR"], float) for entry in preview.payload["FPAYBILLENTRY"])
+        assert preview.payload["ATTACHMENTS"]

@@ -2,7 +2,6 @@
 named; once finance opens the period the worker books them with no person involved; the daily reconciliation
 shows no difference, then the claim behind a bill deleted in Kingdee (real qcluster)."""
 
-from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -10,7 +9,7 @@ import pytest
 from integrations import periods, queue, reconciliation
 from integrations.models import SyncRecord, SyncRun
 from sandbox.kingdee.models import FormRecord
-from tests.accounting.helpers import close_period
+from tests.accounting.helpers import close_period, month_to_close
 from tests.events.processes import cluster as start_cluster
 from tests.integrations.live import build_world, faultless, shape_claims, wait_for
 
@@ -53,9 +52,8 @@ def month_of(record):
 
 def test_closed_ap_period_waits_then_books_itself_and_reconciles(base_url, worker):
     scheme = build_world(base_url, instances=80)
-    shape_claims(approved=40)
-    today = date.today()
-    closed = f"{today.year - (today.month == 1):04d}-{(today.month - 2) % 12 + 1:02d}"  # last month
+    shaped = shape_claims(approved=40)
+    closed = month_to_close(shaped["approved"])
     close_period(base_url, "AP", closed)
 
     queue.enqueue_run(scheme)
