@@ -63,6 +63,29 @@ def tree_cpu_seconds(root):
     return sum(cpu.get(pid, 0.0) for pid in tree)
 
 
+def _signal_group(pid, signum):
+    try:
+        os.killpg(pid, signum)
+    except ProcessLookupError:
+        pass
+
+
+def stop(popen, timeout=30):
+    """End a command started in its own process group (`start_new_session=True`): SIGTERM to the command alone
+    (gunicorn and qcluster stop their own children; signalling them too makes qcluster wait for them forever),
+    SIGKILL to the group if it has not ended within `timeout`, then to any orphan of the group. Returns the
+    exit code."""
+    if popen.poll() is None:
+        popen.send_signal(signal.SIGTERM)
+    try:
+        popen.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _signal_group(popen.pid, signal.SIGKILL)
+        popen.wait(timeout=30)
+    _signal_group(popen.pid, signal.SIGKILL)
+    return popen.returncode
+
+
 class Process:
     """A command in its own process group, logging to a file under var/ (or `log_path`)."""
 
@@ -84,24 +107,13 @@ class Process:
         self.log.close()
 
     def stop(self, timeout=30):
-        """SIGTERM to the command (gunicorn and qcluster stop their own children; signalling them too makes
-        qcluster wait for them forever), then SIGKILL whatever is left of its group. Returns the exit code."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self._signal(signal.SIGKILL)
-            self.process.wait(timeout=30)
-        self._signal(signal.SIGKILL)  # any orphan of the group
+        """SIGTERM to the command, SIGKILL to what is left of its group (see `stop`). Returns the exit code."""
+        returncode = stop(self.process, timeout)
         self.log.close()
-        return self.process.returncode
+        return returncode
 
     def _signal(self, signum):
-        try:
-            os.killpg(self.pid, signum)
-        except ProcessLookupError:
-            pass
+        _signal_group(self.pid, signum)
 
     def output(self):
         return self.log_path.read_text(errors="replace")

@@ -62,11 +62,17 @@ def material_filter(text):
                 "FForbidStatus = 'A'")
 
 
+def _words_key(text):
+    """Every word must match, in any order: "网关 星河" is the same search as "星河网关"'s words reordered, and
+    case does not matter to Kingdee's like, so both share one cache entry."""
+    return " ".join(sorted(set(text.lower().split())))
+
+
 def search(settings, text):
     """(materials, from_cache). Each material: number, name, spec, unit, stocks [{org, org_name, warehouse,
     warehouse_name, qty, available}] summed per warehouse and organisation."""
     text = clean(text)
-    key = "mobile:inventory:" + hashlib.sha1(f"{settings.kingdee_id}|{settings.max_results}|{text.lower()}"
+    key = "mobile:inventory:" + hashlib.sha1(f"{settings.kingdee_id}|{settings.max_results}|{_words_key(text)}"
                                              .encode()).hexdigest()
     found = cache.get(key)
     if found is not None:

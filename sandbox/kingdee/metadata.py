@@ -146,8 +146,10 @@ BD_DEPARTMENT = _basedata(
 BD_CUSTOMER = _basedata(
     "BD_Customer", "客户", "FCUSTID", {"FShortName": "简称", "FCOUNTRY": "国家", "FADDRESS": "通讯地址", "FTEL": "联系电话",
                                       "FCustTypeId": "客户类别", "FTRADINGCURRID": "结算币别", "FSALDEPTID": "销售部门",
+                                      "FSOCIALCRECODE": "统一社会信用代码",
                                       "FSELLER": "销售员", "FTAXREGISTERCODE": "纳税登记号", "FINVOICETITLE": "发票抬头"},
-    {"FTRADINGCURRID": CURRENCY, "FSALDEPTID": DEPT}, prefix="CUST", digits=4,
+    {"FTRADINGCURRID": CURRENCY, "FSALDEPTID": DEPT, "FSELLER": "BD_Saler", "FCustTypeId": "BOS_ASSISTANTDATA_DETAIL"},
+    prefix="CUST", digits=4,
 )
 BD_SUPPLIER = _basedata("BD_Supplier", "供应商", "FSupplierId", {"FShortName": "简称"}, prefix="VEN", digits=5)
 STK_INVENTORY = Form(
@@ -180,6 +182,9 @@ LOOKUPS = [
     _basedata("BD_STOCK", "仓库", "FSTOCKID", {"FLocation": "仓库地址"}),
     _basedata("BD_UNIT", "计量单位", "FUNITID", {}),
     _basedata("BD_StockStatus", "库存状态", "FStockStatusId", {}),
+    # A customer's 销售员 and 客户类别 (round 2 §4.1): the sandbox numbers a seller like the employee it stands for.
+    _basedata("BD_Saler", "销售员", "FID", {"FStaffId": "员工"}),
+    _basedata("BOS_ASSISTANTDATA_DETAIL", "辅助资料", "FEntryID", {"FId": "类别"}),
 ]
 
 # Materials with the stock sub-header (SubHeadEntity1: safety stock per using organisation, round 2 §7.2) and the
@@ -213,23 +218,23 @@ AR_RECEIVEBILL = Form(
     fields=_upper({"FBillTypeID": "单据类型", "FDATE": "业务日期", "FCONTACTUNITTYPE": "往来单位类型",
                    "FCONTACTUNIT": "往来单位", "FPAYUNITTYPE": "付款单位类型", "FPAYUNIT": "付款单位",
                    "FCURRENCYID": "币别", "FPAYORGID": "收款组织", "FSETTLEORGID": "结算组织", "FSALEORGID": "销售组织",
-                   "FRECEIVEAMOUNTFOR": "收款金额", "FREMARK": "备注"}),
+                   "FRECEIVEAMOUNTFOR_H": "应收金额", "FREALRECAMOUNTFOR": "实收金额", "FREMARK": "备注"}),
     references=_upper({"FBillTypeID": "BOS_BillType", "FCURRENCYID": CURRENCY, "FPAYORGID": ORG,
                        "FSETTLEORGID": ORG, "FSALEORGID": ORG, "FCONTACTUNIT": "", "FPAYUNIT": ""}),
     entities=[Entity("FRECEIVEBILLENTRY", "收款单明细", _upper({
         "FEntryID": "分录内码", "FSETTLETYPEID": "结算方式", "FPURPOSEID": "收款用途", "FRECTOTALAMOUNTFOR": "应收金额",
         "FRECAMOUNTFOR_E": "收款金额"}), _upper({"FSETTLETYPEID": "BD_SETTLETYPE", "FPURPOSEID": "CN_RECPAYPURPOSE"}))],
-    dates=("FDATE",), amounts=("FRECEIVEAMOUNTFOR", "FRECTOTALAMOUNTFOR", "FRECAMOUNTFOR_E"),
+    dates=("FDATE",), amounts=("FRECEIVEAMOUNTFOR_H", "FREALRECAMOUNTFOR", "FRECTOTALAMOUNTFOR", "FRECAMOUNTFOR_E"),
 )
 AR_RECEIVABLE = Form(
     "AR_receivable", "应收单", number_prefix="AR",
     fields=_upper({"FBillTypeID": "单据类型", "FDATE": "业务日期", "FENDDATE_H": "到期日", "FCUSTOMERID": "客户",
                    "FCURRENCYID": "币别", "FSETTLEORGID": "结算组织", "FSALEORGID": "销售组织", "FSALEDEPTID": "销售部门",
                    "FSALEERID": "销售员", "FALLAMOUNTFOR": "价税合计", "FWRITTENOFFAMOUNTFOR": "已核销金额",
-                   "FNOTWRITTENOFFAMOUNTFOR": "未核销金额"}),
+                   "FNORECEIVEAMOUNT": "未收款金额"}),
     references=_upper({"FBillTypeID": "BOS_BillType", "FCUSTOMERID": "BD_Customer", "FCURRENCYID": CURRENCY,
                        "FSETTLEORGID": ORG, "FSALEORGID": ORG, "FSALEDEPTID": DEPT, "FSALEERID": "BD_Empinfo"}),
-    dates=("FDATE", "FENDDATE_H"), amounts=("FALLAMOUNTFOR", "FWRITTENOFFAMOUNTFOR", "FNOTWRITTENOFFAMOUNTFOR"),
+    dates=("FDATE", "FENDDATE_H"), amounts=("FALLAMOUNTFOR", "FWRITTENOFFAMOUNTFOR", "FNORECEIVEAMOUNT"),
 )
 
 FORMS = {form.form_id.upper(): form for form in [AP_PAYBILL, BD_EMPINFO, BD_DEPARTMENT, BD_CUSTOMER, BD_SUPPLIER,

@@ -138,7 +138,7 @@ def _seed_receipts(rng, today):
                 "FCONTACTUNITTYPE": "BD_Customer", "FCONTACTUNIT": {"FNumber": customer},
                 "FPAYUNITTYPE": "BD_Customer", "FPAYUNIT": {"FNumber": customer}, "FCURRENCYID": {"FNumber": "PRE001"},
                 "FPAYORGID": {"FNumber": org}, "FSETTLEORGID": {"FNumber": org}, "FSALEORGID": {"FNumber": org},
-                "FRECEIVEAMOUNTFOR": float(amount),
+                "FRECEIVEAMOUNTFOR_H": float(amount), "FREALRECAMOUNTFOR": float(amount),
                 "FRECEIVEBILLENTRY": _numbered([{"FSETTLETYPEID": {"FNumber": "JSFS04_SYS"},
                                                  "FRECTOTALAMOUNTFOR": float(amount),
                                                  "FRECAMOUNTFOR_E": float(amount)}])})
@@ -156,7 +156,7 @@ def _seed_receivables(rng, today):
             "FENDDATE_H": f"{day + timedelta(days=30):%Y-%m-%d}T00:00:00",
             "FCUSTOMERID": {"FNumber": rng.choice(customers)}, "FCURRENCYID": {"FNumber": "PRE001"},
             "FSETTLEORGID": {"FNumber": org}, "FSALEORGID": {"FNumber": org}, "FALLAMOUNTFOR": float(total),
-            "FWRITTENOFFAMOUNTFOR": float(written), "FNOTWRITTENOFFAMOUNTFOR": float(total - written)})
+            "FWRITTENOFFAMOUNTFOR": float(written), "FNORECEIVEAMOUNT": float(total - written)})
 
 
 def _numbered(entries):

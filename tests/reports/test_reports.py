@@ -28,7 +28,7 @@ def test_yesterdays_sales_and_receipts_by_organisation_match_the_sandbox(world):
         for entry in bill.model["FEntity"]:
             sales[org_names()[bill.model["FSaleOrgId"]["FNumber"]]] += Decimal(str(entry["FAllAmount"]))
     for bill in FormRecord.objects.filter(form_id="AR_RECEIVEBILL", model__FDATE=f"{yesterday}T00:00:00"):
-        receipts[org_names()[bill.model["FPAYORGID"]["FNumber"]]] += Decimal(str(bill.model["FRECEIVEAMOUNTFOR"]))
+        receipts[org_names()[bill.model["FPAYORGID"]["FNumber"]]] += Decimal(str(bill.model["FREALRECAMOUNTFOR"]))
 
     run = runner.run(report(world, "kingdee-daily-sales-receipts"))
 
@@ -47,7 +47,7 @@ def test_receivables_ageing_lists_the_top_ten_customers_with_their_buckets(world
     open_by_customer, over_90 = defaultdict(Decimal), defaultdict(Decimal)
     customers = {r.number: r.name for r in FormRecord.objects.filter(form_id="BD_Customer")}
     for bill in FormRecord.objects.filter(form_id="AR_receivable"):
-        amount = Decimal(str(bill.model["FNOTWRITTENOFFAMOUNTFOR"]))
+        amount = Decimal(str(bill.model["FNORECEIVEAMOUNT"]))
         if amount > 0:
             name = customers[bill.model["FCUSTOMERID"]["FNumber"]]
             open_by_customer[name] += amount

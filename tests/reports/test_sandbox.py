@@ -42,9 +42,9 @@ def test_yesterdays_sales_outbound_are_readable_by_entry(api):
 
 
 def test_receipts_and_receivables_are_readable(api):
-    receipts = api.query("AR_RECEIVEBILL", "FBillNo,FPAYORGID.FNumber,FCONTACTUNIT.FName,FRECEIVEAMOUNTFOR", "")
-    receivables = api.query("AR_receivable", "FBillNo,FCUSTOMERID.FName,FDATE,FALLAMOUNTFOR,FNOTWRITTENOFFAMOUNTFOR",
-                            "FNOTWRITTENOFFAMOUNTFOR > 0")
+    receipts = api.query("AR_RECEIVEBILL", "FBillNo,FPAYORGID.FNumber,FCONTACTUNIT.FName,FREALRECAMOUNTFOR", "")
+    receivables = api.query("AR_receivable", "FBillNo,FCUSTOMERID.FName,FDATE,FALLAMOUNTFOR,FNORECEIVEAMOUNT",
+                            "FNORECEIVEAMOUNT > 0")
 
     assert receipts and all(row[2] and row[3] > 0 for row in receipts)
     assert receivables and all(0 < row[4] <= row[3] for row in receivables)

@@ -2,7 +2,6 @@ import argparse
 import json
 import os
 import random
-import signal
 import subprocess
 import sys
 import time
@@ -12,8 +11,9 @@ import requests
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from devtools.bench import scratch_database
 from devtools.management.commands.bench_events import approve
-from devtools.legacy_processes import free_port, stop, wait_until
+from devtools.processes import free_port, gunicorn, manage_process, wait_until
 
 # Injected faults: DingTalk 5xx and gateway timeouts, an expiring token; Kingdee lost sessions, 5xx, empty 503s
 # after the save was done (outcome unknown: the engine must reconcile, not save again), slow answers past the
@@ -32,20 +32,25 @@ class Command(BaseCommand):
     help = (
         "Benchmark recovery under faults: a fresh SQLite database (or --database-url), the sandbox under a "
         "one-process gunicorn (it alone keeps DingTalk's 20 calls/s per API, as DingTalk's gateway does), the portal "
-        "under another, two qclusters of --workers workers each, and N new claims approved at --rate per second and "
-        "pushed as events, with Kingdee and DingTalk faults injected; one cluster is killed (SIGKILL) halfway "
-        "through and restarted. Counts from the sandboxes themselves and prints approved=… booked=… "
+        "under another, --clusters qclusters (two) of --workers workers each, N new claims approved at --rate per "
+        "second and pushed as events, with Kingdee and DingTalk faults injected; one cluster is killed (SIGKILL) "
+        "halfway through and restarted. Counts from the sandboxes themselves and prints approved=… booked=… "
         "failed_with_reason=… duplicates=… lost=… throttled=… settle_s=… with targets duplicates=0, lost=0, "
         "settle_s ≤ 120 as PASS/FAIL (exit code 1 on FAIL). --no-faults measures the event path alone: no faults, "
-        "no kill, and the targets throttled=0, read_twice=0, detail_per_s ≥ 19."
+        "no kill, and the targets throttled=0, read_twice=0, detail_per_s ≥ 19. CPU seconds of the clusters and "
+        "servers and the load average are printed too: the machine may be busy with more than this benchmark."
     )
 
     def add_arguments(self, parser):
         parser.add_argument("--claims", type=int, default=100, help="claims to approve")
         parser.add_argument("--rate", type=float, default=20.0, help="approvals per second")
-        parser.add_argument("--workers", type=int, default=2, help="worker processes per qcluster (two qclusters)")
+        parser.add_argument("--clusters", type=int, default=2, help="qclusters, each a machine of its own")
+        parser.add_argument("--workers", type=int, default=2, help="worker processes per qcluster")
         parser.add_argument("--timeout", type=float, default=300, help="seconds to wait for every claim to settle")
-        parser.add_argument("--database-url", default="", help="default: a new SQLite file under var/")
+        parser.add_argument("--database-url", default="",
+                            help="postgres://…/NAME to create, use and drop (default: a new SQLite file under var/)")
+        parser.add_argument("--redis-url", default="", help="redis://…: rate budgets and the cache in Redis, as a "
+                            "company runs it (default: in the database)")
         parser.add_argument("--no-faults", action="store_true", help="no faults and no kill: the event path alone")
         parser.add_argument("--no-targets", action="store_true", help="only measure: no PASS/FAIL, exit code 0")
         parser.add_argument("--drive", action="store_true", help=argparse.SUPPRESS)
@@ -55,18 +60,25 @@ class Command(BaseCommand):
             return self.drive(options)
         if not settings.PORTAL_SANDBOX:
             raise CommandError("The benchmark runs against the sandbox: set PORTAL_SANDBOX=true (and DEBUG=true).")
-        if options["claims"] < 2 or options["rate"] <= 0 or options["workers"] < 1:
-            raise CommandError("--claims must be at least 2, --rate and --workers positive.")
-        env = environment(options["database_url"])
+        if options["claims"] < 2 or options["rate"] <= 0 or options["workers"] < 1 or options["clusters"] < 1:
+            raise CommandError("--claims must be at least 2, --rate, --clusters and --workers positive.")
+        if options["database_url"]:
+            with scratch_database(options["database_url"], "bench-faults") as url:
+                figures = self.outside(environment(url, options["redis_url"]), options)
+        else:
+            figures = self.outside(environment("", options["redis_url"]), options)
+        self.report(figures, options)
+
+    def outside(self, env, options):
         subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], env=env, cwd=settings.BASE_DIR, check=True)
         command = [sys.executable, "manage.py", "bench_faults", "--drive", "--claims", str(options["claims"]),
-                   "--rate", str(options["rate"]), "--workers", str(options["workers"]), "--timeout",
-                   str(options["timeout"]), *(["--no-faults"] if options["no_faults"] else [])]
+                   "--rate", str(options["rate"]), "--workers", str(options["workers"]), "--clusters",
+                   str(options["clusters"]), "--timeout", str(options["timeout"]),
+                   *(["--no-faults"] if options["no_faults"] else [])]
         child = subprocess.run(command, env=env, cwd=settings.BASE_DIR, capture_output=True, text=True)
         if child.returncode:
             raise CommandError(f"the benchmark failed:\n{child.stderr[-4000:]}")
-        figures = json.loads(child.stdout.strip().splitlines()[-1])
-        self.report(figures, options)
+        return json.loads(child.stdout.strip().splitlines()[-1])
 
     def report(self, figures, options):
         line = " ".join(f"{key}={value}" for key, value in figures.items())
@@ -92,37 +104,44 @@ class Command(BaseCommand):
         sandbox, portal = f"http://127.0.0.1:{sandbox_port}", f"http://127.0.0.1:{portal_port}"
         claims = prepare(options, sandbox, portal)
         env = {**os.environ, "SYNC_LEASE_SECONDS": str(LEASE_SECONDS), "Q_WORKERS": str(options["workers"])}
-        servers, clusters = [], []
+        servers, clusters, cpu = [], [], {"cluster_cpu_s": 0.0}
         try:
             servers.append(server(env, sandbox_port, 1, workdir / "sandbox.log"))
             servers.append(server(env, portal_port, 2, workdir / "portal.log"))
-            clusters = [qcluster(env, workdir / f"qcluster-{n}.log") for n in (1, 2)]
+            clusters = [qcluster(env, workdir / f"qcluster-{n}.log") for n in range(1, options["clusters"] + 1)]
             set_faults(sandbox, not options["no_faults"])
             started = time.monotonic()
             half = len(claims) // 2
             approve(sandbox, claims[:half], options["rate"])
             if not options["no_faults"]:
-                kill(clusters[1])  # a machine lost mid-batch: no cleanup in any of its processes
-                clusters[1] = qcluster(env, workdir / "qcluster-2-restarted.log")
+                cpu["cluster_cpu_s"] += clusters[-1].cpu_seconds()
+                clusters[-1].kill()  # a machine lost mid-batch: no cleanup in any of its processes
+                clusters[-1] = qcluster(env, workdir / f"qcluster-{len(clusters)}-restarted.log")
             approve(sandbox, claims[half:], options["rate"])
             approved_at = time.monotonic()
             settled = wait_settled(sandbox, claims, options["timeout"])
             settle_s = round(time.monotonic() - approved_at, 1) if settled else None
             figures = count(sandbox, claims, settle_s, time.monotonic() - started)
+            # What the work cost, whatever else the machine runs: CPU seconds of the workers and both servers.
+            cpu["cluster_cpu_s"] += sum(cluster.cpu_seconds() for cluster in clusters)
+            cpu["sandbox_cpu_s"], cpu["portal_cpu_s"] = (server.cpu_seconds() for server in servers)
+            figures.update({key: round(value, 1) for key, value in cpu.items()},
+                           load_average=round(os.getloadavg()[0], 1))
         finally:
             for process in [*clusters, *servers]:
-                stop(process)
+                process.stop()
         self.stdout.write(json.dumps(figures))
 
 
-def environment(database_url):
+def environment(database_url, redis_url=""):
     if not database_url:
         path = Path(settings.BASE_DIR) / "var" / "bench-faults.sqlite3"
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
         database_url = f"sqlite:///{path}"
     return {**os.environ, "DATABASE_URL": database_url, "DEBUG": "true", "PORTAL_SANDBOX": "true",
-            "LOG_LEVEL": "WARNING", "PYTHONPATH": str(settings.BASE_DIR), "PYTHONUNBUFFERED": "1"}
+            "LOG_LEVEL": "WARNING", "PYTHONPATH": str(settings.BASE_DIR), "PYTHONUNBUFFERED": "1",
+            **({"REDIS_URL": redis_url} if redis_url else {})}
 
 
 def prepare(options, sandbox, portal):
@@ -156,33 +175,12 @@ def prepare(options, sandbox, portal):
 
 
 def server(env, port, workers, log_path):
-    command = [sys.executable, "-m", "gunicorn", "portal.wsgi:application", "--bind", f"127.0.0.1:{port}",
-               "--workers", str(workers), "--threads", "32", "--worker-class", "gthread", "--log-level", "warning",
-               "--timeout", "120", "--config", "python:devtools.bench_server"]
-    process = subprocess.Popen(command, env=env, cwd=settings.BASE_DIR, stdout=open(log_path, "wb"),
-                               stderr=subprocess.STDOUT, start_new_session=True)
-    wait_until(lambda: answers(f"http://127.0.0.1:{port}/healthz"), 60, f"gunicorn on {port}")
-    return process
-
-
-def answers(url):
-    try:
-        return requests.get(url, timeout=5).status_code in (200, 503)
-    except requests.RequestException:
-        return False
+    return gunicorn(port, env=env, workers=workers, threads=32, log_path=log_path,
+                    extra=("--timeout", "120", "--config", "python:devtools.bench_server"))
 
 
 def qcluster(env, log_path):
-    return subprocess.Popen([sys.executable, "manage.py", "qcluster"], env=env, cwd=settings.BASE_DIR,
-                            stdout=open(log_path, "wb"), stderr=subprocess.STDOUT, start_new_session=True)
-
-
-def kill(process):
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    process.wait(timeout=30)
+    return manage_process("qcluster", env=env, log_path=log_path)
 
 
 def set_faults(sandbox, faults):
@@ -221,7 +219,7 @@ def wait_settled(sandbox, claims, timeout):
     try:
         wait_until(settled, timeout, "every claim booked or failed with a reason")
         return True
-    except CommandError:
+    except TimeoutError:
         return False
 
 

@@ -2,8 +2,7 @@ import argparse
 import json
 import os
 import random
-import subprocess
-import sys
+import resource
 import threading
 import time
 from pathlib import Path
@@ -12,7 +11,7 @@ import requests
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from devtools.legacy_processes import free_port, stop
+from devtools.processes import free_port, gunicorn, run
 
 TARGET_P95_MS = 500
 SCRATCH_FLAG = "BENCH_LOOKUP_SCRATCH_DATABASE"
@@ -49,19 +48,21 @@ class Command(BaseCommand):
         if min(options["materials"], options["searches"], options["users"], options["pool"]) < 1:
             raise CommandError("--materials, --searches, --users and --pool must be positive.")
         env = self.environment(options["database_url"])
-        manage = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py")]
-        self.child([*manage, "migrate", "-v0"], env, "migrate")
-        self.child([*manage, "bench_lookup", "--fill", "--materials", str(options["materials"])], env, "fill")
+        run(env, "migrate", "-v0")
+        run(env, "bench_lookup", "--fill", "--materials", str(options["materials"]))
         port = free_port()
-        server = self.start_sandbox(env, port)
+        server = gunicorn(port, env=env, workers=2, threads=16, name="bench-lookup-sandbox",
+                          extra=("--timeout", "120", "--config", "python:devtools.bench_server"))
         try:
-            done = self.child([*manage, "bench_lookup", "--measure", f"http://127.0.0.1:{port}", *self.passed(options)],
-                              env, "measure")
+            cpu_before = server.cpu_seconds()
+            measured = run(env, "bench_lookup", "--measure", f"http://127.0.0.1:{port}", *self.passed(options))
+            sandbox_cpu = server.cpu_seconds() - cpu_before
         finally:
-            stop(server)
-        lines = [line for line in done.stdout.splitlines() if "=" in line]
+            server.stop()
+        lines = [line for line in measured.splitlines() if "=" in line]
         for line in lines:
             self.stdout.write(line)
+        self.stdout.write(f"sandbox_cpu_s={sandbox_cpu:.1f} load_average={os.getloadavg()[0]:.1f}")
         p95 = int(next(line for line in lines if line.startswith("p50_ms")).split("p95_ms=")[1].split()[0])
         if not options["no_targets"]:
             verdict = "PASS" if p95 <= TARGET_P95_MS else "FAIL"
@@ -84,27 +85,6 @@ class Command(BaseCommand):
             database_url = f"sqlite:///{path}"
         return {**os.environ, "DATABASE_URL": database_url, SCRATCH_FLAG: database_url, "PORTAL_SANDBOX": "true",
                 "LOG_LEVEL": "WARNING", "PYTHONPATH": str(settings.BASE_DIR)}
-
-    def child(self, command, env, step):
-        done = subprocess.run(command, env=env, capture_output=True, text=True, cwd=settings.BASE_DIR)
-        if done.returncode:
-            raise CommandError(f"{step} failed:\n{done.stderr[-3000:]}")
-        return done
-
-    def start_sandbox(self, env, port):
-        command = [sys.executable, "-m", "gunicorn", "portal.wsgi:application", "--bind", f"127.0.0.1:{port}",
-                   "--workers", "2", "--threads", "16", "--worker-class", "gthread", "--log-level", "warning",
-                   "--timeout", "120", "--config", "python:devtools.bench_server"]
-        server = subprocess.Popen(command, env=env, cwd=settings.BASE_DIR, start_new_session=True)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code in (200, 503):
-                    return server
-            except requests.RequestException:
-                time.sleep(0.2)
-        stop(server)
-        raise CommandError("the sandbox server did not answer within 60 s")
 
     # ---- inside the scratch database ------------------------------------------------------------
 
@@ -135,7 +115,10 @@ class Command(BaseCommand):
         scope = InventoryScope.objects.create(name="bench")
         scope.members.set(IdentityMap.objects.filter(dingtalk_userid__in=[p.userid for p in people]))
         requests.post(f"{base_url}/sandbox/kingdee/_calls", timeout=10)
-        times, outcomes = self.run_searches([p.userid for p in people], self.words(options), options["users"])
+        words = self.words(options)
+        cpu_before = _cpu_seconds()
+        times, outcomes = self.run_searches([p.userid for p in people], words, options["users"])
+        portal_cpu = _cpu_seconds() - cpu_before
         calls = requests.get(f"{base_url}/sandbox/kingdee/_calls", params={"service": "ExecuteBillQuery"},
                              timeout=10).json()["count"]
         ordered = sorted(times)
@@ -143,7 +126,8 @@ class Command(BaseCommand):
         self.stdout.write(f"p50_ms={p50:.0f} p95_ms={p95:.0f} kingdee_calls={calls}")
         self.stdout.write(f"searches={len(times)} users={options['users']} pool={options['pool']} "
                           f"materials={options['materials']} cache_seconds={options['cache_seconds']} "
-                          f"answered={outcomes.get(200, 0)} other_status={sum(n for s, n in outcomes.items() if s != 200)}")
+                          f"answered={outcomes.get(200, 0)} other_status={sum(n for s, n in outcomes.items() if s != 200)} "
+                          f"portal_cpu_s={portal_cpu:.1f}")
 
     def seed_credentials(self):
         from io import StringIO
@@ -203,3 +187,9 @@ class Command(BaseCommand):
         for thread in threads:
             thread.join()
         return times, outcomes
+
+
+def _cpu_seconds():
+    """CPU seconds (user + system, every thread) this process has spent: what the searches cost the portal."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime

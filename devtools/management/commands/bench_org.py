@@ -14,9 +14,8 @@ import requests
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from devtools.legacy_processes import (
-    answers, environment, free_port, manage, percentile, stop, wait_until,
-)
+from devtools.bench import environment, percentile
+from devtools.processes import answers, free_port, run as manage, stop, wait_until
 
 DINGTALK_QPS = 20  # per app and API, a standard-edition organisation (reference §8)
 CHANGES = 50
