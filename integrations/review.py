@@ -21,6 +21,7 @@ SHOWS = {
     "all": Q(status__in=[*NEEDS_ACTION, Status.SKIPPED]),
     "handled": Q(status=Status.HANDLED),
     "retried": Q(status=Status.SUCCEEDED, booked_via=SyncRecord.Via.RETRY),
+    "period": Q(status=Status.PERIOD),  # waiting for a closed accounting period (booked when it opens)
 }
 # DingTalk names approvals "<originator>提交的<template>".
 TITLE_ORIGINATOR = re.compile(r"^(.{1,20}?)提交的")

@@ -39,7 +39,8 @@ class ReviewFilter(admin.SimpleListFilter):
     def lookups(self, request, model_admin):
         return [("failed", _("failed")), ("conflict", _("conflicts")),
                 ("skipped", _("routine skips (refused or cancelled approvals)")), ("all", _("all of these")),
-                ("handled", _("handled by a person")), ("retried", _("booked after a retry"))]
+                ("handled", _("handled by a person")), ("retried", _("booked after a retry")),
+                ("period", _("waiting for the accounting period"))]
 
     def choices(self, changelist):
         choices = list(super().choices(changelist))
@@ -99,6 +100,7 @@ class ReviewRecordAdmin(ExportMixin, SyncRecordAdmin):
         css = {"all": ["integrations/ops.css"]}
 
     change_form_template = "admin/integrations/reviewrecord/change_form.html"
+    change_list_template = "admin/integrations/reviewrecord/change_list.html"
     resource_classes = [ReviewRecordResource]
     export_form_class = NamedFieldsExportForm
     formats = [XLSX, CSV]
@@ -123,6 +125,13 @@ class ReviewRecordAdmin(ExportMixin, SyncRecordAdmin):
 
     def get_queryset(self, request):
         return review.with_originator_names(super().get_queryset(request))
+
+    def changelist_view(self, request, extra_context=None):
+        from integrations.admin import accounting
+
+        extra = {"period_waits": accounting.period_waits(),
+                 "review_url": reverse("admin:integrations_reviewrecord_changelist")}
+        return super().changelist_view(request, {**extra, **(extra_context or {})})
 
     def get_export_resource_kwargs(self, request, **kwargs):
         return {**super().get_export_resource_kwargs(request, **kwargs),
@@ -190,8 +199,12 @@ class ReviewRecordAdmin(ExportMixin, SyncRecordAdmin):
     # ---- the record page -----------------------------------------------------------------------
 
     def get_urls(self):
+        from integrations.admin import accounting
+
         view = self.admin_site.admin_view
         return [
+            path("reconciliation/", view(lambda request: accounting.reconciliation_view(self, request)),
+                 name="integrations_reviewrecord_reconciliation"),
             path("<path:object_id>/retry/", view(self.retry_view), name="integrations_reviewrecord_retry"),
             path("<path:object_id>/handle/", view(self.handle_view), name="integrations_reviewrecord_handle"),
             path("<path:object_id>/keep/<str:side>/", view(self.keep_view), name="integrations_reviewrecord_keep"),

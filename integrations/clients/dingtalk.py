@@ -14,6 +14,8 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+import requests
+
 from django.conf import settings
 from django.core.cache import cache
 
@@ -342,6 +344,29 @@ class DingTalkClient(YidaCalls, AttendanceCalls, HttpClient):
         body = self._v1("GET", "v1.0/workflow/forms/schemas/processCodes", params={"processCode": process_code})
         schema = (body.get("result") or {}).get("schemaContent") or {}
         return list(_schema_fields(schema.get("items") or []))
+
+    def download_attachment(self, instance_id, file_id, max_bytes):
+        """The bytes of a file on an approval: a download link (`POST /v1.0/workflow/processInstances/spaces/
+        files/urls/download`, result.downloadUri), then the file itself. Bigger than `max_bytes` → BusinessError."""
+        body = self._v1("POST", "v1.0/workflow/processInstances/spaces/files/urls/download",
+                        {"processInstanceId": instance_id, "fileId": file_id})
+        uri = (body.get("result") or {}).get("downloadUri") or ""
+        if not uri:
+            raise BusinessError(f"no download link for file {file_id}", system=self.system)
+        try:
+            with self.session.get(uri, timeout=self.timeout, stream=True) as response:
+                if response.status_code != 200:
+                    raise TransientError(f"file download HTTP {response.status_code}", system=self.system,
+                                         http_status=response.status_code)
+                content = bytearray()
+                for block in response.iter_content(64 * 1024):
+                    content += block
+                    if len(content) > max_bytes:
+                        raise BusinessError(f"file {file_id} is larger than {max_bytes} bytes", code="too_large",
+                                            system=self.system)
+        except requests.RequestException as error:
+            raise TransientError(f"file download failed: {error.__class__.__name__}", system=self.system) from error
+        return bytes(content)
 
     def add_comment(self, instance_id, text, comment_userid):
         """Not retried blindly by the caller: a comment posted twice shows twice."""
@@ -695,9 +720,18 @@ def _table(text):
         cells = row.get("rowValue") if isinstance(row, dict) else row if isinstance(row, list) else None
         if cells is None:
             continue
-        table.append({_text(cell.get("label") or cell.get("key") or cell.get("name")): _cell(cell.get("value"))
+        table.append({_text(cell.get("label") or cell.get("key") or cell.get("name")): _row_cell(cell)
                       for cell in cells if isinstance(cell, dict)})
     return table
+
+
+def _row_cell(cell):
+    """A detail row's cell: a table nested in the row becomes its rows, attached files a list; the rest text."""
+    kind, value = cell.get("componentType") or "", cell.get("value")
+    if kind in ("TableField", "DDAttachment"):
+        text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False) if value else ""
+        return _value(kind, text)
+    return _cell(value)
 
 
 def _cell(value):

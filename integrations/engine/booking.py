@@ -28,7 +28,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from integrations import deeplinks, mapping, reasons
+from integrations import deeplinks, mapping, periods, reasons
 from integrations.adapters import Change, Listed, TargetAdapter, Verdict
 from integrations.clients.errors import BusinessError, RemoteError, TransientError
 from integrations.engine import ledger
@@ -429,7 +429,9 @@ class Booking:
                 booked.append((item, outcome))
             elif outcome.waiting:
                 self.blocked.add(item.key)
-                self.settle(item, Status.WAITING, when_claim=token, claim="", response=outcome.response,
+                period = (outcome.params or {}).get("period", "") if outcome.code == periods.REASON else None
+                self.settle(item, Status.WAITING if period is None else Status.PERIOD, when_claim=token, claim="",
+                            response=outcome.response, **({} if period is None else {"waiting_period": period}),
                             **reason(outcome.code or "dependency_missing", outcome.params or {
                                 "message": outcome.message}, outcome.message))
             else:

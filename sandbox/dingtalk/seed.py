@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from django.db import transaction
 
 from sandbox import roster
-from sandbox.dingtalk import forms, yida
+from sandbox.dingtalk import accounting, forms, yida
 from sandbox.dingtalk.models import App, ApprovalInstance, Department, Employee, ProcessTemplate, Robot
 
 BEIJING = ZoneInfo("Asia/Shanghai")
@@ -133,7 +133,8 @@ def _seed_approvals(employees, seed, count, days):
     rows = [builder.expense(expense) for _ in range(count)]
     travel_count = min(12, max(3, count // 10)) if count else 0
     rows += [builder.travel(travel, index) for index in range(travel_count)]
-    _store(rows, [expense, travel])
+    extra, extra_templates = accounting.seed(builder, count=min(12, count))  # loans and payment requests
+    _store(rows + extra, [expense, travel, *extra_templates])
 
 
 def _store(rows, templates):

@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from sandbox.dingtalk import accounting
 from sandbox.dingtalk.views import (
     approvals, attendance, contacts, control, crm, messaging, org_door, sso, stream, tokens, yida,
 )
@@ -16,6 +17,8 @@ urlpatterns = [
     path("v1.0/workflow/processes/instanceIds/query", approvals.instance_ids_query, name="instance_ids_query"),
     path("v1.0/workflow/processInstances", approvals.process_instance, name="process_instance"),
     path("v1.0/workflow/processInstances/comments", approvals.comments, name="comments"),
+    path("v1.0/workflow/processInstances/spaces/files/urls/download", accounting.download_url, name="file_url"),
+    path("_files/<str:file_id>/<str:size>", accounting.download, name="file"),
     path("v1.0/workflow/forms/schemas/processCodes", approvals.form_schema, name="form_schema"),
     path("topapi/processinstance/listids", approvals.listids, name="listids"),
     path("topapi/processinstance/get", approvals.processinstance_get, name="processinstance_get"),

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('integrations', '0015_customers_master_rules'),
+        ('integrations', '0016_vouchers_period_wait'),
     ]
 
     operations = [
