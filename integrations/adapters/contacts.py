@@ -1,8 +1,8 @@
 """DingTalk contacts as a source: the departments or the people of a scope (reference §5, round 2 §2).
 
 A scheme reads one of the two (`records`): departments are keyed by `dept_id`, people by `userid`. Listing is
-department by department (listsub for the tree, `v2/user/list` pages of 100 for the members), so a full
-comparison costs about two calls per department, never one per person. People who left are reported as
+department by department (listsub for the tree, `v2/user/list` pages of 100 for the members), about two calls
+per department, never one per person; a comparison reads a share of them within a budget (`Sweep`). People who left are reported as
 removed from DingTalk's leave records of the window; a person or department that is gone when fetched (an
 event after the change) is removed too. Kingdee numbers are part of the record: a department's is the
 prefix and its `dept_id`, a person's the job number (工号) or, when that is empty, the `userid`.
@@ -214,9 +214,10 @@ class Sweep:
     (one leave-records call), and a full reading every `full_walk_hours` (or when nothing is remembered).
 
     Change detection: a department whose listsub no longer names a remembered child has that child read
-    (`department/get`): 60003 means removed (reported as removed, so Kingdee forbids it or a person settles
-    it), otherwise it moved. A person missing from a department's page is read (`v2/user/get`): a mover or a
-    leaver. Nobody else is read one by one."""
+    (`department/get`): 60003 means removed (reported as removed by every comparison for `STATE_SECONDS`, so
+    Kingdee forbids it as soon as it has no enabled employees; a forbidden one costs no call), otherwise it
+    moved. A department new to the tree has its members read in the same comparison. A person missing from a
+    department's page is read (`v2/user/get`): a mover or a leaver. Nobody else is read one by one."""
 
     def __init__(self, source):
         self.source, self.client = source, source.client
@@ -290,12 +291,17 @@ class Sweep:
                 tree[dept_id] = _node(dept)
             else:
                 tree.pop(dept_id, None)  # moved out of the scope: no longer compared
-        self._save("tree", {"tree": tree, "turn": turn + 1, "walked_at": state["walked_at"] if state else time.time()})
+        now = time.time()
+        removed_at = {int(d): at for d, at in ((state or self._get("tree") or {}).get("removed") or {}).items()
+                      if now - at < STATE_SECONDS and int(d) not in tree}
+        removed_at.update({dept_id: now for dept_id in removed})
+        self._save("tree", {"tree": tree, "turn": turn + 1, "walked_at": state["walked_at"] if state else now,
+                            "removed": removed_at})
         self.source._scope = set(tree)
         for node in _parents_first(tree, self.source.roots):
             if node["dept_id"] != ROOT:
                 yield Listed(str(node["dept_id"]), True, data=self.source.department(node))
-        for dept_id in sorted(removed):
+        for dept_id in sorted(removed_at):  # again until settled: one still staffed in Kingdee is tried again
             yield Listed(str(dept_id), True, data=gone(str(dept_id)), removed=True)
 
     def read_share(self, tree, share):
@@ -337,6 +343,7 @@ class Sweep:
         members = dict(state["members"]) if state else {}
         turn = state["turn"] if state else 0
         share = self.share(tree, members if state else None, turn)
+        share += [dept_id for dept_id in sorted(tree) if state and dept_id not in members and dept_id not in share]
         seen, missing = set(), set()
         for dept_id in share:
             try:
