@@ -1,10 +1,10 @@
 """DingTalk contacts as a source: the departments or the people of a scope (reference §5, round 2 §2).
 
 A scheme reads one of the two (`records`): departments are keyed by `dept_id`, people by `userid`. Listing is
-department by department (listsub for the tree, `v2/user/list` pages of 100 for the members), about two calls
-per department, never one per person; a comparison reads a share of them within a budget (`Sweep`). People who left are reported as
-removed from DingTalk's leave records of the window; a person or department that is gone when fetched (an
-event after the change) is removed too. Kingdee numbers are part of the record: a department's is the
+department by department (listsub for the tree, `v2/user/list` pages of 100 for the members), about two
+calls per department, never one per person; a comparison reads a share of them within a budget (`Sweep`).
+People who left are reported as removed from DingTalk's leave records of the window; a person or
+department that is gone when fetched (an event after the change) is removed too. Kingdee numbers are part of the record: a department's is the
 prefix and its `dept_id`, a person's the job number (工号) or, when that is empty, the `userid`.
 """
 
@@ -53,6 +53,7 @@ class ContactsSource(SourceAdapter):
     def __init__(self, params, client):
         super().__init__(params, client)
         self._scope = None
+        self.connection_id = None  # the scheme's DingTalk connection (its organisation's identity rows): the engine
 
     @classmethod
     def check(cls, params):
@@ -162,14 +163,14 @@ class ContactsSource(SourceAdapter):
             elif action in (Change.CREATE, Change.ENABLE):
                 returning.append(key)
                 if self.params.get("identity_rows"):
-                    identity.join(key, staff_number=outcome.number or data.get("staff_number", ""),
+                    identity.join(key, connection=self.connection_id, staff_number=outcome.number or data.get("staff_number", ""),
                                   name=data.get("name", ""), unionid=data.get("unionid", ""),
                                   mobile=data.get("mobile", ""),
                                   kingdee_username=(outcome.response or {}).get("kingdee_username", ""))
         if leavers:
-            identity.set_active(leavers, False)
+            identity.set_active(leavers, False, connection=self.connection_id)
         if returning:
-            identity.set_active(returning, True)
+            identity.set_active(returning, True, connection=self.connection_id)
 
     # --- shapes ---------------------------------------------------------------------------
 
