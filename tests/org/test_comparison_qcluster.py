@@ -13,7 +13,7 @@ from sso.models import IdentityMap
 from tests.events.processes import cluster
 from tests.integrations.live import wait_for
 from tests.org.helpers import employee, post_dept
-from tests.org.test_engine_sync import assert_in_step, kingdee_writes
+from tests.org.test_engine_sync import assert_in_step, kingdee_writes, read_everything
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -45,7 +45,7 @@ def test_comparisons_by_the_cluster_keep_kingdee_in_step_with_events_off(world, 
     schemes = create_org_schemes(source_connection=world.dingtalk, target_connection=world.kingdee, events=False)
     for scheme in schemes:
         scheme.schedule_kind = scheme.ScheduleKind.MANUAL  # the test plays the schedule
-        scheme.save()
+        read_everything(scheme)
 
     compare(schemes, worker)
     assert_in_step()
