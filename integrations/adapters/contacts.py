@@ -177,6 +177,10 @@ class ContactsSource(SourceAdapter):
     def department(self, dept):
         dept_id, parent = int(dept["dept_id"]), dept.get("parent_id")
         in_scope = self.whole_company or dept_id in self.scope()
+        if not in_scope and parent not in (None, "") and self.params.get("sub_departments") and \
+                int(parent) in self.scope():
+            in_scope = True  # new below a department of the scope (an event before the comparison saw it)
+            self._scope.add(dept_id)
         parent_in_scope = parent not in (None, "", ROOT) and (self.whole_company or int(parent) in self.scope())
         prefix = self.params.get("number_prefix") or ""
         return {"dept_id": dept_id, "name": dept.get("name") or "", "parent_id": int(parent) if parent else None,
