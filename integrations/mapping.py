@@ -60,6 +60,8 @@ class Lookups:
     value_maps: dict = field(default_factory=dict)
     identity: Callable = lambda userid: None
     timezone: str = "Asia/Shanghai"
+    # Kingdee staff number → DingTalk userid (two-way flows writing back into DingTalk), "" when unknown.
+    staff_identity: Callable = lambda staff_number: ""
 
 
 @dataclass
@@ -235,6 +237,16 @@ def identity(value, params, context):
             field=wanted,
         )
     return found[wanted]
+
+
+@register("identity_reverse", gettext_noop("Identity map (Kingdee staff number → DingTalk user)"))
+def identity_reverse(value, params, context):
+    staff_number = str(value).strip()
+    userid = context.lookups.staff_identity(staff_number)
+    if not userid:
+        raise MappingError(gettext_noop("Kingdee staff number %(number)s has no active entry in the identity map."),
+                           number=staff_number)
+    return userid
 
 
 DATE_FORMATS = {"yyyy-MM-dd": "%Y-%m-%d", "yyyy-MM-dd HH:mm:ss": "%Y-%m-%d %H:%M:%S"}

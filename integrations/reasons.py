@@ -45,6 +45,12 @@ REASONS = {
     "dependency": Reason(_("Waits for %(keys)s, which failed or waits itself.")),
     "dependency_missing": Reason(_("A record it depends on is not in the target yet: %(message)s")),
     "conflict": Reason(_("Changed in the target since the portal wrote it: %(fields)s.")),
+    # Two-way (customers: DingTalk CRM ⇄ Kingdee).
+    "twoway_conflict": Reason(_("Changed on both sides since the last sync: %(fields)s.")),
+    "non_master_edit": Reason(_("Changed on the side that is not master, held for a person: %(fields)s.")),
+    "ambiguous_match": Reason(_("Several customers on the other side could be this one (%(numbers)s): pair them by "
+                                "hand, then mark this record handled.")),
+    "awaiting_approval": Reason(_("Found on one side only: created on the other side once a person approves it.")),
     # The org sync (DingTalk contacts → Kingdee departments and employees).
     "out_of_scope": Reason(_("Not in the scheme's scope.")),
     "department_has_employees": Reason(_(
@@ -67,6 +73,16 @@ def render(code, params, names=None):
             params[name] = names.get(params[name]) or params[name]
     if code == "follow_up_failed":
         params["step"] = STEPS.get(params.get("step"), params.get("step"))
+    if code in ("twoway_conflict", "non_master_edit"):
+        suggestions = {"source": gettext("keep DingTalk's"), "target": gettext("keep Kingdee's")}
+        params["fields"] = "; ".join(
+            gettext("%(field)s: DingTalk “%(source)s”, Kingdee “%(target)s”") % {
+                "field": values.get("label") or field, "source": values.get("source"), "target": values.get("target")}
+            + (gettext(" (the master rule suggests: %(side)s)") % {"side": suggestions[values["suggestion"]]}
+               if values.get("suggestion") in suggestions else "")
+            for field, values in (params.get("fields") or {}).items())
+    if code == "ambiguous_match":
+        params["numbers"] = ", ".join(params.get("numbers") or [])
     if code == "conflict":
         params["fields"] = "; ".join(
             gettext("%(field)s: source “%(source)s”, target “%(target)s”") % {

@@ -176,9 +176,12 @@ class TargetAdapter(Adapter):
       A key removed at the source is disabled by `remove`, never deleted.
     - MESSAGE: sent once per key (robot, work notice); the key carries the de-duplication window (e.g. a
       material and a day), so the ledger alone keeps an alert from repeating. `find` is never called.
+    - TWOWAY: both sides are sources and targets (customers: DingTalk CRM ⇄ Kingdee). The engine runs
+      `integrations.engine.twoway.TwoWayBooking` instead of the one-way loop: it reads both sides whole, pairs
+      records, compares them field by field with the signed master rule and writes each side's changes.
     """
 
-    BILL, MASTER, MESSAGE = "bill", "master", "message"
+    BILL, MASTER, MESSAGE, TWOWAY = "bill", "master", "message", "twoway"
     mode = BILL
 
     def __init__(self, params, client, dedupe_field=""):

@@ -21,6 +21,7 @@ from integrations.admin.forms import (
 from integrations.admin.versions import SchemeVersionsMixin
 from integrations.admin.wizard import SchemeWizardMixin
 from integrations.backfill import estimate as count_backfill
+from integrations.customers import views as customers
 from integrations.engine import catalog
 from integrations.models import DataCentre, FieldMapping, Scheme, SyncRecord, SyncRun, ValueMap, ValueMapEntry
 
@@ -230,6 +231,7 @@ class SchemeAdmin(SchemeWizardMixin, SchemeVersionsMixin, admin.ModelAdmin):
         scheme = self.get_object(request, unquote(object_id))
         if scheme is not None:
             source, target = catalog.of_scheme(scheme)
+            extra_context.update(customers.scheme_page_context(scheme))
             extra_context.update({"source_catalog": source, "target_catalog": target,
                                   "value_map_names": scheme.value_maps.values_list("name", flat=True),
                                   "picker_notes": [side.note for side in (source, target) if side.note]})

@@ -28,6 +28,7 @@ from integrations import adapters
 from integrations.clients import client_for
 from integrations.engine import ledger
 from integrations.engine.booking import Booking
+from integrations.engine.twoway import TwoWayBooking
 from integrations.engine.preview import preview
 from integrations.models import Scheme, SyncRecord, SyncRun, Trigger
 from integrations.secrets import lost_key_message
@@ -167,7 +168,11 @@ def resolve_conflicts(record_ids, *, keep, user, note):
     if keep not in ("source", "target"):
         raise ValueError(f"keep must be source or target, not {keep!r}")
     resolved = 0
-    for record in SyncRecord.objects.filter(pk__in=record_ids, status=Status.CONFLICT):
+    for record in SyncRecord.objects.filter(pk__in=record_ids, status=Status.CONFLICT).select_related("scheme"):
+        if adapters.TARGETS.get(record.scheme.target_kind) and \
+                adapters.target_class(record.scheme.target_kind).mode == adapters.TargetAdapter.TWOWAY:
+            resolved += TwoWayBooking.resolve(record, keep, user=user, note=note)
+            continue
         fields = (record.reason_params or {}).get("fields") or {}
         synced = dict(record.synced_state or {})
         kept = set(synced.get("kept") or [])
@@ -193,14 +198,15 @@ def _execute(run, scheme, via, work, should_stop=None):
         with ledger.LeaseKeeper(run) as lease:
             # The listing gets a client of its own: a page of ids must never hold the parallel-request slot that
             # a detail fetch already has its rate-limit token for (it would go out late, bunched with the next).
-            booking = Booking(run, scheme, source, target, via=via, should_stop=should_stop,
-                              lister=build_source(scheme), lease=lease)
+            loop = TwoWayBooking if target.mode == adapters.TargetAdapter.TWOWAY else Booking
+            booking = loop(run, scheme, source, target, via=via, should_stop=should_stop,
+                           lister=build_source(scheme), lease=lease)
             work(booking, source, target)
     except Exception as error:
         logger.exception("run %s of scheme %s crashed", run.pk, scheme.pk)
         ledger.finish_run(run, error=gettext("Unexpected error: %(error)s") % {"error": repr(error)})
         raise
-    run.stats = run_stats(booking, source, target)
+    run.stats = {**run_stats(booking, source, target), **(getattr(booking, "stats", None) or {})}
     return ledger.finish_run(run)
 
 

@@ -1,4 +1,5 @@
 from integrations.models.connections import Connection
+from integrations.models.customers import FieldChange, MasterRule
 from integrations.models.events import DingTalkEvent
 from integrations.models.locks import TargetLock
 from integrations.models.ops import Alert, AlertGate, ReviewRecord, SchemeVersion
@@ -8,6 +9,6 @@ from integrations.models.runs import SyncRecord, SyncRun, Trigger
 from integrations.models.schemes import DataCentre, FieldMapping, Scheme, ValueMap, ValueMapEntry
 from integrations.models.tallies import RecordTally
 
-__all__ = ["Alert", "AlertGate", "AlertState", "Connection", "DataCentre", "DingTalkEvent", "FieldMapping",
+__all__ = ["Alert", "AlertGate", "AlertState", "Connection", "DataCentre", "DingTalkEvent", "FieldChange", "FieldMapping", "MasterRule",
            "MonthlyQuota", "RateBudget", "RecordTally", "Report", "ReportRun", "ReviewRecord", "Scheme", "TargetLock",
            "SchemeVersion", "SyncRecord", "SyncRun", "Trigger", "ValueMap", "ValueMapEntry"]

@@ -10,7 +10,7 @@ from django.utils.translation import ngettext
 from sandbox.admin_mixins import ReadOnlyAdminMixin
 from sandbox.dingtalk import approvals, inbox, org, push
 from sandbox.dingtalk.models import (
-    App, ApprovalInstance, Comment, Department, Employee, ProcessTemplate, PushedEvent, QuotaUsage, Robot,
+    App, ApprovalInstance, Comment, CrmCustomer, Department, Employee, ProcessTemplate, PushedEvent, QuotaUsage, Robot,
     RobotMessage, SandboxSettings, StreamGateway, WorkNotice,
 )
 from sandbox.dingtalk.views.gate import injector, reset_counters
@@ -263,3 +263,12 @@ def readable_html(title, text, links):
     items = format_html_join("", '<li><a href="{}" target="_blank" rel="noopener">{}</a></li>',
                              ((link, link) for link in links))
     return format_html('<strong>{}</strong><pre style="white-space:pre-wrap">{}</pre><ul>{}</ul>', title, text, items)
+
+
+@admin.register(CrmCustomer)
+class CrmCustomerAdmin(admin.ModelAdmin):
+    """Customers of the 客户管理 app: edit `data` as a salesperson would (the portal reads it on its next run)."""
+
+    list_display = ("instance_id", "__str__", "object_type", "deleted", "modified_at")
+    list_filter = ("object_type", "deleted")
+    search_fields = ("instance_id", "data")

@@ -355,3 +355,27 @@ class StreamGateway(models.Model):
 
     def __str__(self):
         return self.endpoint
+
+
+class CrmCustomer(models.Model):
+    """One customer of the 客户管理 app (round 2 §6): an instance id, the form's `data` keyed by field name,
+    负责人 / 协同人. A deleted customer is kept (`deleted`) so that the door can tell what happened."""
+
+    instance_id = models.CharField(_("instance id"), max_length=64, unique=True)
+    object_type = models.CharField(_("object type"), max_length=40, default="crm_customer")
+    data = models.JSONField(_("data"), default=dict)
+    extend_data = models.JSONField(_("extend data"), default=dict, blank=True)
+    creator_userid = models.CharField(_("creator"), max_length=64, blank=True)
+    owner_userids = models.JSONField(_("owners (负责人)"), default=list, blank=True)
+    participant_userids = models.JSONField(_("participants (协同人)"), default=list, blank=True)
+    deleted = models.BooleanField(_("deleted"), default=False)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    modified_at = models.DateTimeField(_("modified"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("CRM customer")
+        verbose_name_plural = _("CRM customers")
+        ordering = ["pk"]
+
+    def __str__(self):
+        return str((self.data or {}).get("customer_name") or self.instance_id)

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from sandbox.dingtalk.views import approvals, contacts, control, messaging, org_door, sso, stream, tokens
+from sandbox.dingtalk.views import approvals, contacts, control, crm, messaging, org_door, sso, stream, tokens
 
 app_name = "sandbox_dingtalk"
 
@@ -29,6 +29,10 @@ urlpatterns = [
     path("topapi/user/getbyunionid", contacts.user_getbyunionid, name="user_getbyunionid"),
     path("topapi/v2/user/getbymobile", contacts.user_getbymobile, name="user_getbymobile"),
     path("v1.0/contact/empLeaveRecords", contacts.emp_leave_records, name="emp_leave_records"),
+    # CRM customers (round 2 §6)
+    path("v1.0/crm/customerInstances", crm.customer_instances, name="crm_customer_instances"),
+    path("v1.0/crm/customers", crm.customers, name="crm_customers"),
+    path("v1.0/crm/relationDatas/batch", crm.relation_datas_batch, name="crm_relation_datas_batch"),
     # login
     path("topapi/v2/user/getuserinfo", sso.getuserinfo, name="getuserinfo"),
     path("v1.0/oauth2/userAccessToken", sso.user_access_token, name="user_access_token"),
@@ -50,4 +54,5 @@ urlpatterns = [
     path("_events", control.events, name="events"),
     path("_messages", control.messages, name="messages"),
     path("_contacts", org_door.contacts, name="contacts_door"),
+    path("_crm", crm.door, name="crm_door"),
 ]

@@ -1,15 +1,21 @@
-"""Rules of Kingdee's org master data (BD_Department, BD_Empinfo) beyond the generic Save checks.
+"""Rules of Kingdee's master data (BD_Department, BD_Empinfo, BD_Customer) beyond the generic Save checks.
 
 Round 2 §2–3: audited base data is updated in place by a Save with its internal id and `NeedUpDateFields`
 (bills are not: they must be un-audited first); a forbidden record refuses edits until it is enabled; a
 department's parent must exist and be enabled, and a department cannot sit below itself.
+
+BD_Customer (round 2 §4): a new customer needs its creating organisation and settlement currency (R2's required
+set); its number, when sent, is unique per form (MsgCode 11, the generic check) and when empty comes from the
+coding rule (`CUST` + 4 digits); a forbidden customer refuses edits until it is enabled. Name and credit-code
+duplicates are not refused (Kingdee does not by default): the portal must look before it creates.
 """
 
 from sandbox.kingdee.models import FormRecord, KingdeeUser, Sequence
 from sandbox.kingdee.validation import Problem, reference_number
 from sandbox.kingdee.wire import get, truthy
 
-DEPARTMENT, EMPLOYEE = "BD_Department", "BD_Empinfo"
+DEPARTMENT, EMPLOYEE, CUSTOMER = "BD_Department", "BD_Empinfo", "BD_Customer"
+CUSTOMER_REQUIRED = (("FCreateOrgId", "创建组织"), ("FTRADINGCURRID", "结算币别"))
 USER_ID_START = 200000
 LOCKED = (FormRecord.Status.SUBMITTED, FormRecord.Status.AUDITED)
 
@@ -25,6 +31,8 @@ def edit_refusal(form, record, label):
 
 def check(checker):
     """Problems of one package of a master-data form, before the generic reference checks run."""
+    if checker.form.form_id == CUSTOMER:
+        return check_customer(checker)
     if checker.form.form_id != DEPARTMENT:
         return
     raw = get(checker.model, "FParentID")
@@ -38,6 +46,15 @@ def check(checker):
         checker.problems.append(Problem("FParentID", f"字段“上级部门”(FParentID)的值“{parent}”{state}！", 9))
     elif own and own in ancestors(parent) | {parent}:
         checker.problems.append(Problem("FParentID", f"部门“{own}”不能以自己或下级部门“{parent}”为上级部门！"))
+
+
+def check_customer(checker):
+    """A new customer (no FCUSTID) carries its creating organisation and settlement currency."""
+    if str(get(checker.model, "FCUSTID") or "0").strip() not in ("", "0"):
+        return
+    for key, caption in CUSTOMER_REQUIRED:
+        if get(checker.model, key) in (None, "", {}, []):
+            checker.problems.append(Problem(key, f"字段“{caption}”是必填项！"))
 
 
 def ancestors(number):

@@ -146,8 +146,10 @@ BD_DEPARTMENT = _basedata(
 BD_CUSTOMER = _basedata(
     "BD_Customer", "客户", "FCUSTID", {"FShortName": "简称", "FCOUNTRY": "国家", "FADDRESS": "通讯地址", "FTEL": "联系电话",
                                       "FCustTypeId": "客户类别", "FTRADINGCURRID": "结算币别", "FSALDEPTID": "销售部门",
+                                      "FSOCIALCRECODE": "统一社会信用代码",
                                       "FSELLER": "销售员", "FTAXREGISTERCODE": "纳税登记号", "FINVOICETITLE": "发票抬头"},
-    {"FTRADINGCURRID": CURRENCY, "FSALDEPTID": DEPT}, prefix="CUST", digits=4,
+    {"FTRADINGCURRID": CURRENCY, "FSALDEPTID": DEPT, "FSELLER": "BD_Saler", "FCustTypeId": "BOS_ASSISTANTDATA_DETAIL"},
+    prefix="CUST", digits=4,
 )
 BD_SUPPLIER = _basedata("BD_Supplier", "供应商", "FSupplierId", {"FShortName": "简称"}, prefix="VEN", digits=5)
 STK_INVENTORY = Form(
@@ -180,6 +182,9 @@ LOOKUPS = [
     _basedata("BD_STOCK", "仓库", "FSTOCKID", {"FLocation": "仓库地址"}),
     _basedata("BD_UNIT", "计量单位", "FUNITID", {}),
     _basedata("BD_StockStatus", "库存状态", "FStockStatusId", {}),
+    # A customer's 销售员 and 客户类别 (round 2 §4.1): the sandbox numbers a seller like the employee it stands for.
+    _basedata("BD_Saler", "销售员", "FID", {"FStaffId": "员工"}),
+    _basedata("BOS_ASSISTANTDATA_DETAIL", "辅助资料", "FEntryID", {"FId": "类别"}),
 ]
 
 # Materials with the stock sub-header (SubHeadEntity1: safety stock per using organisation, round 2 §7.2) and the

@@ -105,6 +105,8 @@ def _seed_employees(people):
                          "FJoinDate": f"{person.hired_date:%Y-%m-%d}T00:00:00", "FPostEntity": posts},
                         forbidden=not person.active)
         _number_posts(record)
+        upsert("BD_Saler", person.job_number, person.name, {"FStaffId": {"FStaffNumber": person.job_number}},
+               forbidden=not person.active)
 
 
 def _number_posts(record):
@@ -113,7 +115,12 @@ def _number_posts(record):
     record.save(update_fields=["model"])
 
 
+CUSTOMER_TYPES = {"KHLB001_SYS": "普通销售客户", "KHLB002": "重点客户", "KHLB003": "经销商"}
+
+
 def _seed_partners(rng):
+    for number, name in CUSTOMER_TYPES.items():
+        upsert("BOS_ASSISTANTDATA_DETAIL", number, name, {"FId": "客户类别"})
     for index, name in enumerate(CUSTOMERS, start=1):
         upsert("BD_Customer", f"CUST{index:04d}", name,
                {"FShortName": name[:4], "FTRADINGCURRID": {"FNumber": "PRE001"}, "FCreateOrgId": _org(),
