@@ -68,7 +68,9 @@ def build_adapters(scheme):
 
 
 def build_source(scheme):
-    return adapters.source_class(scheme.source_kind)(scheme.source_params, client_for(scheme.source_connection))
+    source = adapters.source_class(scheme.source_kind)(scheme.source_params, client_for(scheme.source_connection))
+    source.connection_id = scheme.source_connection_id  # whose organisation the records belong to (identity rows)
+    return source
 
 
 def load_scheme(scheme_id):
