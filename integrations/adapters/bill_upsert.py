@@ -36,6 +36,7 @@ class BillUpsertTarget(TargetAdapter):
     label = _("Kingdee bills, updated when the source changes")
     connection_kind = "kingdee"
     mode = TargetAdapter.MASTER
+    makes_documents = True  # a bill per key, found by the dedupe field: two schemes on the form take turns
     settings_schema = {
         "form_id": Param(_("form id"), required=True, default="SAL_SaleOrder"),
         "audit": Param(_("submit and audit new bills (an audited bill can no longer be updated)"), bool,
