@@ -41,6 +41,12 @@ class Target:
             "PASS" if self.passed else "FAIL")
 
 
+def load_line():
+    """The load average when the figures were taken: they mean little on a machine busy with other work."""
+    one, five, fifteen = os.getloadavg()
+    return f"load_average={one:.2f},{five:.2f},{fifteen:.2f} cpus={os.cpu_count()}"
+
+
 def at_most(name, value, limit):
     return Target(name, value, limit)
 
@@ -58,7 +64,9 @@ class BenchCommand(BaseCommand):
         return parser
 
     def verdict(self, targets, options):
-        """Prints each target's line; raises CommandError (exit status 1) if any failed."""
+        """Prints the machine's load, then (unless only measuring) each target's line; raises CommandError (exit
+        status 1) if any failed."""
+        self.stdout.write(load_line())
         if options.get("no_targets"):
             return
         for target in targets:

@@ -43,6 +43,8 @@ def sandbox_connections(base_url, credentials):
             api_base_url=f"{root}/sandbox/dingtalk/", app_key=dingtalk["app_key"], app_secret=dingtalk["app_secret"],
             agent_id=dingtalk["agent_id"], corp_id=dingtalk["corp_id"], callback_token=dingtalk["callback_token"],
             callback_aes_key=dingtalk["callback_aes_key"],
+            yida_app_type=credentials.get("yida", {}).get("app_type", ""),
+            yida_system_token=credentials.get("yida", {}).get("system_token", ""),
         ),
         save_connection(ROBOT, Connection.Kind.DINGTALK_ROBOT, base_url=f"{root}/sandbox/dingtalk/",
                         robot_token=robot["access_token"], robot_secret=robot["secret"]),

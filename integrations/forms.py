@@ -78,6 +78,7 @@ class ConnectionForm(SecretFormMixin, forms.ModelForm):
     clear_callback_aes_key = clear_checkbox()
     clear_robot_token = clear_checkbox()
     clear_robot_secret = clear_checkbox()
+    clear_yida_system_token = clear_checkbox()
 
     class Meta:
         model = Connection

@@ -8,11 +8,13 @@ the admin preview and the tests all run this same code without a database.
 Paths: a target path is a field key, dotted for sub-objects, with one `[]` for entry rows
 (`FPAYBILLENTRY[].FCOSTID`). A source path names an instance field (`originator_userid`),
 else a form label (`报销事由`), else dotted parts into either; `报销明细[].报销金额(元)` reads a
-column of a detail table, one entry row per table row.
+column of a detail table, one entry row per table row; `报销明细[].项目费用明细[].金额` reads a table nested in
+a detail row: one entry row per child row, the parent row's columns readable beside the child's.
 
 Messages are English templates marked for translation; the caller translates them.
 """
 
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,7 +31,7 @@ def gettext_noop(message):
 EMPTY_TEXTS = ("", "null")
 PATH_PART = r"[^\[\].]+"
 TARGET_PATH = re.compile(rf"^(?:{PATH_PART}\[\]\.)?{PATH_PART}(?:\.{PATH_PART})*$")
-SOURCE_PATH = re.compile(rf"^(?:{PATH_PART}\[\]\.)?{PATH_PART}(?:\.{PATH_PART})*$")
+SOURCE_PATH = re.compile(rf"^(?:{PATH_PART}\[\]\.){{0,2}}{PATH_PART}(?:\.{PATH_PART})*$")
 PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
 
 
@@ -299,6 +301,13 @@ def _check_number(params):
         problems.append(MappingError(gettext_noop("“scale” must be a whole number from 0 to 10.")))
     if params.get("rounding", "half_up") not in ROUNDINGS:
         problems.append(MappingError(gettext_noop("“rounding” must be half_up, half_even or down.")))
+    if "factor" in params:
+        try:
+            factor = Decimal(str(params["factor"]).strip())
+        except InvalidOperation:
+            factor = None
+        if isinstance(params["factor"], bool) or factor is None or not factor.is_finite() or factor == 0:
+            problems.append(MappingError(gettext_noop("“factor” must be a number other than zero, e.g. 0.01 for 分 → 元.")))
     return problems
 
 
@@ -309,9 +318,12 @@ def _check_number(params):
         ("down", gettext_noop("down")))),
     "positive": Param(gettext_noop("must be above zero"), bool, default=False),
     "as_text": Param(gettext_noop("send as text"), bool, default=False),
+    "factor": Param(gettext_noop("unit factor"), help=gettext_noop("Multiply first, exactly: 0.01 turns 分 into 元.")),
 })
 def to_number(value, params, context):
     number = parse_decimal(value)
+    if params.get("factor") not in (None, ""):
+        number *= Decimal(str(params["factor"]).strip())  # exact: Decimal × Decimal, rounded once below
     if params.get("positive") and number <= 0:
         raise MappingError(gettext_noop("%(value)s is not greater than zero."), value=number)
     scale = params.get("scale", 2)
@@ -334,6 +346,32 @@ def parse_decimal(value):
     if not number.is_finite():
         raise MappingError(gettext_noop("“%(value)s” is not a number."), value=shorten(value))
     return number
+
+
+def _file(item):
+    if not isinstance(item, dict):
+        raise MappingError(gettext_noop("“%(value)s” is not an attached file."), value=shorten(item))
+
+    def pick(*names):
+        return next((str(item[name]) for name in names if item.get(name) not in (None, "")), "")
+
+    file = {"file_id": pick("file_id", "fileId"), "file_name": pick("file_name", "fileName", "name"),
+            "file_size": pick("file_size", "fileSize", "size"), "file_type": pick("file_type", "fileType")}
+    if not file["file_id"]:
+        raise MappingError(gettext_noop("The attached file “%(name)s” has no file id."), name=file["file_name"])
+    return file
+
+
+@register("attachments", gettext_noop("Attached files (uploaded to Kingdee and bound to the bill)"))
+def attachments(value, params, context):
+    """DingTalk DDAttachment values → [{file_id, file_name, file_size, file_type}] for the target's ATTACHMENTS."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise MappingError(gettext_noop("“%(value)s” is not a list of files."), value=shorten(value)) from None
+    items = value if isinstance(value, list) else [value]
+    return [_file(item) for item in items]
 
 
 @register("basedata", gettext_noop("Base data number"), params={
@@ -401,8 +439,8 @@ def regex(value, params, context):
 
 
 def split_list_path(path):
-    """'A[].b' → ('A', 'b'); 'b' → (None, 'b')."""
-    head, marker, rest = path.partition("[].")
+    """'A[].b' → ('A', 'b'); 'A[].B[].c' → ('A[].B', 'c'); 'b' → (None, 'b')."""
+    head, marker, rest = path.rpartition("[].")
     return (head, rest) if marker else (None, path)
 
 
@@ -425,6 +463,22 @@ def resolve(record, path, row=None):
 
 
 def detail_rows(record, list_path):
+    if "[]." in list_path:  # a table inside each row of another: one row per child, beside its parent's columns
+        parent, _marker, child = list_path.partition("[].")
+        rows = []
+        for row in detail_rows(record, parent):
+            children = row.get(child)
+            if isinstance(children, str) and children.strip().startswith("["):
+                try:
+                    children = json.loads(children)
+                except ValueError:
+                    children = None
+            if not is_empty(children) and not isinstance(children, list):
+                raise MappingError(gettext_noop("%(path)s is not a detail table."), path=list_path)
+            columns = {key: value for key, value in row.items() if key != child}
+            kids = [kid for kid in children or [] if isinstance(kid, dict)]
+            rows.extend([{**columns, **kid} for kid in kids] or [columns])
+        return rows
     value = resolve(record, list_path)
     if is_empty(value):
         return []
@@ -502,7 +556,9 @@ def check_rows(rows):
         entity, _column = split_list_path(row.target)
         source_list, _item = split_list_path(row.source or "")
         if entity and source_list:
-            if tables.setdefault(entity, source_list) != source_list:
+            known = tables.setdefault(entity, source_list)
+            nested = known.startswith(source_list + "[].") or source_list.startswith(known + "[].")
+            if known != source_list and not nested:
                 problems.append(MappingError(
                     gettext_noop("%(entity)s rows come from two tables: %(first)s and %(second)s."),
                     entity=entity, first=tables[entity], second=source_list))
@@ -531,7 +587,8 @@ def build_payload(rows, record, lookups=None):
 
 
 def build_entries(entity, group, record, lookups, payload):
-    table = next((split_list_path(row.source)[0] for row in group if "[]" in (row.source or "")), None)
+    tables = [split_list_path(row.source)[0] for row in group if "[]" in (row.source or "")]
+    table = max(tables, key=lambda name: name.count("[]."), default=None)  # the deepest: a parent's columns ride along
     try:
         rows = detail_rows(record, table) if table else [None]
     except MappingError as error:

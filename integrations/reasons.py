@@ -56,6 +56,16 @@ REASONS = {
     "department_has_employees": Reason(_(
         "Removed in DingTalk, but %(count)d enabled employees in Kingdee still belong to department %(number)s; "
         "move or forbid them, then mark this record handled.")),
+    # Accounting (vouchers, closed periods, attachments).
+    "period_closed": Reason(_("Waits for the accounting period %(period)s to open in Kingdee (booked automatically "
+                              "then): %(message)s")),
+    "voucher_unbalanced": Reason(_("The voucher does not balance: debit %(debit)s, credit %(credit)s; nothing was "
+                                   "written.")),
+    "attachment_failed": Reason(_("The attachment “%(file)s” could not be carried over (%(message)s); nothing was "
+                                  "kept in Kingdee, the record is written again when retried.")),
+    "attachment_failed_bill_kept": Reason(_(
+        "Bill %(number)s was saved but the attachment “%(file)s” could not be bound (%(message)s), and the bill "
+        "could not be deleted again: attach the file by hand, then mark this record handled.")),
 }
 STEPS = {"submit": _("submit"), "audit": _("audit")}
 

@@ -21,6 +21,7 @@ SHOWS = {
     "all": Q(status__in=[*NEEDS_ACTION, Status.SKIPPED]),
     "handled": Q(status=Status.HANDLED),
     "retried": Q(status=Status.SUCCEEDED, booked_via=SyncRecord.Via.RETRY),
+    "period": Q(status=Status.PERIOD),  # waiting for a closed accounting period (booked when it opens)
 }
 # DingTalk names approvals "<originator>提交的<template>".
 TITLE_ORIGINATOR = re.compile(r"^(.{1,20}?)提交的")
@@ -84,11 +85,23 @@ def top_reasons(records, limit=8):
     return [(text, count) for _error, text, count in reason_groups(records, limit)]
 
 
+DATA_FIELDS = ("source_data", "payload", "response")
+
+
 def shown_data(record, masker=None):
     """{"source_data", "payload", "response"} as `masker` lets the reader see them (None: as stored). Masking all
     three first lets `masker.text` hide the same values in the reason."""
-    data = {name: getattr(record, name) for name in ("source_data", "payload", "response")}
+    data = {name: getattr(record, name) for name in DATA_FIELDS}
     if masker is None:
         return data
     masked = {name: masker.data(value) for name, value in data.items()}
     return {name: masker.scrub(value) for name, value in masked.items()}
+
+
+def masker_for_data(masker, data):
+    """A fresh masker with `masker`'s field names that has seen one record's data ({name: value} of
+    DATA_FIELDS): its `text` hides in a reason the values the data holds under sensitive fields."""
+    fresh = type(masker)(masker.names)
+    for value in data.values():
+        fresh.data(value)
+    return fresh

@@ -58,21 +58,36 @@ def seed_demo_identities(people, unmapped=4, connection=None):
     return len(keep), len(people) - len(keep)
 
 
-def join(dingtalk_userid, *, staff_number, name="", unionid="", mobile="", kingdee_username=""):
-    """A joiner's identity row (org sync): created, or made active again pointing at their staff number.
-    A Kingdee user name a person set by hand is kept. Returns the row's id."""
-    row, created = IdentityMap.objects.get_or_create(dingtalk_userid=dingtalk_userid, defaults={
-        "kingdee_staff_number": staff_number, "name": name, "dingtalk_unionid": unionid, "mobile": mobile,
-        "kingdee_username": kingdee_username, "active": True})
-    if not created:
-        row.kingdee_staff_number, row.active = staff_number, True
-        row.name, row.mobile = name or row.name, mobile or row.mobile
-        row.kingdee_username = row.kingdee_username or kingdee_username
-        row.save()
+def join(dingtalk_userid, *, staff_number, name="", unionid="", mobile="", kingdee_username="", connection=None):
+    """A joiner's identity row (org sync) in the organisation of `connection` (the DingTalk Connection or its id
+    the person came from; by default the only one): created, or made active again pointing at their staff
+    number. A Kingdee user name a person set by hand is kept. Returns the row's id."""
+    connection = _organisation(connection)
+    row = (IdentityMap.objects.of(connection).filter(dingtalk_userid=dingtalk_userid)
+           .order_by(F("dingtalk").asc(nulls_last=True)).first()) if connection is not None else (
+        IdentityMap.objects.filter(dingtalk_userid=dingtalk_userid, dingtalk__isnull=True).first())
+    if row is None:
+        row = IdentityMap.objects.create(
+            dingtalk_id=getattr(connection, "pk", connection), dingtalk_userid=dingtalk_userid,
+            kingdee_staff_number=staff_number, name=name, dingtalk_unionid=unionid, mobile=mobile,
+            kingdee_username=kingdee_username, active=True)
+        return row.pk
+    row.kingdee_staff_number, row.active = staff_number, True
+    row.name, row.mobile = name or row.name, mobile or row.mobile
+    row.kingdee_username = row.kingdee_username or kingdee_username
+    row.save()
     return row.pk
 
 
-def set_active(dingtalk_userids, active):
-    """Disable (a leaver: single sign-on refuses them at once) or enable identity rows; returns how many."""
-    return IdentityMap.objects.filter(dingtalk_userid__in=list(dingtalk_userids)).exclude(active=active).update(
-        active=active)
+def set_active(dingtalk_userids, active, connection=None):
+    """Disable (a leaver: single sign-on refuses them at once) or enable identity rows of the organisation of
+    `connection` (by default the only one); returns how many."""
+    connection = _organisation(connection)
+    rows = IdentityMap.objects.of(connection) if connection is not None else IdentityMap.objects.filter(
+        dingtalk__isnull=True)
+    return rows.filter(dingtalk_userid__in=list(dingtalk_userids)).exclude(active=active).update(active=active)
+
+
+def _organisation(connection):
+    """The DingTalk organisation rows belong to: the given connection (or id), else the only one, else None."""
+    return connection if connection not in (None, "") else only_dingtalk_organisation()

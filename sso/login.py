@@ -15,7 +15,6 @@ from django.core.cache import cache
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
-from django.db.models import F
 from django.utils.translation import gettext as _
 
 from integrations.clients import client_for
@@ -23,7 +22,7 @@ from integrations.clients.errors import RemoteError
 from integrations.models import Connection
 from integrations.fields import is_undecryptable
 from sso.kingdee_link import signed_login_url
-from sso.models import IdentityMap, KingdeeSSOSettings, LoginEvent
+from sso.models import IdentityMap, KingdeeSSOSettings, LoginEvent, only_dingtalk_organisation
 
 Reason = LoginEvent.Reason
 
@@ -246,10 +245,20 @@ def user_from_oauth(attempt, code):
         raise Refused(Reason.WRONG_ORG, "no userid for this unionId")
 
 
+def identity_of(organisation_id, userid):
+    """The identity-map row of this user of this organisation: its own row, else an unassigned one if this is the
+    only DingTalk organisation (`IdentityMap.objects.of`). One indexed query; asking whether the organisation is
+    the only one costs a second only when nothing but an unassigned row was found."""
+    rows = {row.dingtalk_id: row for row in IdentityMap.objects.filter(dingtalk_userid=userid).order_by()}  # per org
+    if organisation_id in rows or None not in rows:
+        return rows.get(organisation_id)
+    only = only_dingtalk_organisation()
+    return rows[None] if only is not None and only.pk == organisation_id else None
+
+
 def kingdee_link(attempt):
     """The signed Kingdee link for the attempt's DingTalk user, through the identity map."""
-    identity = (IdentityMap.objects.of(attempt.sso.dingtalk_id).filter(dingtalk_userid=attempt.userid)
-                .order_by(F("dingtalk").asc(nulls_last=True)).first())
+    identity = identity_of(attempt.sso.dingtalk_id, attempt.userid)
     if identity is None or not identity.kingdee_username:
         raise Refused(Reason.UNMAPPED, "" if identity is None else _("the mapping has no Kingdee user name"))
     attempt.name = identity.name or attempt.name

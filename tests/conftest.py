@@ -13,6 +13,34 @@ def pytest_configure(config):
     # Live-server threads must not keep PostgreSQL connections open past a test: the test
     # database could not be dropped at the end.
     settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Passwords of test users and of the seeded sandbox users are hashed with a fast hasher: a million PBKDF2
+    # rounds per user cost seconds per test on a busy machine and test nothing of ours.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    remove_sqlite_leftovers(settings)
+
+
+def pytest_unconfigure(config):
+    from django.conf import settings
+
+    remove_sqlite_leftovers(settings)
+
+
+def remove_sqlite_leftovers(settings):
+    """The SQLite test database's write-ahead log and shared-memory index, left beside it when a session ended
+    with connections still open (a worker process, a pooled rate-budget connection). Django removes the
+    database file but not these: the next session's new database would replay the old log into itself
+    ("database disk image is malformed", or rows of the last session)."""
+    database = settings.DATABASES["default"]
+    if not database["ENGINE"].endswith("sqlite3"):
+        return
+    name = (database.get("TEST") or {}).get("NAME")
+    if not name or name == ":memory:" or name.startswith("file:"):
+        return
+    for suffix in ("-wal", "-shm", "-journal"):
+        try:
+            os.remove(name + suffix)
+        except FileNotFoundError:
+            pass
 
 _real_connect = socket.socket.connect
 
@@ -75,6 +103,24 @@ def finance_client(client, finance_user):
 def it_client(client, it_user):
     client.force_login(it_user)
     return client
+
+
+DATABASE_FIXTURES = {"db", "transactional_db", "live_server", "django_db_reset_sequences",
+                     "django_db_serialized_rollback"}
+
+
+@pytest.fixture(autouse=True)
+def empty_cache(request):
+    """Every test with database access starts with an empty shared cache. The cache is a table (SQLite run) or
+    Redis (PostgreSQL run) that no rollback or flush empties: without this, a test would find the app tokens,
+    fetch locks, memoised approvals and rate windows of the tests before it, and worker processes of an
+    end-to-end test would wait on or use them."""
+    if request.node.get_closest_marker("django_db") is None and not DATABASE_FIXTURES & set(request.fixturenames):
+        return
+    request.getfixturevalue("_django_db_helper")  # the test's database (or its transaction) first
+    from django.core.cache import cache
+
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)

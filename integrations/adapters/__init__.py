@@ -23,6 +23,7 @@ from integrations.adapters.base import (
     target_class,
 )
 from integrations.adapters import contacts, crm, dingtalk, kingdee, kingdee_query, masterdata, messages  # noqa: E402,F401  (they register themselves)
+from integrations.adapters import attendance, bill_upsert, yida  # noqa: E402,F401
 
 __all__ = [
     "SOURCES", "TARGETS", "Change", "Listed", "Outcome", "SourceAdapter", "TargetAdapter", "Verdict", "check_settings",

@@ -183,6 +183,13 @@ class TargetAdapter(Adapter):
 
     BILL, MASTER, MESSAGE, TWOWAY = "bill", "master", "message", "twoway"
     mode = BILL
+    # A key written twice makes two documents (bills, whatever the mode): schemes writing the same form take
+    # turns to search and write. Master data needs no turns: its business number is unique in the target.
+    makes_documents = None
+
+    @property
+    def takes_turns(self):
+        return self.mode == self.BILL if self.makes_documents is None else self.makes_documents
 
     def __init__(self, params, client, dedupe_field=""):
         super().__init__(params, client)

@@ -62,6 +62,10 @@ class ApprovalSource(SourceAdapter):
         data.setdefault("process_instance_id", key)
         return data
 
+    def read_attachment(self, key, file, max_bytes):
+        """The bytes of a file attached to approval `key` (for targets that bind files to the bill)."""
+        return self.client.download_attachment(key, file["file_id"], max_bytes)
+
     def verdict(self, data):
         status, result = (data.get("status") or "").upper(), (data.get("result") or "").lower()
         if status in ("NEW", "RUNNING"):

@@ -23,6 +23,7 @@ KIND_FIELDSETS = {
                 ("callback_token", "clear_callback_token"),
                 ("callback_aes_key", "clear_callback_aes_key"),
                 "callback_receiver",
+                ("yida_app_type", "yida_system_token", "clear_yida_system_token"),
             )
         },
     ),

@@ -75,6 +75,7 @@ class RunPagesMixin:
     def dashboard_view(self, request):
         if not self.has_view_permission(request):
             raise PermissionDenied
+        from integrations.admin import accounting
         from portal.views import worker_status
 
         days, boards = dashboard.build()
@@ -87,11 +88,19 @@ class RunPagesMixin:
             "cards": cards, "days": days, "worker": worker, "alerts": dashboard.recent_alerts(),
             "report_runs": dashboard.recent_report_runs(),
             "quotas": dashboard.quota_usages(),
+            "period_waits": accounting.period_waits(),
+            "org_drift": org_drift(),
             "beat_at": timezone.now() - timedelta(seconds=worker.get("last_beat_seconds_ago", 0)),
             "review_url": reverse("admin:integrations_reviewrecord_changelist"),
             "subtitle": gettext("last %(days)d days") % {"days": dashboard.DAYS},
         }
         return TemplateResponse(request, "admin/integrations/syncrun/dashboard.html", context)
+
+
+def org_drift():
+    from integrations.market import org
+
+    return org.drift()
 
 
 def last_status(scheme):

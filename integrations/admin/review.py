@@ -1,10 +1,13 @@
 """Finance's review list (待复核记录): failed and skipped records across schemes, why, and what to do."""
 
+import hashlib
+import re
 
 from django.contrib import admin, messages
 from django.contrib.admin.models import LogEntry
 from django.contrib.admin.utils import unquote
 from django.contrib.contenttypes.models import ContentType
+from django.db.models import Max
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -18,7 +21,9 @@ from import_export.formats.base_formats import CSV, XLSX
 from integrations import engine, org_events, review, tasks
 from integrations.admin.forms import HandleForm
 from integrations.admin.resources import ReviewRecordResource
-from integrations.admin.runs import SyncRecordAdmin, attempts_text, local_time, reason_cell, status_cell
+from integrations.admin.runs import (
+    SyncRecordAdmin, attempts_text, local_time, masked_reason, reason_cell, status_cell,
+)
 from integrations.models import ReviewRecord, SyncRecord
 from portal.exports import NamedFieldsExportForm
 from portal.models import SensitiveField
@@ -34,7 +39,8 @@ class ReviewFilter(admin.SimpleListFilter):
     def lookups(self, request, model_admin):
         return [("failed", _("failed")), ("conflict", _("conflicts")),
                 ("skipped", _("routine skips (refused or cancelled approvals)")), ("all", _("all of these")),
-                ("handled", _("handled by a person")), ("retried", _("booked after a retry"))]
+                ("handled", _("handled by a person")), ("retried", _("booked after a retry")),
+                ("period", _("waiting for the accounting period"))]
 
     def choices(self, changelist):
         choices = list(super().choices(changelist))
@@ -52,11 +58,40 @@ class ReasonFilter(admin.SimpleListFilter):
     parameter_name = "reason"
 
     def lookups(self, request, model_admin):
-        groups = review.reason_groups(SyncRecord.objects.filter(review.SHOWS["all"]))
-        return [(error, f"{review.short_reason(text, 40)} ({count})") for error, text, count in groups]
+        to_review = SyncRecord.objects.filter(review.SHOWS["all"])
+        groups = review.reason_groups(to_review)
+        masker = SensitiveField.masker_for(request.user)
+        if masker is None:
+            return [(error, f"{review.short_reason(text, 40)} ({count})") for error, text, count in groups]
+        # A reader who may not see sensitive values gets each reason masked with the data of one record that
+        # has it (the values are the same in every record of the group), and a link that does not quote it.
+        # One record per reason among the same newest records the reasons were counted in (two queries).
+        examples = dict(review.newest(to_review).filter(error__in=[error for error, _text, _count in groups])
+                        .values("error").annotate(last=Max("id")).values_list("error", "last"))
+        data = {pk: dict(zip(review.DATA_FIELDS, values)) for pk, *values in SyncRecord.objects.filter(
+            pk__in=examples.values()).values_list("pk", *review.DATA_FIELDS)}
+        choices = []
+        for error, text, count in groups:
+            text = review.masker_for_data(masker, data.get(examples.get(error), {})).text(text)
+            choices.append((reason_key(error), f"{review.short_reason(text, 40)} ({count})"))
+        return choices
 
     def queryset(self, request, queryset):
-        return queryset.filter(error=self.value()) if self.value() else queryset
+        value = self.value()
+        if not value:
+            return queryset
+        if REASON_KEY.fullmatch(value):
+            groups = review.reason_groups(SyncRecord.objects.filter(review.SHOWS["all"]))
+            value = next((error for error, _text, _count in groups if reason_key(error) == value), value)
+        return queryset.filter(error=value)
+
+
+REASON_KEY = re.compile(r"r[0-9a-f]{16}")
+
+
+def reason_key(error):
+    """A reason named in a link without quoting it: a digest of its stored text."""
+    return "r" + hashlib.sha256(error.encode()).hexdigest()[:16]
 
 
 @admin.register(ReviewRecord)
@@ -65,6 +100,7 @@ class ReviewRecordAdmin(ExportMixin, SyncRecordAdmin):
         css = {"all": ["integrations/ops.css"]}
 
     change_form_template = "admin/integrations/reviewrecord/change_form.html"
+    change_list_template = "admin/integrations/reviewrecord/change_list.html"
     resource_classes = [ReviewRecordResource]
     export_form_class = NamedFieldsExportForm
     formats = [XLSX, CSV]
@@ -90,6 +126,13 @@ class ReviewRecordAdmin(ExportMixin, SyncRecordAdmin):
     def get_queryset(self, request):
         return review.with_originator_names(super().get_queryset(request))
 
+    def changelist_view(self, request, extra_context=None):
+        from integrations.admin import accounting
+
+        extra = {"period_waits": accounting.period_waits(),
+                 "review_url": reverse("admin:integrations_reviewrecord_changelist")}
+        return super().changelist_view(request, {**extra, **(extra_context or {})})
+
     def get_export_resource_kwargs(self, request, **kwargs):
         return {**super().get_export_resource_kwargs(request, **kwargs),
                 "masker_for": lambda: SensitiveField.masker_for(request.user)}
@@ -111,7 +154,7 @@ class ReviewRecordAdmin(ExportMixin, SyncRecordAdmin):
 
     @admin.display(description=_("reason"))
     def reason(self, record):
-        text = review.reason_text(record)
+        text = masked_reason(record)
         return reason_cell(text, review.short_reason(text, 48))
 
     @admin.display(description=_("last attempt"), ordering="last_attempt_at")
@@ -156,8 +199,12 @@ class ReviewRecordAdmin(ExportMixin, SyncRecordAdmin):
     # ---- the record page -----------------------------------------------------------------------
 
     def get_urls(self):
+        from integrations.admin import accounting
+
         view = self.admin_site.admin_view
         return [
+            path("reconciliation/", view(lambda request: accounting.reconciliation_view(self, request)),
+                 name="integrations_reviewrecord_reconciliation"),
             path("<path:object_id>/retry/", view(self.retry_view), name="integrations_reviewrecord_retry"),
             path("<path:object_id>/handle/", view(self.handle_view), name="integrations_reviewrecord_handle"),
             path("<path:object_id>/keep/<str:side>/", view(self.keep_view), name="integrations_reviewrecord_keep"),

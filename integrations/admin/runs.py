@@ -2,6 +2,7 @@
 
 
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -110,14 +111,19 @@ def attempts_text(record):
     return ngettext("%(count)d attempt", "%(count)d attempts", record.attempts) % {"count": record.attempts}
 
 
+STATUS_LABELS = dict(SyncRecord.Status.choices)
+
+
 def status_cell(record, detail=""):
+    # The label from a dict built once: get_status_display() rebuilds the field's choices on every call.
     return format_html('<span class="record-status record-{}">{}</span>{}', record.status,
-                       record.get_status_display(),
+                       STATUS_LABELS.get(record.status, record.status),
                        format_html('<div class="list-quiet">{}</div>', detail) if detail else "")
 
 
 class MaskedRecordMixin:
-    """Record pages show sensitive fields (bank accounts…) masked to whoever may not see them in full."""
+    """Record pages, and the reasons in the lists, show sensitive fields (bank accounts…) masked to whoever may
+    not see them in full."""
 
     def get_object(self, request, object_id, from_field=None):
         record = super().get_object(request, object_id, from_field)
@@ -125,6 +131,27 @@ class MaskedRecordMixin:
             record.masker = SensitiveField.masker_for(request.user)
             record.shown = review.shown_data(record, record.masker)
         return record
+
+    def get_changelist_instance(self, request):
+        """A reason may quote a sensitive value (Kingdee's message naming an account): each listed record gets
+        a masker of its own that learnt the values from its data, read for the page in one query (the list
+        itself defers the data)."""
+        changelist = super().get_changelist_instance(request)
+        masker = SensitiveField.masker_for(request.user)
+        if masker is not None:
+            records = changelist.result_list
+            data = {pk: dict(zip(review.DATA_FIELDS, values)) for pk, *values in SyncRecord.objects.filter(
+                pk__in=[record.pk for record in records]).values_list("pk", *review.DATA_FIELDS)}
+            for record in records:
+                record.masker = review.masker_for_data(masker, data.get(record.pk, {}))
+        return changelist
+
+
+def masked_reason(record):
+    """The record's reason for the list, masked when its reader may not see sensitive values."""
+    text = review.reason_text(record)
+    masker = getattr(record, "masker", None)
+    return masker.text(text) if masker is not None else text
 
 
 @admin.register(SyncRecord)
@@ -148,6 +175,13 @@ class SyncRecordAdmin(MaskedRecordMixin, ReadOnlyAdmin):
     )
     readonly_fields = ("error_text", "source_data_json", "payload_json", "response_json")
 
+    def action_checkbox(self, record):
+        """Django's checkbox column, written out instead of rendered through the form widget's template (a fifth
+        of the review list's rendering time at 50 rows): the same markup."""
+        label = format_html(gettext("Select this object for an action - {}"), str(record))
+        return format_html('<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
+                           helpers.ACTION_CHECKBOX_NAME, str(record.pk), label)
+
     def get_queryset(self, request):
         queryset = review.with_originator_names(super().get_queryset(request))
         if request.resolver_match and request.resolver_match.url_name.endswith("changelist"):
@@ -167,7 +201,7 @@ class SyncRecordAdmin(MaskedRecordMixin, ReadOnlyAdmin):
 
     @admin.display(description=_("reason"))
     def reason(self, record):
-        text = review.reason_text(record)
+        text = masked_reason(record)
         return reason_cell(text, review.short_reason(text, 48))
 
     @admin.display(description=_("updated"), ordering="updated_at")

@@ -37,6 +37,8 @@ def _client(connection, common):
             agent_id=connection.agent_id,
             corp_id=connection.corp_id,
             legacy_approvals=connection.legacy_approval_api,
+            yida_app_type=getattr(connection, "yida_app_type", ""),
+            yida_system_token=getattr(connection, "yida_system_token", ""),
             **common,
         )
     if connection.kind == "dingtalk_robot":

@@ -14,11 +14,15 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+import requests
+
 from django.conf import settings
 from django.core.cache import cache
 
 from integrations.clients import limiter
 from integrations.clients.base import HttpClient
+from integrations.clients.dingtalk_attendance import AttendanceCalls
+from integrations.clients.dingtalk_yida import YidaCalls
 from integrations.clients.errors import (
     AuthError, BusinessError, ConfigurationError, QuotaExceededError, RemoteError, ThrottledError, TransientError,
 )
@@ -86,7 +90,7 @@ def v1_error_class(code):
     return BusinessError
 
 
-class DingTalkClient(HttpClient):
+class DingTalkClient(YidaCalls, AttendanceCalls, HttpClient):
     """Errors, on top of the base's network/5xx/429 handling (reference §2.4, §8, §9):
 
     - old API (HTTP 200 with errcode ≠ 0; errcode 88 means "read sub_code"):
@@ -103,13 +107,14 @@ class DingTalkClient(HttpClient):
     system = "dingtalk"
 
     def __init__(self, *, base_url, api_base_url="", app_key, app_secret, agent_id="", corp_id="",
-                 legacy_approvals=False, rate_limit=None, **common):
+                 legacy_approvals=False, rate_limit=None, yida_app_type="", yida_system_token="", **common):
         super().__init__(rate_limit=rate_limit * QPS_HEADROOM if rate_limit else None, **common)
         self.base_url = _slash(base_url)
         self.api_base_url = _slash(api_base_url or base_url)
         self.app_key, self.app_secret = app_key, app_secret
         self.agent_id, self.corp_id = str(agent_id or ""), corp_id
         self.legacy_approvals = legacy_approvals
+        self.yida_app_type, self.yida_system_token = yida_app_type or "", yida_system_token or ""
         digest = hashlib.sha256(f"{self.base_url}|{self.api_base_url}|{app_key}".encode()).hexdigest()[:32]
         self._cache_key = f"dingtalk:token:{digest}"
         self._memo_prefix = f"dingtalk:instance:{digest}:"
@@ -339,6 +344,29 @@ class DingTalkClient(HttpClient):
         body = self._v1("GET", "v1.0/workflow/forms/schemas/processCodes", params={"processCode": process_code})
         schema = (body.get("result") or {}).get("schemaContent") or {}
         return list(_schema_fields(schema.get("items") or []))
+
+    def download_attachment(self, instance_id, file_id, max_bytes):
+        """The bytes of a file on an approval: a download link (`POST /v1.0/workflow/processInstances/spaces/
+        files/urls/download`, result.downloadUri), then the file itself. Bigger than `max_bytes` → BusinessError."""
+        body = self._v1("POST", "v1.0/workflow/processInstances/spaces/files/urls/download",
+                        {"processInstanceId": instance_id, "fileId": file_id})
+        uri = (body.get("result") or {}).get("downloadUri") or ""
+        if not uri:
+            raise BusinessError(f"no download link for file {file_id}", system=self.system)
+        try:
+            with self.session.get(uri, timeout=self.timeout, stream=True) as response:
+                if response.status_code != 200:
+                    raise TransientError(f"file download HTTP {response.status_code}", system=self.system,
+                                         http_status=response.status_code)
+                content = bytearray()
+                for block in response.iter_content(64 * 1024):
+                    content += block
+                    if len(content) > max_bytes:
+                        raise BusinessError(f"file {file_id} is larger than {max_bytes} bytes", code="too_large",
+                                            system=self.system)
+        except requests.RequestException as error:
+            raise TransientError(f"file download failed: {error.__class__.__name__}", system=self.system) from error
+        return bytes(content)
 
     def add_comment(self, instance_id, text, comment_userid):
         """Not retried blindly by the caller: a comment posted twice shows twice."""
@@ -692,9 +720,18 @@ def _table(text):
         cells = row.get("rowValue") if isinstance(row, dict) else row if isinstance(row, list) else None
         if cells is None:
             continue
-        table.append({_text(cell.get("label") or cell.get("key") or cell.get("name")): _cell(cell.get("value"))
+        table.append({_text(cell.get("label") or cell.get("key") or cell.get("name")): _row_cell(cell)
                       for cell in cells if isinstance(cell, dict)})
     return table
+
+
+def _row_cell(cell):
+    """A detail row's cell: a table nested in the row becomes its rows, attached files a list; the rest text."""
+    kind, value = cell.get("componentType") or "", cell.get("value")
+    if kind in ("TableField", "DDAttachment"):
+        text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False) if value else ""
+        return _value(kind, text)
+    return _cell(value)
 
 
 def _cell(value):

@@ -1,5 +1,6 @@
 """The Kingdee Cloud Galaxy WebAPI client (reference: ../shared/reference/kingdee-webapi.md)."""
 
+import base64
 import json
 import threading
 import time
@@ -18,6 +19,7 @@ SESSION_LOST = "会话信息已丢失"
 USER_AGENT = "dingtalk-kingdee-portal (Kingdee WebAPI client)"
 # LoginResultType: 1 success; -5 DealWithForm, which administrators may get and Kingdee's own sample accepts.
 LOGIN_ACCEPTED = (1, -5)
+ATTACHMENT_CHUNK = 4 * 1024 * 1024  # bytes per AttachmentUpLoad call (round 2 §10: ~5 MB per call advised)
 CONFIGURATION_CODES = (2, 7, 15)  # no permission, licence error, administrator login forbidden
 
 
@@ -205,6 +207,32 @@ class KingdeeClient(HttpClient):
                 if isinstance(field, dict) and field.get("Key"):
                     fields.append((prefix + str(field["Key"]), _caption(field.get("Name"), self.lcid)))
         return fields
+
+    # --- attachments (round 2 §8) -------------------------------------------------------------
+
+    def attachment_upload(self, form_id, bill_id, bill_number, file_name, content, chunk_size=ATTACHMENT_CHUNK):
+        """Upload `content` and bind it to the bill (AttachmentUpLoad): chunk 1 without FileId, later chunks with
+        the FileId Kingdee returned, `IsLast: true` on the last (omitted, Kingdee answers success and stores
+        nothing). Returns the FileId; raises BusinessError with Kingdee's words."""
+        chunks = [content[start:start + chunk_size] for start in range(0, len(content), chunk_size)] or [b""]
+        file_id = ""
+        for index, part in enumerate(chunks):
+            data = {"FileName": file_name, "FormId": form_id, "IsLast": index == len(chunks) - 1,
+                    "InterId": str(bill_id), "BillNO": str(bill_number),
+                    "SendByte": base64.b64encode(part).decode("ascii")}
+            if file_id:
+                data["FileId"] = file_id
+            payload = self._call("DynamicFormService.AttachmentUpLoad", {"data": data}, write=True)
+            file_id = str((payload.get("Result") or {}).get("FileId") or file_id)
+        if not file_id:
+            raise BusinessError("Kingdee returned no FileId for the attachment", system=self.system)
+        return file_id
+
+    def attachment_download(self, file_id):
+        """(file name, bytes) of a committed attachment (AttachmentDownLoad)."""
+        payload = self._call("DynamicFormService.AttachmentDownLoad", {"data": {"FileId": file_id, "StartIndex": 0}})
+        result = payload.get("Result") or {}
+        return str(result.get("FileName") or ""), base64.b64decode(result.get("FilePart") or "")
 
     def signed_headers(self, url, timestamp=None):
         """The SDK 8.2.0 signature headers for `url` (tests compare them with the official SDK)."""

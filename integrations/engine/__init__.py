@@ -24,7 +24,7 @@ import logging
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from integrations import adapters
+from integrations import adapters, periods
 from integrations.clients import client_for
 from integrations.engine import ledger
 from integrations.engine.booking import Booking
@@ -62,11 +62,15 @@ def build_adapters(scheme):
     target = adapters.target_class(scheme.target_kind)(
         scheme.target_params, client_for(scheme.target_connection), scheme.dedupe_field
     )
-    return build_source(scheme), target
+    source = build_source(scheme)
+    target.read_attachment = getattr(source, "read_attachment", None)  # files bound to bills (if both sides can)
+    return source, target
 
 
 def build_source(scheme):
-    return adapters.source_class(scheme.source_kind)(scheme.source_params, client_for(scheme.source_connection))
+    source = adapters.source_class(scheme.source_kind)(scheme.source_params, client_for(scheme.source_connection))
+    source.connection_id = scheme.source_connection_id  # whose organisation the records belong to (identity rows)
+    return source
 
 
 def load_scheme(scheme_id):
@@ -92,6 +96,7 @@ def run_scheme(scheme_id, *, trigger=Trigger.SCHEDULE, since=None, until=None, u
     def work(booking, source, target):
         adopted, _released = ledger.recover_stale(run, scheme, target, via=via)
         run.adopted_count += adopted
+        periods.release(scheme)  # records waiting for a closed period try again (booked once it opens)
         recheck = ledger.recheck_since(scheme, since) if source.windowed else None
         booking.execute(window=(since, until, recheck))
         if booking.listing_complete and not booking.interrupted and not backfill and source.windowed:
@@ -154,7 +159,7 @@ def retry_records(record_ids, *, user_id=None):
 def mark_handled(record_ids, *, user, note):
     """Settle records by hand (failed, skipped, waiting or pending ones); returns how many."""
     return SyncRecord.objects.filter(
-        pk__in=record_ids, status__in=[Status.FAILED, Status.SKIPPED, Status.WAITING, Status.PENDING]
+        pk__in=record_ids, status__in=[Status.FAILED, Status.SKIPPED, Status.WAITING, Status.PENDING, Status.PERIOD]
     ).update(
         status=Status.HANDLED, handled_by=user, handled_at=timezone.now(), note=note, updated_at=timezone.now()
     )

@@ -28,7 +28,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from integrations import deeplinks, mapping, reasons
+from integrations import deeplinks, mapping, periods, reasons
 from integrations.adapters import Change, Listed, TargetAdapter, Verdict
 from integrations.clients.errors import BusinessError, RemoteError, TransientError
 from integrations.engine import ledger
@@ -110,7 +110,7 @@ class Booking:
         self.lookups = mapping.Lookups(value_maps=scheme.value_map_dicts(), identity=identity_lookup(scheme))
         self.concurrency = max(1, scheme.source_connection.max_concurrency)
         self.mode = target.mode
-        self.shared_target = self.mode == BILL and ledger.target_shared(scheme)
+        self.shared_target = target.takes_turns and ledger.target_shared(scheme)
         self.open = OPEN + RETAKEN if self.mode == MASTER else OPEN
         self.blocked = set()  # master data: keys that failed or wait in this run (their dependants wait too)
         self.seen, self.unfinished = set(), set()
@@ -429,7 +429,9 @@ class Booking:
                 booked.append((item, outcome))
             elif outcome.waiting:
                 self.blocked.add(item.key)
-                self.settle(item, Status.WAITING, when_claim=token, claim="", response=outcome.response,
+                period = (outcome.params or {}).get("period", "") if outcome.code == periods.REASON else None
+                self.settle(item, Status.WAITING if period is None else Status.PERIOD, when_claim=token, claim="",
+                            response=outcome.response, **({} if period is None else {"waiting_period": period}),
                             **reason(outcome.code or "dependency_missing", outcome.params or {
                                 "message": outcome.message}, outcome.message))
             else:
@@ -476,6 +478,10 @@ class Booking:
     def send_master(self, items):  # in the writer thread: remote calls only
         """Find the batch's records (one query), let the target plan each one, then write what changed and
         disable what is gone. Returns {key: (Change, Outcome or None)}."""
+        with self.turn_on_target():
+            return self.plan_and_write(items)
+
+    def plan_and_write(self, items):
         existing = self.target.find([(item.key, item.written if item.removed else item.payload) for item in items])
         for item in items:
             if not item.removed:

@@ -33,7 +33,7 @@ APPROVAL_FIELDS = [
     ("process_instance_id", _("approval instance id")),
 ]
 NUMBER_KINDS = ("MoneyField", "NumberField", "CalculateField")
-DATE_KINDS = ("DDDateField",)
+DATE_KINDS = ("DDDateField", "DateField")
 SIMILAR = 0.5  # captions at least this alike are suggested as a row
 # Kingdee fills these itself (numbers, ids, states): never suggested.
 SYSTEM_KEYS = {"FBILLNO", "FID", "FENTRYID", "FSEQ", "FDOCUMENTSTATUS", "FCANCELSTATUS", "FAPPROVEDATE"}
@@ -67,11 +67,22 @@ def read(connection, params):
         found = _cached(connection, "schema", code, lambda client: [list(item) for item in client.form_fields(code)])
         extra = [(path, str(caption), "") for path, caption in APPROVAL_FIELDS]
         return Catalog(extra + [tuple(item) for item in found.fields], found.note, found.described)
+    if connection.kind == "dingtalk" and params.get("form_uuid") and params.get("user_id"):  # a Yida form
+        uuid, user = str(params["form_uuid"]), str(params["user_id"])
+        return _cached(connection, "yida", uuid, lambda client: yida_fields(client.yida_definitions(uuid, user)))
     if connection.kind == "kingdee" and params.get("form_id"):
         form_id = str(params["form_id"])
         return _cached(connection, "form", form_id,
                        lambda client: [[path, caption, ""] for path, caption in client.form_fields(form_id)])
     return Catalog()
+
+
+def yida_fields(components):
+    """[[path, caption, kind]] of a Yida form's components: by label, sub-table columns as `表[].列`."""
+    labels = {item.get("fieldId"): item.get("label") or item.get("fieldId") for item in components}
+    return [[f"{labels[item['parentId']]}[].{item.get('label') or item['fieldId']}" if item.get("parentId") in labels
+             else item.get("label") or item["fieldId"], item.get("label") or "", item.get("componentName") or ""]
+            for item in components if item.get("fieldId") and item.get("componentName") != "TableField"]
 
 
 def _cached(connection, what, name, fetch):

@@ -46,3 +46,32 @@ def org_schemes(source_connection):
     schemes = {s.template: s for s in Scheme.objects.filter(source_connection=source_connection,
                                                           template__in=(DEPARTMENTS, EMPLOYEES))}
     return (schemes[DEPARTMENTS], schemes[EMPLOYEES]) if len(schemes) == 2 else None
+
+
+def drift():
+    """The dashboard's org card: per DingTalk connection with the two org schemes, how many departments and
+    people differed between DingTalk and Kingdee at the last comparison (what it wrote, failed on, left
+    waiting or found in conflict), when it ran, and the run whose records they are."""
+    from django.db.models import Count
+
+    from integrations.models import SyncRecord, SyncRun, Trigger
+
+    comparisons = (Trigger.SCHEDULE, Trigger.MANUAL, Trigger.COMMAND)
+    Status = SyncRecord.Status
+    cards = {}
+    for scheme in Scheme.objects.filter(template__in=(DEPARTMENTS, EMPLOYEES)).select_related(
+            "source_connection").order_by("source_connection__name", "pk"):
+        run = (SyncRun.objects.filter(scheme=scheme, trigger__in=comparisons).exclude(status=SyncRun.Status.RUNNING)
+               .order_by("-started_at").first())
+        row = {"scheme": scheme, "people": scheme.template == EMPLOYEES, "run": run}
+        if run is not None:
+            counts = dict(SyncRecord.objects.filter(run=run).values_list("status").annotate(n=Count("pk")))
+            conflicts = SyncRecord.objects.filter(scheme=scheme, status=Status.CONFLICT,
+                                                  updated_at__gte=run.started_at,
+                                                  updated_at__lte=run.finished_at or run.started_at).count()
+            row.update(written=counts.get(Status.SUCCEEDED, 0), failed=counts.get(Status.FAILED, 0),
+                       waiting=counts.get(Status.WAITING, 0) + counts.get(Status.PENDING, 0), conflicts=conflicts)
+            row["differed"] = row["written"] + row["failed"] + row["waiting"] + conflicts
+        card = cards.setdefault(scheme.source_connection_id, {"connection": scheme.source_connection, "rows": []})
+        card["rows"].append(row)
+    return list(cards.values())

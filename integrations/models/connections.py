@@ -50,7 +50,8 @@ class Connection(models.Model):
         APP_KEY = "app_key", _("AppKey (events configured in the developer console)")
         CORP_ID = "corp_id", _("CorpId (legacy register_call_back)")
 
-    SECRET_FIELDS = ("app_secret", "password", "callback_token", "callback_aes_key", "robot_token", "robot_secret")
+    SECRET_FIELDS = ("app_secret", "password", "callback_token", "callback_aes_key", "robot_token", "robot_secret",
+                     "yida_system_token")
     DEFAULT_RATE_LIMITS = {Kind.DINGTALK: 20.0, Kind.DINGTALK_ROBOT: 0.3, Kind.KINGDEE: 5.0}
 
     name = models.CharField(_("name"), max_length=100, unique=True)
@@ -85,6 +86,12 @@ class Connection(models.Model):
     callback_receiver = models.CharField(
         _("callback receiver id"), max_length=10, choices=CallbackReceiver.choices, default=CallbackReceiver.APP_KEY
     )
+
+    yida_app_type = models.CharField(
+        _("Yida app code (appType)"), max_length=64, blank=True,
+        help_text=_("DingTalk only, for Yida forms: APP_…, from the Yida app's settings (应用设置 › 部署运维)."),
+    )
+    yida_system_token = SecretField(_("Yida system token"))
 
     robot_token = SecretField(_("robot access token"))
     robot_secret = SecretField(_("robot signing secret"))

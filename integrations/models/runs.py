@@ -98,6 +98,8 @@ class SyncRecord(models.Model):
         HANDLED = "handled", _("handled by a person")
         # Both sides changed a field since the last sync (or the target was edited by hand): a person decides.
         CONFLICT = "conflict", _("conflict: a person decides")
+        # Kingdee refused it because its accounting period is closed (or not yet open): booked when it opens.
+        PERIOD = "period", _("waiting for the accounting period")
 
     class ErrorKind(models.TextChoices):
         NONE = "", _("none")
@@ -117,7 +119,7 @@ class SyncRecord(models.Model):
         RECONCILED = "reconciled", _("reconciliation")
 
     SETTLED = (Status.SUCCEEDED, Status.FAILED, Status.SKIPPED, Status.HANDLED, Status.CONFLICT)
-    UNSETTLED = (Status.PENDING, Status.WRITING, Status.WAITING)
+    UNSETTLED = (Status.PENDING, Status.WRITING, Status.WAITING, Status.PERIOD)
 
     scheme = models.ForeignKey(Scheme, models.CASCADE, related_name="records", verbose_name=_("scheme"))
     source_key = models.CharField(_("source key"), max_length=128)
@@ -129,6 +131,8 @@ class SyncRecord(models.Model):
     source_number = models.CharField(_("source number"), max_length=64, blank=True)
     originator = models.CharField(_("originator"), max_length=64, blank=True)
     amount = models.DecimalField(_("amount"), max_digits=16, decimal_places=2, null=True, blank=True)
+    waiting_period = models.CharField(_("waiting for period"), max_length=7, blank=True, default="",
+                                      help_text=_("YYYY-MM: the closed accounting period the record waits for."))
 
     source_data = models.JSONField(_("source data"), null=True, blank=True)
     payload = models.JSONField(_("payload sent"), null=True, blank=True)

@@ -13,6 +13,7 @@ from sandbox.dingtalk.models import (
     App, ApprovalInstance, Comment, CrmCustomer, Department, Employee, ProcessTemplate, PushedEvent, QuotaUsage, Robot,
     RobotMessage, SandboxSettings, StreamGateway, WorkNotice,
 )
+from sandbox.dingtalk.models import AttendanceCorrection, YidaApp, YidaForm, YidaInstance
 from sandbox.dingtalk.views.gate import injector, reset_counters
 
 
@@ -21,6 +22,8 @@ class ReadOnlyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(SandboxSettings)
+
+
 class SandboxSettingsAdmin(admin.ModelAdmin):
     list_display = ["__str__", "qps_limit", "latency_ms", "server_error_rate", "timeout_rate", "monthly_quota",
                     "expire_token_every", "token_ttl", "updated_at"]
@@ -47,11 +50,15 @@ class SandboxSettingsAdmin(admin.ModelAdmin):
 
 
 @admin.register(QuotaUsage)
+
+
 class QuotaUsageAdmin(ReadOnlyAdmin):
     list_display = ["month", "calls"]
 
 
 @admin.register(App)
+
+
 class AppAdmin(admin.ModelAdmin):
     list_display = ["name", "app_key", "agent_id", "corp_id", "push_mode", "callback_url"]
     actions = ["verify_callback_url"]
@@ -69,6 +76,8 @@ class AppAdmin(admin.ModelAdmin):
 
 
 @admin.register(PushedEvent)
+
+
 class PushedEventAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "event_type", "summary", "process_instance_id", "app", "channel", "status",
                     "attempts", "deliveries", "delivered_at"]
@@ -79,11 +88,15 @@ class PushedEventAdmin(ReadOnlyAdmin):
 
 
 @admin.register(StreamGateway)
+
+
 class StreamGatewayAdmin(ReadOnlyAdmin):
     list_display = ["endpoint", "pid", "started_at", "sessions", "pongs"]
 
 
 @admin.register(Department)
+
+
 class DepartmentAdmin(admin.ModelAdmin):
     list_display = ["dept_id", "name", "parent_id", "member_count"]
     search_fields = ["name", "dept_id"]
@@ -113,6 +126,8 @@ class DepartmentAdmin(admin.ModelAdmin):
 
 
 @admin.register(Employee)
+
+
 class EmployeeAdmin(admin.ModelAdmin):
     list_display = ["name", "job_number", "userid", "mobile", "title", "active"]
     list_filter = ["active", "departments"]
@@ -135,6 +150,8 @@ class EmployeeAdmin(admin.ModelAdmin):
 
 
 @admin.register(ProcessTemplate)
+
+
 class ProcessTemplateAdmin(admin.ModelAdmin):
     list_display = ["name", "process_code"]
 
@@ -150,6 +167,8 @@ class CommentInline(admin.TabularInline):
 
 
 @admin.register(ApprovalInstance)
+
+
 class ApprovalInstanceAdmin(admin.ModelAdmin):
     list_display = ["business_id", "title", "status", "result", "originator", "create_time", "finish_time"]
     list_filter = ["status", "result", "template"]
@@ -208,6 +227,8 @@ def _pretty(value):
 
 
 @admin.register(WorkNotice)
+
+
 class WorkNoticeAdmin(ReadOnlyAdmin):
     list_display = ["task_id", "msgtype", "title", "recipients", "created_at"]
     list_filter = ["msgtype"]
@@ -229,6 +250,8 @@ class WorkNoticeAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Robot)
+
+
 class RobotAdmin(admin.ModelAdmin):
     list_display = ["name", "access_token", "penalty_until"]
     actions = ["lift_penalty"]
@@ -241,6 +264,8 @@ class RobotAdmin(admin.ModelAdmin):
 
 
 @admin.register(RobotMessage)
+
+
 class RobotMessageAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "robot", "msgtype", "summary"]
     list_filter = ["robot", "msgtype"]
@@ -265,7 +290,49 @@ def readable_html(title, text, links):
     return format_html('<strong>{}</strong><pre style="white-space:pre-wrap">{}</pre><ul>{}</ul>', title, text, items)
 
 
+# --- Yida and attendance (sandbox/dingtalk/yida.py, attendance.py) ----------------------------------------
+
+
+@admin.register(YidaApp)
+
+
+class YidaAppAdmin(admin.ModelAdmin):
+    list_display = ["name", "app_type"]
+    readonly_fields = ["system_token"]
+
+
+@admin.register(YidaForm)
+
+
+class YidaFormAdmin(admin.ModelAdmin):
+    list_display = ["name", "form_uuid", "app"]
+    readonly_fields = ["components"]
+
+
+@admin.register(YidaInstance)
+
+
+class YidaInstanceAdmin(admin.ModelAdmin):
+    """Edit `form_data` here, or change instances through the `_yida` door (it bumps version and modified time)."""
+
+    list_display = ["title", "serial_no", "form", "version", "originator", "modified_at"]
+    list_filter = ["form"]
+    search_fields = ["form_instance_id", "serial_no", "title"]
+    readonly_fields = ["form_instance_id", "data_id", "created_at"]
+
+
+@admin.register(AttendanceCorrection)
+
+
+class AttendanceCorrectionAdmin(admin.ModelAdmin):
+    list_display = ["userid", "day", "column", "value"]
+    list_filter = ["column"]
+    search_fields = ["userid"]
+
+
 @admin.register(CrmCustomer)
+
+
 class CrmCustomerAdmin(admin.ModelAdmin):
     """Customers of the 客户管理 app: edit `data` as a salesperson would (the portal reads it on its next run)."""
 

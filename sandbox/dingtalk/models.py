@@ -357,6 +357,76 @@ class StreamGateway(models.Model):
         return self.endpoint
 
 
+# --- Yida (宜搭) apps, forms and instances; attendance corrections (round 2 §4–5) -------------------
+
+
+class YidaApp(models.Model):
+    app_type = models.CharField(_("app code (appType)"), max_length=64, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    system_token = models.CharField(_("system token"), max_length=64)
+
+    class Meta:
+        verbose_name = _("Yida app")
+        verbose_name_plural = _("Yida apps")
+
+    def __str__(self):
+        return f"{self.name} ({self.app_type})"
+
+
+class YidaForm(models.Model):
+    app = models.ForeignKey(YidaApp, on_delete=models.CASCADE, related_name="forms", verbose_name=_("Yida app"))
+    form_uuid = models.CharField(_("form id (formUuid)"), max_length=80, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    # [{"fieldId", "label", "componentName", "parentId"}], sub-table columns carry their table's fieldId.
+    components = models.JSONField(_("components"), default=list)
+
+    class Meta:
+        verbose_name = _("Yida form")
+        verbose_name_plural = _("Yida forms")
+
+    def __str__(self):
+        return self.name
+
+
+class YidaInstance(models.Model):
+    form = models.ForeignKey(YidaForm, on_delete=models.CASCADE, related_name="instances", verbose_name=_("Yida form"))
+    form_instance_id = models.CharField(_("instance id (formInstanceId)"), max_length=80, unique=True)
+    data_id = models.BigIntegerField(_("data id"), unique=True)
+    serial_no = models.CharField(_("serial number"), max_length=40, blank=True)
+    title = models.CharField(_("title"), max_length=200)
+    version = models.PositiveIntegerField(_("version"), default=1)
+    originator = models.CharField(_("originator userid"), max_length=64)
+    modifier = models.CharField(_("modifier userid"), max_length=64)
+    created_at = models.DateTimeField(_("created"))
+    modified_at = models.DateTimeField(_("modified"), db_index=True)
+    form_data = models.JSONField(_("form data"), default=dict)
+
+    class Meta:
+        verbose_name = _("Yida form instance")
+        verbose_name_plural = _("Yida form instances")
+        ordering = ["modified_at", "pk"]
+
+    def __str__(self):
+        return self.title
+
+
+class AttendanceCorrection(models.Model):
+    """A value of one attendance column (or leave type) on one day that replaces the generated one."""
+
+    userid = models.CharField(_("userid"), max_length=64)
+    day = models.DateField(_("day"))
+    column = models.CharField(_("column or leave type"), max_length=50)
+    value = models.CharField(_("value"), max_length=20)
+
+    class Meta:
+        verbose_name = _("attendance correction")
+        verbose_name_plural = _("attendance corrections")
+        constraints = [models.UniqueConstraint(fields=["userid", "day", "column"], name="sandbox_attendance_once")]
+
+    def __str__(self):
+        return f"{self.userid} {self.day} {self.column}={self.value}"
+
+
 class CrmCustomer(models.Model):
     """One customer of the 客户管理 app (round 2 §6): an instance id, the form's `data` keyed by field name,
     负责人 / 协同人. A deleted customer is kept (`deleted`) so that the door can tell what happened."""

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from django.db import transaction
 
 from sandbox import roster
-from sandbox.dingtalk import forms
+from sandbox.dingtalk import accounting, forms, yida
 from sandbox.dingtalk.models import App, ApprovalInstance, Department, Employee, ProcessTemplate, Robot
 
 BEIJING = ZoneInfo("Asia/Shanghai")
@@ -36,7 +36,9 @@ def seed_dingtalk(people, seed=roster.DEFAULT_SEED, instances=300, days=90):
         _seed_departments()
         employees = _seed_employees(people)
         _seed_approvals(employees, seed, instances, days)
+        yida_app = yida.seed_yida(seed)
     return {
+        "yida": yida_app,
         "dingtalk": {
             "app_key": app.app_key, "app_secret": app.app_secret, "agent_id": str(app.agent_id),
             "corp_id": app.corp_id, "process_code": roster.EXPENSE_PROCESS_CODE,
@@ -131,7 +133,8 @@ def _seed_approvals(employees, seed, count, days):
     rows = [builder.expense(expense) for _ in range(count)]
     travel_count = min(12, max(3, count // 10)) if count else 0
     rows += [builder.travel(travel, index) for index in range(travel_count)]
-    _store(rows, [expense, travel])
+    extra, extra_templates = accounting.seed(builder, count=min(12, count))  # loans and payment requests
+    _store(rows + extra, [expense, travel, *extra_templates])
 
 
 def _store(rows, templates):

@@ -2,7 +2,10 @@
 
 from django.urls import path
 
-from sandbox.dingtalk.views import approvals, contacts, control, crm, messaging, org_door, sso, stream, tokens
+from sandbox.dingtalk import accounting
+from sandbox.dingtalk.views import (
+    approvals, attendance, contacts, control, crm, messaging, org_door, sso, stream, tokens, yida,
+)
 
 app_name = "sandbox_dingtalk"
 
@@ -14,6 +17,8 @@ urlpatterns = [
     path("v1.0/workflow/processes/instanceIds/query", approvals.instance_ids_query, name="instance_ids_query"),
     path("v1.0/workflow/processInstances", approvals.process_instance, name="process_instance"),
     path("v1.0/workflow/processInstances/comments", approvals.comments, name="comments"),
+    path("v1.0/workflow/processInstances/spaces/files/urls/download", accounting.download_url, name="file_url"),
+    path("_files/<str:file_id>/<str:size>", accounting.download, name="file"),
     path("v1.0/workflow/forms/schemas/processCodes", approvals.form_schema, name="form_schema"),
     path("topapi/processinstance/listids", approvals.listids, name="listids"),
     path("topapi/processinstance/get", approvals.processinstance_get, name="processinstance_get"),
@@ -55,4 +60,17 @@ urlpatterns = [
     path("_messages", control.messages, name="messages"),
     path("_contacts", org_door.contacts, name="contacts_door"),
     path("_crm", crm.door, name="crm_door"),
+    # Yida (宜搭) and attendance
+    path("v1.0/yida/forms/instances/search", yida.search, name="yida_search"),
+    path("v1.0/yida/forms/instances/advances/queryAll", yida.advanced_search, name="yida_advanced_search"),
+    path("v1.0/yida/forms/instances/ids/<str:app_type>/<str:form_uuid>", yida.id_list, name="yida_id_list"),
+    path("v1.0/yida/forms/instances/<str:instance_id>", yida.instance, name="yida_instance"),
+    path("v1.0/yida/forms/innerTables/<str:instance_id>", yida.inner_table, name="yida_inner_table"),
+    path("v1.0/yida/forms/definitions/<str:app_type>/<str:form_uuid>", yida.definitions, name="yida_definitions"),
+    path("_yida", yida.door, name="yida_door"),
+    path("topapi/attendance/getattcolumns", attendance.getattcolumns, name="getattcolumns"),
+    path("topapi/attendance/getcolumnval", attendance.getcolumnval, name="getcolumnval"),
+    path("topapi/attendance/getleavetimebynames", attendance.getleavetimebynames, name="getleavetimebynames"),
+    path("v1.0/attendance/columnValues/query", attendance.column_values, name="attendance_column_values"),
+    path("_attendance", attendance.door, name="attendance_door"),
 ]

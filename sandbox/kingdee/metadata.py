@@ -240,6 +240,8 @@ AR_RECEIVABLE = Form(
 FORMS = {form.form_id.upper(): form for form in [AP_PAYBILL, BD_EMPINFO, BD_DEPARTMENT, BD_CUSTOMER, BD_SUPPLIER,
                                                  STK_INVENTORY, BD_MATERIAL, SAL_OUTSTOCK, AR_RECEIVEBILL,
                                                  AR_RECEIVABLE, *LOOKUPS]}
+FORMS.update(__import__("sandbox.kingdee.forms_trade", fromlist=["BY_ID"]).BY_ID)  # sales, stock, attendance
+FORMS.update({form.form_id.upper(): form for form in __import__("sandbox.kingdee.accounting", fromlist=["forms"]).forms()})
 # SEC_User is answered from the user table, not from form records.
 USER_FORM = "SEC_User"
 USER = Form(USER_FORM, "用户", kind="readonly", pk="FUserID", number_key="FUserAccount", fields=_upper({

@@ -7,7 +7,7 @@ from django.db import transaction
 from django.db.models import Max
 
 from sandbox import roster
-from sandbox.kingdee import trade
+from sandbox.kingdee import accounting, forms_trade, trade
 from sandbox.kingdee.bills import ID_START
 from sandbox.kingdee.metadata import form_for
 from sandbox.kingdee.models import DataCentre, FormRecord, KingdeeUser, Sequence, ThirdPartyApp
@@ -82,7 +82,9 @@ def _seed_base_data(rng, people):
         upsert("CN_BANKACNT", number, f"{bank}（{account[-4:]}）",
                {"FACNTNO": account, "FBANKNAME": bank, "FACNTNAME": roster.COMPANY, "FUseOrgId": _org()})
     _seed_partners(rng)
+    accounting.seed(upsert)
     trade.seed_trade(rng, people)
+    forms_trade.seed_forms(upsert)
 
 
 def _seed_departments():

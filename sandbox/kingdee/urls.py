@@ -2,7 +2,7 @@ from django.http import Http404
 from django.urls import path, re_path
 from django.views.decorators.csrf import csrf_exempt
 
-from sandbox.kingdee import debug, sso, views
+from sandbox.kingdee import accounting, debug, sso, views
 
 app_name = "sandbox_kingdee"
 
@@ -26,6 +26,7 @@ urlpatterns = [
     path("_calls", debug.calls, name="calls"),
     path("_bills", debug.bills, name="bills"),
     path("_stock", debug.stock, name="stock"),
+    path("_periods", accounting.periods, name="periods"),
     path("html5/index.aspx", sso.landing, {"page": "index"}, name="landing"),
     path("html5/lightstartapp.aspx", sso.landing, {"page": "lightstartapp"}, name="lightstartapp"),
     re_path(r"^(?P<rest>.+)$", kingdee_path, name="service"),

@@ -166,10 +166,16 @@ class Checker:
         part[key] = int(number) if number == number.to_integral_value() else float(number)
 
     def _rules(self):
-        if self.form.form_id == "AP_PAYBILL":
+        from sandbox.kingdee import accounting
+
+        if getattr(self.form, "rules", None):  # forms that carry their own (sandbox/kingdee/forms_trade.py)
+            self.form.rules(self)
+        elif self.form.form_id == "AP_PAYBILL":
             paybill_rules(self)
         elif self.form.kind == "basedata" and not get(self.model, "FName") and self._sends("FName"):
             self.problems.append(required_problem(self.form, "FNAME"))
+        if not self.problems:
+            accounting.rules(self)  # voucher balance and numbers, closed periods
 
     def _sends(self, key):
         """A new record must carry the field; an update by internal id only when it sends it."""

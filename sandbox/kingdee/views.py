@@ -7,7 +7,7 @@ from django.http import HttpResponse, HttpResponseNotAllowed
 from django.views.decorators.csrf import csrf_exempt
 
 from sandbox.faults import FaultInjector
-from sandbox.kingdee import auth, bills, query
+from sandbox.kingdee import accounting, auth, bills, query
 from sandbox.kingdee.metadata import canonical, form_for
 from sandbox.kingdee.models import KingdeeFaults
 from sandbox.kingdee.wire import (
@@ -47,6 +47,7 @@ DYNAMIC_PARAMS = {
     "excuteoperation": ["formid", "opnumber", "data"], "executeoperation": ["formid", "opnumber", "data"],
     "executebillquery": ["data"], "billquery": ["data"], "querybusinessinfo": ["data"],
 }
+DYNAMIC_PARAMS.update(accounting.PARAMS)
 OPERATIONS = {"submit", "audit", "unaudit", "delete", "cancelassign", "forbid", "enable"}
 
 
@@ -158,6 +159,9 @@ def _view(call):
 
 
 def _execute_bill_query(call):
+    refusal = accounting.refuses_query((call.data() or {}).get("FormId") if isinstance(call.data(), dict) else "")
+    if refusal:
+        return refusal
     try:
         _keys, rows = query.run_query(call.data())
     except BadRequest as exc:
@@ -197,4 +201,5 @@ HANDLERS = {
     "billquery": _bill_query, "querybusinessinfo": _business_info,
     **{name: _operate for name in ("submit", "audit", "unaudit", "delete", "cancelassign", "excuteoperation",
                                    "executeoperation")},
+    **accounting.HANDLERS,
 }

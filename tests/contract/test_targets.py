@@ -124,6 +124,8 @@ def test_a_field_changed_in_the_target_since_the_portal_wrote_it_is_a_conflict_u
 def test_a_removed_record_is_disabled_not_deleted_and_planned_again_as_an_enable(case):
     target = build(case)
     key, payload = next(iter(case.payloads().items()))
+    if type(target).remove is TargetAdapter.remove:
+        pytest.skip("bills that follow their source are never disabled: their sources list no removals")
     first = write(target, {key: target.plan(key, payload, None, None).payload})[key]
 
     [removed] = target.remove([(key, existing(target, key, payload))])

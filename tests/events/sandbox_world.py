@@ -28,7 +28,9 @@ def events_world(base_url, mode="callback", instances=20):
 
 
 def set_push(base_url, **changes):
-    response = requests.post(dingtalk_url(base_url, "_events"), data=json.dumps(changes), timeout=10)
+    # A redelivery posts every event to the portal before it answers: fifty callbacks, each a SQLite write
+    # beside the worker's, take longer than ten seconds on a busy machine.
+    response = requests.post(dingtalk_url(base_url, "_events"), data=json.dumps(changes), timeout=120)
     assert response.status_code == 200, response.text
     return response.json()
 

@@ -1,6 +1,7 @@
 """Finance reads records, reasons, payloads and answers, bank accounts masked; mappings and connections are IT's."""
 
 import io
+import re
 
 import pytest
 from django.test import Client
@@ -96,3 +97,20 @@ def test_finance_exports_the_review_list_with_chinese_headers_a_named_sheet_and_
     assert "张伟提交的费用报销 gift" in text and "FYXM99" in text
     assert ACCOUNT not in text and "****2222" in text
     assert ACCOUNT in str(exported_sheet(logged_in(it_user))[1])
+
+
+def test_the_lists_reason_column_is_masked_for_finance_and_whole_for_it(finance_user, it_user, rejected):
+    SensitiveField.objects.create(name="fcostid")  # Kingdee's refusal quotes the expense item it did not find
+    for list_name in ("reviewrecord", "syncrecord"):
+        url = reverse(f"admin:integrations_{list_name}_changelist") + "?review=all"[:0 if list_name == "syncrecord" else None]
+        finance_list = logged_in(finance_user).get(url).content.decode()
+        rows = finance_list.split('id="result_list"', 1)[1].split("</table>", 1)[0]
+        assert "在基础资料中不存在" in rows and "FYXM99" not in rows and "****" in rows, list_name
+        assert "FYXM99" in logged_in(it_user).get(url).content.decode().split('id="result_list"', 1)[1], list_name
+    # The review list's reason filter: masked, and its link quotes nothing; it still filters.
+    finance = logged_in(finance_user)
+    page = finance.get(reverse("admin:integrations_reviewrecord_changelist") + "?review=all").content.decode()
+    assert "FYXM99" not in page
+    [key] = set(re.findall(r"reason=(r[0-9a-f]{16})", page))
+    filtered = finance.get(reverse("admin:integrations_reviewrecord_changelist") + f"?review=all&reason={key}")
+    assert "张伟提交的费用报销 gift" in filtered.content.decode()

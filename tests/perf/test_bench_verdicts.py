@@ -1,6 +1,7 @@
 """Each benchmark's verdict on given figures (no timing here: the numbers are made up), and the shared
 PASS/FAIL plumbing: a FAIL exits non-zero, --no-targets only measures."""
 
+import re
 from io import StringIO
 
 import pytest
@@ -28,11 +29,24 @@ def test_a_failed_target_prints_every_line_and_exits_non_zero_unless_only_measur
     targets = [at_most("a", 1, 2), at_most("b", 3, 2)]
     with pytest.raises(CommandError, match="1 of 2 targets failed: b"):
         command.verdict(targets, {})
-    assert command.stdout._out.getvalue().splitlines() == ["target a=1 <= 2 PASS", "target b=3 <= 2 FAIL"]
+    load, *lines = command.stdout._out.getvalue().splitlines()
+    assert lines == ["target a=1 <= 2 PASS", "target b=3 <= 2 FAIL"]
+    assert re.fullmatch(r"load_average=[\d.]+,[\d.]+,[\d.]+ cpus=\d+", load), load
 
     quiet = BenchCommand(stdout=StringIO())
     quiet.verdict(targets, {"no_targets": True})
-    assert quiet.stdout._out.getvalue() == ""
+    assert quiet.stdout._out.getvalue().splitlines() == [load_line_of(quiet)]
+
+
+def load_line_of(command):
+    return command.stdout._out.getvalue().splitlines()[0]
+
+
+def test_a_passing_set_of_targets_prints_the_load_and_each_pass_without_raising():
+    command = BenchCommand(stdout=StringIO())
+    command.verdict([at_most("a", 1, 2), at_least("b", 3, 2)], {})
+    load, *lines = command.stdout._out.getvalue().splitlines()
+    assert load.startswith("load_average=") and lines == ["target a=1 <= 2 PASS", "target b=3 >= 2 PASS"]
 
 
 def page(p95, queries, queries_at_100):

@@ -48,3 +48,33 @@ def test_the_sandbox_is_never_mounted_in_production():
     result = manage("check", **{**PRODUCTION, "PORTAL_SANDBOX": "true"})
     assert result.returncode != 0
     assert "PORTAL_SANDBOX" in result.stderr
+
+
+ABSENT = """
+import runpy, sys
+from importlib.abc import MetaPathFinder
+
+
+class Absent(MetaPathFinder):
+    # devtools and the sandbox are not shipped: importing them fails as if the packages were not there.
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("devtools", "sandbox"):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+
+
+sys.meta_path.insert(0, Absent())
+sys.argv = ["manage.py", "check", "--fail-level", "WARNING"]
+runpy.run_path("manage.py", run_name="__main__")
+"""
+
+
+def test_check_is_clean_with_the_sandbox_off_and_devtools_absent():
+    """Issue 10: nothing of the product imports the sandbox or devtools (a development setting, DEBUG on)."""
+    env = {"DEBUG": "true", "PORTAL_SANDBOX": "false",
+           "DATABASE_URL": f"sqlite:///{ROOT / 'var' / 'deploy-check.sqlite3'}"}
+    clean = {k: v for k, v in os.environ.items() if k not in PRODUCTION and not k.startswith("PORTAL_")
+             and k not in ("DJANGO_ALLOW_ASYNC_UNSAFE", "DJANGO_SETTINGS_MODULE", "REDIS_URL")}
+    result = subprocess.run([sys.executable, "-c", ABSENT], cwd=ROOT, env={**clean, **env}, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout, result.stdout + result.stderr
