@@ -113,3 +113,33 @@ def test_with_numbers_from_the_key_a_save_refused_for_its_number_adopts_the_bill
     assert len(remote.kingdee.bills) == 1
     assert (booked.status, booked.target_number) == (Status.SUCCEEDED, bill_number("slow"))
     assert booked.target_id == remote.kingdee.bills[0]["id"]
+
+
+
+def test_against_the_sandbox_a_claim_written_again_is_refused_for_its_number_and_adopted(live_server, monkeypatch):
+    from integrations.adapters.kingdee import SaveTarget
+    from tests.integrations.live import bill_counts, build_world, faultless, shape_claims
+
+    with faultless(live_server.url) as url:
+        scheme = build_world(url, instances=40)
+        approved = {i.process_instance_id for i in shape_claims(approved=5)["approved"]}
+        scheme.target_params = {**scheme.target_params, "number_from_key": True}
+        scheme.save()
+        engine.run_scheme(scheme.pk)
+        first = dict(SyncRecord.objects.filter(scheme=scheme, status=Status.SUCCEEDED)
+                     .values_list("source_key", "target_number"))
+        # The worst case: the ledger lets them be written again and the search before the write sees nothing yet
+        # (the first saves are still landing). Kingdee refuses the numbers; the bills are adopted.
+        SyncRecord.objects.filter(scheme=scheme, source_key__in=approved).update(status=Status.PENDING)
+        searches, search = [], SaveTarget.find
+        monkeypatch.setattr(SaveTarget, "find", lambda self, keys: (
+            searches.append(list(keys)), {} if len(searches) == 1 else search(self, keys))[1])
+        engine.run_scheme(scheme.pk)
+        counts = bill_counts(url)
+
+    assert set(first) == approved and all(first[key] == bill_number(key) for key in approved)
+    assert {key: counts[key] for key in approved} == {key: 1 for key in approved}
+    assert len(searches) == 2 and set(searches[1]) == approved  # the refused numbers were looked up
+    again = SyncRecord.objects.filter(scheme=scheme, source_key__in=approved)
+    assert {(r.source_key, r.status, r.target_number) for r in again} == {
+        (key, Status.SUCCEEDED, number) for key, number in first.items()}
