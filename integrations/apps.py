@@ -10,3 +10,8 @@ class IntegrationsConfig(AppConfig):
         from integrations import checks, versions  # noqa: F401  (checks registers system checks)
 
         versions.connect_signals()
+        from django.db.models.signals import post_migrate
+
+        from integrations import tally_triggers
+
+        post_migrate.connect(tally_triggers.restore, sender=self, dispatch_uid="integrations.tally_triggers")

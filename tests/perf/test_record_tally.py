@@ -63,3 +63,20 @@ def test_the_dashboard_counts_records_per_day_from_the_tally(scheme, finance_cli
     assert board.records[days[-1]] == {Status.SUCCEEDED: 6, Status.FAILED: 1}
     assert board.booked_via == {Via.POLLING: 6}
     assert SyncRecord.objects.values("status").annotate(n=Count("id")).count() == 2
+
+
+def test_a_migration_that_rebuilds_the_ledger_table_does_not_stop_the_tally(scheme):
+    from django.db import connection
+
+    from integrations import tally_triggers
+
+    if connection.vendor != "sqlite":
+        return  # PostgreSQL keeps triggers through ALTER TABLE
+    SyncRecord.objects.bulk_create([SyncRecord(scheme=scheme, source_key=f"k{n}") for n in range(3)])
+    with connection.cursor() as cursor:  # what SQLite's table rebuild for an AlterField leaves behind
+        cursor.execute("DROP TRIGGER integrations_recordtally_insert")
+    SyncRecord.objects.create(scheme=scheme, source_key="uncounted")
+
+    assert tally_triggers.restore() is True
+    SyncRecord.objects.create(scheme=scheme, source_key="counted again")
+    assert tally_counts() == ledger_counts() and tally_triggers.restore() is False
