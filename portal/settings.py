@@ -238,8 +238,8 @@ if env_bool("SECURE_PROXY_SSL_HEADER", default=False):
 
 # A sync run holds its scheme by a lease it renews; a dead worker's lease runs out after this many seconds.
 SYNC_LEASE_SECONDS = env_int("SYNC_LEASE_SECONDS", default=30)
-# A write whose answer was lost may still land at the remote this long after it was sent (seconds): until then a
-# record Kingdee does not show yet stays in flight instead of being written again.
+# A write whose answer was lost may still land at the remote this long after the client gave up waiting (seconds):
+# until then a record Kingdee does not show yet stays in flight instead of being written again.
 SYNC_OUTCOME_HORIZON_SECONDS = env_int("SYNC_OUTCOME_HORIZON_SECONDS", default=60)
 # DingTalk callbacks older than this (seconds, by their signed timestamp) are refused as replays.
 DINGTALK_CALLBACK_MAX_AGE = env_int("DINGTALK_CALLBACK_MAX_AGE", default=600)

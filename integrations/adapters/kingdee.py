@@ -1,5 +1,6 @@
 """Kingdee as a target: BatchSave of one form, optional submit and audit, lookup by the dedupe field."""
 
+import hashlib
 import re
 from decimal import Decimal
 
@@ -11,6 +12,8 @@ from integrations.clients.errors import BusinessError, RemoteError
 
 ATTACHMENTS = "ATTACHMENTS"  # payload key of the files to bind (a mapping row with the "attachments" transform)
 FIND_CHUNK = 200  # keys per ExecuteBillQuery; keeps the filter string short
+NUMBER_TAKEN = "违反字段唯一性要求"  # MsgCode 11 on FBillNo: the number is used by a bill already (reference §6.3)
+MAX_NUMBER = 80
 CENT = Decimal("0.01")
 CVN = re.compile(r"CVN:(\S+)")  # the source key in a voucher's 摘要 (round 2 §5.4)
 
@@ -33,6 +36,10 @@ class SaveTarget(TargetAdapter):
         "attachment_max_mb": Param(_("largest attachment (MB)"), int, default=20),
         "period_redate": Param(_("closed period: date into the first open period instead of waiting"), bool,
                                default=False),
+        # Reference §9.3 step 3: a second guard that holds whatever the timing. Only where the form's coding rule
+        # lets a bill be saved with its own number.
+        "number_from_key": Param(_("bill number from the source key (refuses a second save; the coding rule must "
+                                   "allow manual numbers)"), bool, default=False),
     }
 
     @property
@@ -64,7 +71,17 @@ class SaveTarget(TargetAdapter):
                 if outcome.ok and files.get(index):
                     outcome = self.bind_files(outcome, files[index])
                 outcomes[index] = outcome
+        if self.params.get("number_from_key"):
+            outcomes = self._adopt_taken_numbers([key for key, _payload in items], outcomes)
         return outcomes
+
+    def _adopt_taken_numbers(self, keys, outcomes):
+        """A save refused because its number is taken was written before (a save whose answer was lost landed
+        after all): the bill that carries the key is adopted instead of failing. A number taken by a bill of
+        another key stays a failure, in Kingdee's words."""
+        taken = [key for key, outcome in zip(keys, outcomes) if not outcome.ok and _number_taken(outcome.response)]
+        found = self.find(taken) if taken else {}
+        return [found.get(key, outcome) if key in taken else outcome for key, outcome in zip(keys, outcomes)]
 
     def redate_refused(self, ready, results, options):
         """With `period_redate`, packages refused for a closed period are saved again dated into the first open
@@ -90,7 +107,8 @@ class SaveTarget(TargetAdapter):
         return None
 
     def prepared(self, key, payload):
-        return self.with_dedupe_key(key, payload)
+        payload = self.with_dedupe_key(key, payload)
+        return {**payload, "FBillNo": bill_number(key)} if self.params.get("number_from_key") else payload
 
     def _outcome(self, result, payload=None):
         errors = list(result.errors or [])
@@ -211,8 +229,8 @@ class VoucherTarget(SaveTarget):
 
     kind = "kingdee.voucher"
     label = _("Kingdee vouchers (GL_VOUCHER)")
-    settings_schema = {
-        **SaveTarget.settings_schema,
+    settings_schema = {  # a voucher's number is Kingdee's (per book and period): no number from the key
+        **{name: param for name, param in SaveTarget.settings_schema.items() if name != "number_from_key"},
         "form_id": Param(_("form id"), required=True, default="GL_VOUCHER"),
         "book": Param(_("account book number"), required=True, default="001"),
         "voucher_group": Param(_("voucher word (凭证字)"), required=True, default="PRE001"),
@@ -281,6 +299,18 @@ class VoucherTarget(SaveTarget):
                 if match and match.group(1) in chunk:
                     found.setdefault(match.group(1), []).append((str(voucher_id), str(number)))
         return {key: self._found(vouchers) for key, vouchers in found.items()}
+
+
+def bill_number(key):
+    """The bill number a source key always gets (deterministic, within Kingdee's number length)."""
+    key = str(key)
+    return key if len(key) <= MAX_NUMBER else hashlib.sha1(key.encode()).hexdigest()
+
+
+def _number_taken(response):
+    errors = (response or {}).get("errors") or []
+    return bool(errors) and all(str(error.get("field") or "").upper() == "FBILLNO"
+                                and NUMBER_TAKEN in str(error.get("message") or "") for error in errors)
 
 
 class _Failed:

@@ -241,23 +241,27 @@ def stale_writing(scheme):
     return SyncRecord.objects.filter(scheme=scheme, status=Status.WRITING).exclude(alive())
 
 
-def reconcile(run, target, records, *, via):
+def reconcile(run, target, records, *, via, gave_up=None):
     """Ask the target which of these (claimed) records already exist and adopt those bills; the rest
-    become pending again. Returns (adopted, released); raises RemoteError if the target cannot be asked."""
+    become pending again. Returns (adopted, released); raises RemoteError if the target cannot be asked.
+
+    `gave_up` is when the client stopped waiting for each record's last write ({id: time}); by default now,
+    which is right for the caller that has just seen the write fail."""
     if not records:
         return 0, 0
     # Only a bill is adopted: master data is compared again next time, a message is sent again.
     found = target.find([record.source_key for record in records]) if target.mode == target.BILL else {}
     adopted = released = 0
     now = timezone.now()
-    recent = in_flight_recently(records, found, now) if target.mode == target.BILL else set()
+    recent = in_flight_recently(records, found, now, gave_up) if target.mode == target.BILL else {}
     for record in records:
         bill = found.get(record.source_key)
         if bill is None and record.pk in recent:
             # A request that timed out may still be working at the remote: releasing it now could write the
-            # bill a second time. It stays in flight and is asked about again after the horizon.
+            # bill a second time. It stays in flight and is asked about again after the horizon, which counts
+            # from when the client gave up (kept in `last_attempt_at`), not from when the write was claimed.
             update_record(record.pk, when_claim=record.claim, reason_code="outcome_unknown", reason_params={},
-                          error=reasons.in_english("outcome_unknown", {}),
+                          error=reasons.in_english("outcome_unknown", {}), last_attempt_at=recent[record.pk],
                           error_kind=SyncRecord.ErrorKind.TRANSIENT)
             continue
         if bill is not None:
@@ -297,11 +301,36 @@ def schemes_to_recover(queued_for=timedelta(seconds=30)):
     return sorted(set(writing.distinct()) | set(pending.values_list("scheme_id", flat=True).distinct()))
 
 
-def in_flight_recently(records, found, now):
-    """Ids of the records not found whose last write attempt is younger than the outcome horizon."""
+def in_flight_recently(records, found, now, gave_up=None):
+    """{id: when the client gave up} for the records not found whose last write may still land: the client
+    gave up on it (or may have) less than the outcome horizon ago. The horizon counts from the give-up, never
+    from the claim: a BatchSave waits up to its read timeout (120 s, reference §9.2) before the client gives up,
+    so a horizon counted from the claim could be over before the client stopped waiting."""
     missing = [record.pk for record in records if record.source_key not in found]
     horizon = now - timedelta(seconds=settings.SYNC_OUTCOME_HORIZON_SECONDS)
-    return set(SyncRecord.objects.filter(pk__in=missing, last_attempt_at__gt=horizon).values_list("id", flat=True))
+    recent = {}
+    for pk, attempted in SyncRecord.objects.filter(pk__in=missing).values_list("id", "last_attempt_at"):
+        given = gave_up.get(pk) if isinstance(gave_up, dict) else (gave_up or now)
+        ended = max(filter(None, [attempted, given]), default=now)
+        if ended > horizon:
+            recent[pk] = ended
+    return recent
+
+
+def writes_ended_by(ids, now):
+    """{id: the latest moment the run that last wrote each record may still have been waiting for its save}.
+    A run that wrote a record (its last attempt is not older than the run) may have sent it, or still waited for
+    the answer, until it ended: until it finished, or, for a killed worker, until its lease ran out."""
+    ended = {}
+    rows = SyncRecord.objects.filter(pk__in=ids).values_list(
+        "id", "last_attempt_at", "run__started_at", "run__finished_at", "run__lease_expires_at")
+    for pk, attempted, started, finished, lease in rows:
+        if started is None or (attempted is not None and attempted < started):
+            ended[pk] = attempted  # the run only held it in flight: its give-up was recorded before
+            continue
+        end = max(filter(None, [finished, lease]), default=now)
+        ended[pk] = max(filter(None, [attempted, min(end, now)]))
+    return ended
 
 
 def recover_stale(run, scheme, target, *, via):
@@ -310,10 +339,11 @@ def recover_stale(run, scheme, target, *, via):
     ids = list(stale_writing(scheme).values_list("id", flat=True))
     if not ids:
         return 0, 0
+    gave_up = writes_ended_by(ids, timezone.now())  # before the takeover makes this run theirs
     SyncRecord.objects.filter(pk__in=ids, status=Status.WRITING).update(claim=token, run=run, updated_at=timezone.now())
     records = list(SyncRecord.objects.filter(claim=token).only("id", "source_key", "claim"))
     try:
-        return reconcile(run, target, records, via=via)
+        return reconcile(run, target, records, via=via, gave_up=gave_up)
     except RemoteError as error:
         logger.warning("reconciliation of %d records failed: %s", len(records), error)
         run.error = gettext("Could not reconcile %(count)d records: %(message)s") % {

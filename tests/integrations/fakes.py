@@ -113,8 +113,12 @@ class FakeKingdee:
                     "field": "FCOSTID", "message": f"第1行分录，字段“费用项目”(FCOSTID)的值“{bad[0]}”在基础资料中不存在！"}]))
                 continue
             with self.lock:
+                if model.get("FBillNo") and any(bill["number"] == model["FBillNo"] for bill in self.bills):
+                    outcomes.append(ItemOutcome(index, False, errors=[{  # Kingdee's unique number (§6.3)
+                        "field": "FBillNo", "message": f"违反字段唯一性要求：编码唯一。[{model['FBillNo']}]在当前系统中已经被使用。"}]))
+                    continue
                 bill_id = next(self.ids)
-                bill = {"id": str(bill_id), "number": f"FKD{bill_id:08d}", "model": model}
+                bill = {"id": str(bill_id), "number": model.get("FBillNo") or f"FKD{bill_id:08d}", "model": model}
                 self.bills.append(bill)
             outcomes.append(ItemOutcome(index, True, bill["id"], bill["number"]))
         if self.timeout_after_save:
