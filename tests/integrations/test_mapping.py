@@ -180,8 +180,8 @@ def test_entries_must_come_from_one_table_and_targets_be_unique():
 
 def test_every_transform_has_a_label_for_the_admin():
     assert {name for name, _label in mapping.transform_choices()} == {
-        "copy", "constant", "value_map", "identity", "identity_reverse", "date", "number", "basedata", "template",
-        "regex"}
+        "copy", "constant", "value_map", "identity", "identity_reverse", "date", "number", "attachments", "basedata",
+        "template", "regex"}
     assert payload(Row("FCURRENCYID", "", "constant", {"value": "PRE001", "wrap": "FNumber"})) == {
         "FCURRENCYID": {"FNumber": "PRE001"}}
     assert payload(Row("X", "originator_dept_id", "basedata", {"key": "FNUMBER"})) == {"X": {"FNUMBER": "582976341"}}
