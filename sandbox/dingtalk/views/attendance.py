@@ -2,7 +2,6 @@
 getleavetimebynames (≤ 20 leave names, ≤ 225 days back; keys without underscores), v1.0 columnValues/query
 (several users, epoch-ms dates); and the door `POST /sandbox/dingtalk/_attendance` for corrections."""
 
-import json
 from datetime import datetime, timedelta
 
 from django.http import JsonResponse
@@ -10,7 +9,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from sandbox.dingtalk import attendance
-from sandbox.dingtalk.views.gate import OAPI, V1, Refusal, api, json_response, oapi_ok
+from sandbox.dingtalk.views.gate import OAPI, V1, DoorRefusal, Refusal, api, door_changes, json_response, oapi_ok
 
 BEIJING = attendance.BEIJING
 MAX_COLUMNS = 20
@@ -131,14 +130,9 @@ def column_values(request):
 def door(request):
     """Body: one correction `{"userid", "date", "column", "value"}` or `{"corrections": [{…}, …]}`."""
     try:
-        body = json.loads(request.body or b"{}")
-    except ValueError:
-        body = None
-    if not isinstance(body, dict):
-        return JsonResponse({"error": "body must be a JSON object"}, status=400)
-    changes = body.get("corrections") if "corrections" in body else [body]
-    if not isinstance(changes, list) or not all(isinstance(change, dict) for change in changes):
-        return JsonResponse({"error": "corrections must be a list of JSON objects"}, status=400)
+        changes, _listed = door_changes(request, "corrections")
+    except DoorRefusal as refusal:
+        return refusal.response
     done = []
     for change in changes:
         try:

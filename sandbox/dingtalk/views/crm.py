@@ -1,13 +1,12 @@
 """CRM customer APIs (round 2 §6) and the door `_crm`."""
 
-import json
 
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from sandbox.dingtalk import crm
-from sandbox.dingtalk.views.gate import V1, Refusal, api, json_response
+from sandbox.dingtalk.views.gate import V1, DoorRefusal, Refusal, api, door_changes, json_response
 
 
 def _refuse(refusal):
@@ -64,14 +63,9 @@ def door(request):
     """`POST /sandbox/dingtalk/_crm` {"action": "create" | "update" | "delete", "customer": {…}}; or
     {"changes": [{action, customer}, …]} in order, stopping at the first refusal."""
     try:
-        body = json.loads(request.body or b"{}")
-    except ValueError:
-        body = None
-    if not isinstance(body, dict):
-        return JsonResponse({"error": "body must be a JSON object"}, status=400)
-    changes = body.get("changes") if "changes" in body else [body]
-    if not isinstance(changes, list) or not all(isinstance(change, dict) for change in changes):
-        return JsonResponse({"error": "changes must be a list of JSON objects"}, status=400)
+        changes, listed = door_changes(request, "changes")
+    except DoorRefusal as refusal:
+        return refusal.response
     done = []
     for change in changes:
         try:
@@ -80,4 +74,4 @@ def door(request):
             return JsonResponse({"error": refusal.message, "code": refusal.code, "done": done}, status=400,
                                 json_dumps_params={"ensure_ascii": False})
         done.append({**crm.shape(customer), "deleted": customer.deleted})
-    return JsonResponse(done[0] if "changes" not in body else {"done": done}, json_dumps_params={"ensure_ascii": False})
+    return JsonResponse(done[0] if not listed else {"done": done}, json_dumps_params={"ensure_ascii": False})

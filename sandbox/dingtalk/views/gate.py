@@ -271,3 +271,26 @@ def issue_token(app, faults):
     else:
         AccessToken.objects.filter(pk=row.pk).update(expires_at=expires)
     return row.token, faults.token_ttl
+
+
+class DoorRefusal(Exception):
+    """A sandbox door's body that is not what the door takes; `response` is the 400 that says why."""
+
+    def __init__(self, message):
+        super().__init__(message)
+        self.response = JsonResponse({"error": message}, status=400)
+
+
+def door_changes(request, list_key):
+    """(changes, listed): the changes a sandbox door's body asks for, one JSON object or `{list_key: [objects]}`
+    applied in order, and whether they came as a list (the door then answers with a list too)."""
+    try:
+        body = json.loads(request.body or b"{}")
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise DoorRefusal("body must be a JSON object")
+    changes = body.get(list_key) if list_key in body else [body]
+    if not isinstance(changes, list) or not all(isinstance(change, dict) for change in changes):
+        raise DoorRefusal(f"{list_key} must be a list of JSON objects")
+    return changes, list_key in body

@@ -6,7 +6,6 @@ user fields named as `topapi/v2/user/get` names them (`userid`, `name`, `job_num
 several in order and stops at the first refusal. Each change emits its org event (callback and Stream).
 """
 
-import json
 
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -14,27 +13,23 @@ from django.views.decorators.http import require_POST
 
 from sandbox.dingtalk import org
 from sandbox.dingtalk.models import Department, Employee
+from sandbox.dingtalk.views.gate import DoorRefusal, door_changes
 
 
 @csrf_exempt
 @require_POST
 def contacts(request):
     try:
-        body = json.loads(request.body or b"{}")
-    except ValueError:
-        body = None
-    if not isinstance(body, dict):
-        return JsonResponse({"error": "body must be a JSON object"}, status=400)
-    changes = body.get("changes") if "changes" in body else [body]
-    if not isinstance(changes, list) or not all(isinstance(change, dict) for change in changes):
-        return JsonResponse({"error": "changes must be a list of JSON objects"}, status=400)
+        changes, listed = door_changes(request, "changes")
+    except DoorRefusal as refusal:
+        return refusal.response
     done = []
     for change in changes:
         try:
             done.append(describe(org.apply(change.get("action"), change)))
         except org.Refused as refusal:
             return JsonResponse({"error": str(refusal), "done": done}, status=400)
-    return JsonResponse(done[0] if "changes" not in body else {"done": done})
+    return JsonResponse(done[0] if not listed else {"done": done})
 
 
 def describe(result):
