@@ -96,6 +96,28 @@ def _store(form, model, options, draft):
     return record, None
 
 
+def _assign_detail_ids(form, entity, model):
+    """Sub-entity rows (子单据体) get FDetailID, numbered per form, and FSeq within their parent row."""
+    for parent in metadata_rows(form, entity.parent, model):
+        key = next((k for k in parent if k.upper() == entity.key.upper()), None)
+        rows = parent.get(key) if key else None
+        if isinstance(rows, dict):
+            rows = parent[key] = [rows]
+        if not isinstance(rows, list):
+            continue
+        fresh = [row for row in rows if isinstance(row, dict) and not _int(get(row, "FDetailID"))]
+        last = Sequence.next(f"{form.form_id}:detail", ID_START, len(fresh)) if fresh else 0
+        for offset, row in enumerate(fresh):
+            row["FDetailID"] = last - len(fresh) + 1 + offset
+        for seq, row in enumerate([row for row in rows if isinstance(row, dict)], start=1):
+            row["FSeq"] = seq
+
+
+def metadata_rows(form, key, model):
+    entity = form.entity(key)
+    return entity.rows(model) if entity else []
+
+
 def _merge(form, old, new, options):
     fields = [str(name).upper() for name in options["update_fields"]]
     merged = dict(old)
@@ -118,6 +140,9 @@ def _merge_rows(old_rows, new_rows):
 
 def _assign_entry_ids(form, model):
     for entity in form.entities:
+        if entity.parent:
+            _assign_detail_ids(form, entity, model)
+            continue
         key = next((k for k in model if k.upper() == entity.key.upper()), None)
         rows = model.get(key) if key else None
         if isinstance(rows, dict):
