@@ -98,6 +98,15 @@ class Scheme(models.Model):
         help_text=_("Further alerts of the scheme within this time are counted, not sent."),
     )
 
+    reconcile_daily = models.BooleanField(
+        _("push the daily reconciliation"), default=False,
+        help_text=_("Every day at the hour below, the last 7 days are compared (approved in DingTalk, booked in "
+                    "Kingdee) and sent to the alert robot, only when a day differs."),
+    )
+    reconcile_hour = models.PositiveSmallIntegerField(
+        _("at (hour, 0–23)"), default=9, validators=[MaxValueValidator(23)]
+    )
+
     schedule = models.OneToOneField(
         "django_q.Schedule", models.SET_NULL, null=True, blank=True, editable=False, related_name="+"
     )
@@ -149,14 +158,20 @@ class Scheme(models.Model):
         return maps
 
     def save(self, *args, **kwargs):
+        from integrations import reconciliation
+
         super().save(*args, **kwargs)
         self.sync_schedule()
+        reconciliation.sync_schedule(self)
 
     def delete(self, *args, **kwargs):
-        schedule = self.schedule
+        from integrations import reconciliation
+
+        schedule, pk = self.schedule, self.pk
         result = super().delete(*args, **kwargs)
         if schedule is not None:
             schedule.delete()
+        reconciliation.drop_schedule(pk)
         return result
 
     def sync_schedule(self):
