@@ -7,7 +7,8 @@ with their amounts. A day whose totals differ lists the claims behind the differ
 another amount, or in Kingdee though the ledger has it as not booked).
 
 With the scheme's `reconcile_daily`, a django-q2 schedule (`integrations.reconciliation.<scheme id>`, cron at
-`reconcile_hour` in the portal's time zone) runs `push_differences` every day: the last 7 days, sent to the
+`reconcile_hour` in the portal's time zone, kept by `Scheme.sync_reconciliation_schedule`) runs `push_differences`
+every day: the last 7 days, sent to the
 scheme's alert robot only when a day differs — a quiet day sends nothing.
 """
 
@@ -29,8 +30,6 @@ Status = SyncRecord.Status
 NOT_APPROVED = (Status.SKIPPED, Status.WAITING)
 CHUNK = 200
 DAILY_DAYS = 7
-SCHEDULE_TASK = "integrations.tasks.reconcile_scheme"
-KINDS = ("kingdee.save", "kingdee.voucher")  # targets whose bills carry an amount to compare
 # The amount each form carries, as ExecuteBillQuery names it (a voucher: its debit lines, summed).
 AMOUNT_KEYS = {"AP_PAYBILL": "FPAYAMOUNTFOR", "AP_OTHERPAYABLE": "FTOTALAMOUNTFOR_H", "GL_VOUCHER": "FDEBIT",
                "AR_RECEIVEBILL": "FRECEIVEAMOUNTFOR"}
@@ -196,36 +195,3 @@ def push_differences(scheme, days=DAILY_DAYS, today=None):
         push(scheme, differing)
     return differing if scheme.alert_connection_id else []
 
-
-def schedule_name(scheme_id):
-    return f"integrations.reconciliation.{scheme_id}"
-
-
-def sync_schedule(scheme):
-    """Keep the scheme's daily reconciliation schedule in step with its settings (none when it is off, the scheme
-    is disabled, it has no alert robot or its target carries no amounts)."""
-    from django_q.models import Schedule
-
-    wanted = (scheme.enabled and scheme.reconcile_daily and scheme.alert_connection_id
-              and scheme.target_kind in KINDS)
-    if not wanted:
-        drop_schedule(scheme.pk)
-        return None
-    cron = f"0 {scheme.reconcile_hour} * * *"
-    schedule = Schedule.objects.filter(name=schedule_name(scheme.pk)).first() or Schedule(
-        name=schedule_name(scheme.pk))
-    retimed = schedule.pk is None or schedule.cron != cron
-    schedule.func, schedule.args = SCHEDULE_TASK, repr(scheme.pk)
-    schedule.kwargs = repr({"q_options": {"task_name": f"scheme {scheme.pk} daily reconciliation",
-                                          "group": f"reconciliation-{scheme.pk}"}})
-    schedule.schedule_type, schedule.cron, schedule.repeats = Schedule.CRON, cron, -1
-    if retimed:
-        schedule.next_run = schedule.calculate_next_run(timezone.now())
-    schedule.save()
-    return schedule
-
-
-def drop_schedule(scheme_id):
-    from django_q.models import Schedule
-
-    Schedule.objects.filter(name=schedule_name(scheme_id)).delete()

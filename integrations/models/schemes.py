@@ -12,6 +12,8 @@ from integrations import adapters, mapping
 from integrations.models.connections import Connection
 
 SCHEDULE_TASK = "integrations.tasks.run_scheduled_scheme"
+RECONCILE_TASK = "integrations.tasks.reconcile_scheme"
+RECONCILED_KINDS = ("kingdee.save", "kingdee.voucher")  # targets whose bills carry an amount to compare
 
 
 class DataCentre(models.TextChoices):
@@ -158,21 +160,46 @@ class Scheme(models.Model):
         return maps
 
     def save(self, *args, **kwargs):
-        from integrations import reconciliation
-
         super().save(*args, **kwargs)
         self.sync_schedule()
-        reconciliation.sync_schedule(self)
+        self.sync_reconciliation_schedule()
 
     def delete(self, *args, **kwargs):
-        from integrations import reconciliation
+        from django_q.models import Schedule
 
-        schedule, pk = self.schedule, self.pk
+        schedule, name = self.schedule, self.reconciliation_schedule_name
         result = super().delete(*args, **kwargs)
         if schedule is not None:
             schedule.delete()
-        reconciliation.drop_schedule(pk)
+        Schedule.objects.filter(name=name).delete()
         return result
+
+    @property
+    def reconciliation_schedule_name(self):
+        return f"integrations.reconciliation.{self.pk}"
+
+    def sync_reconciliation_schedule(self):
+        """Keep the daily reconciliation's django-q2 schedule in step (integrations/reconciliation.py): none when it
+        is off, the scheme is disabled, it has no alert robot or its target carries no amounts."""
+        from django_q.models import Schedule
+
+        wanted = (self.enabled and self.reconcile_daily and self.alert_connection_id
+                  and self.target_kind in RECONCILED_KINDS)
+        if not wanted:
+            Schedule.objects.filter(name=self.reconciliation_schedule_name).delete()
+            return None
+        cron = f"0 {self.reconcile_hour} * * *"
+        schedule = Schedule.objects.filter(name=self.reconciliation_schedule_name).first() or Schedule(
+            name=self.reconciliation_schedule_name)
+        retimed = schedule.pk is None or schedule.cron != cron
+        schedule.func, schedule.args = RECONCILE_TASK, repr(self.pk)
+        schedule.kwargs = repr({"q_options": {"task_name": f"scheme {self.pk} daily reconciliation",
+                                              "group": f"reconciliation-{self.pk}"}})
+        schedule.schedule_type, schedule.cron, schedule.repeats = Schedule.CRON, cron, -1
+        if retimed:
+            schedule.next_run = schedule.calculate_next_run(timezone.now())
+        schedule.save()
+        return schedule
 
     def sync_schedule(self):
         """Keep the django-q2 Schedule that triggers this scheme in step with its settings."""

@@ -379,6 +379,8 @@ class YidaForm(models.Model):
     name = models.CharField(_("name"), max_length=100)
     # [{"fieldId", "label", "componentName", "parentId"}], sub-table columns carry their table's fieldId.
     components = models.JSONField(_("components"), default=list)
+    # A process (approval) form's code, TPROC--…; empty for a plain form.
+    process_code = models.CharField(_("process code"), max_length=80, blank=True)
 
     class Meta:
         verbose_name = _("Yida form")
@@ -400,6 +402,9 @@ class YidaInstance(models.Model):
     created_at = models.DateTimeField(_("created"))
     modified_at = models.DateTimeField(_("modified"), db_index=True)
     form_data = models.JSONField(_("form data"), default=dict)
+    # Process forms only: RUNNING, TERMINATED, COMPLETED or ERROR, and agree / disagree once completed.
+    instance_status = models.CharField(_("instance status"), max_length=12, blank=True)
+    approved_result = models.CharField(_("approval result"), max_length=10, blank=True)
 
     class Meta:
         verbose_name = _("Yida form instance")

@@ -24,7 +24,7 @@ def robot_messages(base_url, since_ms):
 def test_the_scheme_setting_creates_moves_and_removes_the_daily_schedule(live_server):
     with faultless(live_server.url) as base_url:
         scheme = build_world(base_url, instances=5)
-    name = reconciliation.schedule_name(scheme.pk)
+    name = scheme.reconciliation_schedule_name
     assert not Schedule.objects.filter(name=name).exists()  # off by default
 
     scheme.reconcile_daily, scheme.reconcile_hour = True, 8
