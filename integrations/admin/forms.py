@@ -104,7 +104,8 @@ class HandleForm(forms.Form):
 # What a source key is, per source kind: the preview asks for one, the template chooser for the source's id.
 KEY_HELP = {
     "dingtalk.approval": _("A DingTalk approval instance id; empty: the latest record."),
-    "dingtalk.yida": _("A Yida form instance id (FINST-…); empty: the latest record."),
+    "dingtalk.yida": _("A Yida form instance id (FINST-…), on an approval form its process instance id; empty: the "
+                       "latest record."),
     "dingtalk.attendance": _("An employee and a month, userid@YYYY-MM (e.g. manager4220@2026-05); empty: the latest "
                              "record."),
 }

@@ -102,8 +102,8 @@ class Scheme(models.Model):
 
     reconcile_daily = models.BooleanField(
         _("push the daily reconciliation"), default=False,
-        help_text=_("Every day at the hour below, the last 7 days are compared (approved in DingTalk, booked in "
-                    "Kingdee) and sent to the alert robot, only when a day differs."),
+        help_text=_("Every day at the hour beside it, the last 7 days are compared (approved in DingTalk, booked in "
+                    "Kingdee) and sent to the alert robot, only when a day differs. Bill and voucher schemes only."),
     )
     reconcile_hour = models.PositiveSmallIntegerField(
         _("at (hour, 0–23)"), default=9, validators=[MaxValueValidator(23)]

@@ -402,9 +402,19 @@ class YidaInstance(models.Model):
     created_at = models.DateTimeField(_("created"))
     modified_at = models.DateTimeField(_("modified"), db_index=True)
     form_data = models.JSONField(_("form data"), default=dict)
-    # Process forms only: RUNNING, TERMINATED, COMPLETED or ERROR, and agree / disagree once completed.
-    instance_status = models.CharField(_("instance status"), max_length=12, blank=True)
-    approved_result = models.CharField(_("approval result"), max_length=10, blank=True)
+    class ProcessStatus(models.TextChoices):
+        RUNNING = "RUNNING", _("running")
+        TERMINATED = "TERMINATED", _("terminated")
+        COMPLETED = "COMPLETED", _("completed")
+        ERROR = "ERROR", _("error")
+
+    class ProcessResult(models.TextChoices):
+        AGREE = "agree", _("agreed")
+        DISAGREE = "disagree", _("refused")
+
+    # Process forms only (empty on a plain form's instances): the status, and the result once completed.
+    instance_status = models.CharField(_("instance status"), max_length=12, blank=True, choices=ProcessStatus.choices)
+    approved_result = models.CharField(_("approval result"), max_length=10, blank=True, choices=ProcessResult.choices)
 
     class Meta:
         verbose_name = _("Yida form instance")
