@@ -1,7 +1,11 @@
 """Run `python -m tests.input.read_in_child FILE NAME` to read a file as the worker does, in a fresh process, and
-print {"refused": message or "", "rows": n, "grown_mb": peak RSS growth while reading} as JSON."""
+print {"refused": message or "", "rows": n, "grown_mb": peak RSS growth while reading} as JSON.
+
+MAX_SHARED_STRINGS in the environment lowers the reader's limit of different texts, so that a file past it is
+cheap to build and to stream."""
 
 import json
+import os
 import resource
 import sys
 
@@ -12,8 +16,10 @@ def main(path, name):
     django.setup()
     from django.utils import translation
 
-    from sso import identity_file
+    from sso import identity_file, spreadsheet
 
+    if os.environ.get("MAX_SHARED_STRINGS"):
+        spreadsheet.MAX_SHARED_STRINGS = int(os.environ["MAX_SHARED_STRINGS"])
     translation.activate("zh-hans")
     with open(path, "rb") as file:
         content = file.read()
