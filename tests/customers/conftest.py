@@ -62,8 +62,10 @@ def it_signer():
 
 @pytest.fixture
 def world(live_server, transactional_db):
+    # Seeded before the faults are reset: the reset writes the sandbox's settings row, and a seed into a sandbox
+    # that is not empty runs in full (tests/seed_memo.py) instead of being copied from the first one.
+    credentials = demo.seed_sandbox(instances=0, employees=PEOPLE)
     with faultless(live_server.url) as base_url:
-        credentials = demo.seed_sandbox(instances=0, employees=PEOPLE)
         dingtalk, _robot, kingdee = demo.sandbox_connections(base_url, credentials)
         for connection in (dingtalk, kingdee):
             connection.rate_limit, connection.max_concurrency = 100.0, 4

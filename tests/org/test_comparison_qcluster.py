@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def worker():
-    process = cluster(workers=2)
+    process = cluster(workers=1)  # the comparison's runs come one after the other: a second worker only idles
     yield process
     process.stop()
 
