@@ -30,7 +30,8 @@ def test_new_sales_outbound_lines_reach_the_group_once_through_the_engine(world)
     after_first = messages(world["url"])
     engine.run_scheme(scheme.pk)
 
-    assert first.succeeded_count == lines == len(after_first)
+    outcomes = list(SyncRecord.objects.filter(scheme=scheme).values_list("status", "error"))
+    assert first.succeeded_count == lines == len(after_first), (first.status, first.error, first.stats, outcomes)
     assert len(messages(world["url"])) == lines
     assert SyncRecord.objects.filter(scheme=scheme, status=SyncRecord.Status.SUCCEEDED).count() == lines
     bill = bills.order_by("number").first()
