@@ -10,7 +10,7 @@ from django_q.brokers import get_broker
 
 from integrations import engine, events, queue, tasks
 from integrations.clients.errors import TransientError
-from integrations.engine import ledger
+from integrations.engine import booking, ledger
 from integrations.models import DingTalkEvent, SyncRecord, SyncRun, Trigger
 from tests.events.pushes import approval_event
 from tests.integrations.fakes import claim
@@ -24,7 +24,9 @@ def deliver(connection, body):
     return events.receive(connection, events.from_callback(body))
 
 
-def test_events_arriving_together_ask_for_one_drain_which_books_them_in_one_run_and_settles_each(scheme, remote):
+def test_events_arriving_together_ask_for_one_drain_which_books_them_in_one_run_and_settles_each(
+        scheme, remote, monkeypatch):
+    monkeypatch.setattr(booking, "EVENT_BATCH_SECONDS", 3600)  # however slow the machine, one batch
     keys = [f"i-{n}" for n in range(8)]
     remote.dingtalk.add(*(claim(key) for key in keys))
     for key in keys:
@@ -38,6 +40,19 @@ def test_events_arriving_together_ask_for_one_drain_which_books_them_in_one_run_
     assert remote.kingdee.calls["BatchSave"] == 1 and remote.dingtalk.calls["get"] == len(keys)
     assert set(DingTalkEvent.objects.values_list("outcome", flat=True)) == {Outcome.BOOKED}
     assert all(event.record.source_key == event.instance_id for event in DingTalkEvent.objects.all())
+
+
+def test_a_drain_writes_what_is_ready_without_waiting_for_a_full_batch(scheme, remote, monkeypatch):
+    monkeypatch.setattr(booking, "EVENT_BATCH_SECONDS", 0)  # every record is "ready long enough"
+    keys = [f"i-{n}" for n in range(3)]
+    remote.dingtalk.add(*(claim(key) for key in keys))
+    for key in keys:
+        deliver(scheme.source_connection, approval_event(key))
+
+    tasks.sync_pending_records(scheme.pk)
+
+    assert remote.kingdee.calls["BatchSave"] == 3 and SyncRun.objects.count() == 1
+    assert [len(remote.kingdee.bills_for(key)) for key in keys] == [1, 1, 1]
 
 
 def test_an_event_after_the_drain_started_asks_for_a_drain_of_its_own(scheme, remote):

@@ -61,7 +61,7 @@ class Command(BenchCommand):
         portal_port, sandbox_port = free_port(), free_port()
         with scratch_database(options["database_url"], "bench-events") as url, \
                 tempfile.TemporaryDirectory(prefix="bench-events-") as workdir:
-            env = environment(url)
+            env = environment(url, SANDBOX_PUSH_THREADS="16")  # DingTalk pushes many events at once
             run(env, "migrate", "-v0")
             claims = json.loads(run(env, "bench_events", "--prepare", "--claims", str(options["claims"]), "--events",
                                     options["events"], "--quota", str(options["quota"]), "--portal-port",

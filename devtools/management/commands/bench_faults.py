@@ -145,6 +145,7 @@ def environment(database_url, redis_url=""):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
         database_url = f"sqlite:///{path}"
     return {**os.environ, "DATABASE_URL": database_url, "DEBUG": "true", "PORTAL_SANDBOX": "true",
+            "SANDBOX_PUSH_THREADS": "16",  # DingTalk's gateway pushes many events at once
             "LOG_LEVEL": "WARNING", "PYTHONPATH": str(settings.BASE_DIR), "PYTHONUNBUFFERED": "1",
             **({"REDIS_URL": redis_url} if redis_url else {})}
 
