@@ -95,9 +95,10 @@ def identity_lookup(scheme=None):
     return lru_cache(maxsize=None)(lambda userid: kingdee_identity(userid, organisation))
 
 
-def batched(items, size, max_age=None):
+def batched(items, size, max_age=None, idle=lambda: True):
     """Lists of at most `size` items; with `max_age`, a batch also goes once its first item has waited that many
-    seconds (checked as each item comes)."""
+    seconds and `idle()` says the writer has nothing in hand (checked as each item comes): a busy writer lets the
+    batch grow instead of holding the reading up behind small writes."""
     items = iter(items)
     if max_age is None:
         while batch := list(islice(items, size)):
@@ -107,7 +108,7 @@ def batched(items, size, max_age=None):
     for item in items:
         since = since if batch else time.monotonic()
         batch.append(item)
-        if len(batch) >= size or time.monotonic() - since >= max_age:
+        if len(batch) >= size or (time.monotonic() - since >= max_age and idle()):
             yield batch
             batch = []
     if batch:
@@ -146,14 +147,17 @@ class Booking:
             try:
                 records = self.read(self.to_read(window, keys, record_ids))
                 ready = (item for item in records if self.decide(item))
-                # Records an event named are written within EVENT_BATCH_SECONDS of being ready: at DingTalk's 20
-                # reads a second, a batch of 50 would hold the first claim back for two and a half seconds.
+                # Records an event named are written within EVENT_BATCH_SECONDS of being ready when the writer is
+                # free: at DingTalk's 20 reads a second, a batch of 50 would hold the first claim back 2.5 s.
                 max_age = EVENT_BATCH_SECONDS if self.via == SyncRecord.Via.EVENT else None
-                for batch in batched(ready, self.scheme.batch_size, max_age):
+                for batch in batched(ready, self.scheme.batch_size, max_age, self.writer_idle):
                     self.write(batch)
             finally:
                 self.finish_jobs()
                 self.run.read_count = len(self.seen)
+
+    def writer_idle(self):
+        return all(future.done() for future in self.writing)
 
     def to_read(self, window, keys, record_ids):
         """Records to read, as the ledger and the listing name them."""

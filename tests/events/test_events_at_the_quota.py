@@ -51,7 +51,8 @@ def test_a_drain_writes_what_is_ready_without_waiting_for_a_full_batch(scheme, r
 
     tasks.sync_pending_records(scheme.pk)
 
-    assert remote.kingdee.calls["BatchSave"] == 3 and SyncRun.objects.count() == 1
+    # The first goes alone (the writer is free); the others go as the writer frees up, or together at the end.
+    assert remote.kingdee.calls["BatchSave"] >= 2 and SyncRun.objects.count() == 1
     assert [len(remote.kingdee.bills_for(key)) for key in keys] == [1, 1, 1]
 
 
