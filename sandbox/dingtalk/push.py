@@ -8,7 +8,6 @@ at-least-once delivery does.
 
 import json
 import logging
-import os
 import queue
 import random
 import secrets
@@ -17,6 +16,7 @@ import time
 from datetime import timedelta
 
 import requests
+from django.conf import settings
 from django.db import connections
 from django.db.models import F, Q
 from django.utils import timezone
@@ -30,9 +30,6 @@ RETRY_DELAYS = (1, 2, 5, 10, 30, 60)  # seconds after the 1st, 2nd … failed at
 CLAIM = timedelta(seconds=30)
 TIMEOUT = (2, 5)
 CHECK_URL_DEADLINE_MS = 1500
-# Senders per process. DingTalk's gateway pushes many events at once: benchmarks at DingTalk's rate set more (at
-# 19 approvals a second, four senders fell behind by a minute), tests keep four.
-THREADS = int(os.environ.get("SANDBOX_PUSH_THREADS", "4"))
 SWEEP_SECONDS = 1.0
 
 
@@ -147,7 +144,7 @@ class Pusher:
         with self.lock:
             if not self.threads:
                 self.threads = [threading.Thread(target=self._work, name=f"dingtalk-push-{n}", daemon=True)
-                                for n in range(THREADS)]
+                                for n in range(settings.SANDBOX_PUSH_THREADS)]
                 for thread in self.threads:
                     thread.start()
             if not self.sweeping:
