@@ -80,13 +80,25 @@ class HttpClient:
         return (self.system, self.name)
 
     def request(self, method, url, **kwargs):
+        try:  # most calls succeed at once: the retry machinery (a sixth of a call's CPU) only after a failure
+            return self._send_once(method, url, **kwargs)
+        except Exception as error:
+            if not getattr(error, "retryable", False) or self.attempts < 2:
+                raise
+            failed = [error]
+
+        def attempt():
+            if failed:  # the first attempt, replayed: tenacity counts it and waits before the second
+                raise failed.pop()
+            return self._send_once(method, url, **kwargs)
+
         retrying = Retrying(
             retry=retry_if_exception(lambda exc: getattr(exc, "retryable", False)),
             stop=stop_after_attempt(self.attempts),
             wait=self._wait,
             reraise=True,
         )
-        return retrying(self._send_once, method, url, **kwargs)
+        return retrying(attempt)
 
     def _wait(self, retry_state):
         error = retry_state.outcome.exception()
