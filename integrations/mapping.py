@@ -578,9 +578,10 @@ def build_payload(rows, record, lookups=None):
         groups.setdefault(entity, []).append(row)
     for entity, group in groups.items():
         if entity is None:
+            context = Context(record, None, lookups)
             for row in group:
                 parts = row.target.split(".")
-                cells.append(apply_row(row, row.target, row.source, record, None, lookups, payload, parts))
+                cells.append(apply_row(row, row.target, row.source, context, payload, parts))
         else:
             cells.extend(build_entries(entity, group, record, lookups, payload))
     return Result(payload, cells)
@@ -601,28 +602,29 @@ def build_entries(entity, group, record, lookups, payload):
         error = MappingError(gettext_noop("%(field)s already holds a value, so nothing can be set inside it."),
                              field=entity)
         return [Cell(f"{entity}[].{split_list_path(row.target)[1]}", row.source, None, error=error) for row in group]
+    columns = [(row, split_list_path(row.target)[1], *split_list_path(row.source or "")) for row in group]
     cells = []
     for index, detail in enumerate(rows, start=1):
-        for row in group:
-            _entity, column = split_list_path(row.target)
-            source_list, item = split_list_path(row.source or "")
+        context = Context(record, detail, lookups)
+        for row, column, source_list, item in columns:
             source = f"{source_list}[{index}].{item}" if source_list else row.source
             target = f"{entity}[{index}].{column}"
-            cells.append(apply_row(row, target, source, record, detail, lookups, entries[index - 1], column.split(".")))
+            cells.append(apply_row(row, target, source, context, entries[index - 1], column.split(".")))
     return cells
 
 
-def apply_row(row, target, source, record, detail, lookups, node, parts):
+def apply_row(row, target, source, context, node, parts):
+    """One row of the mapping on one entry (`context.row`, None for the header); its value is set in `node`."""
     transform = TRANSFORMS[row.transform]
     path = split_list_path(row.source)[1] if row.source else ""
-    raw = resolve(record, path, detail) if row.source else None
+    raw = resolve(context.record, path, context.row) if row.source else None
     cell = Cell(target, source, raw)
     value = row.default if is_empty(raw) and row.default != "" else raw
     try:
         if transform.needs_source and is_empty(value):
             value = None
         else:
-            value = transform.apply(value, row.params, Context(record, detail, lookups))
+            value = transform.apply(value, row.params, context)
         if is_empty(value):
             if row.required:
                 raise MappingError(gettext_noop("A value is required."))
