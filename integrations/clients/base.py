@@ -158,5 +158,7 @@ class HttpClient:
             self.calls[urlsplit(url).path] += 1
 
     def _log(self, method, url, outcome, started):
+        if not logger.isEnabledFor(logging.INFO):
+            return
         elapsed_ms = (time.monotonic() - started) * 1000
         logger.info("%s %s %s %s %.0fms", self.system, method, urlsplit(url).path, outcome, elapsed_ms)
