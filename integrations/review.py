@@ -2,7 +2,7 @@
 
 import re
 
-from django.db.models import Count, OuterRef, Q
+from django.db.models import Count, Max, OuterRef, Q
 
 from integrations import reasons
 from integrations.models import SyncRecord
@@ -74,10 +74,16 @@ def newest(records, count=REASON_SAMPLE):
 def reason_groups(records, limit=8):
     """[(stored text, the reason in the reader's language, count)] most frequent first, among the newest
     REASON_SAMPLE of the records given (one query)."""
+    return [group[:3] for group in reason_groups_with_examples(records, limit)]
+
+
+def reason_groups_with_examples(records, limit=8):
+    """As `reason_groups`, each with the id of its newest record: the sample's rows are read once (reading them
+    is most of the cost: they lie anywhere in the table)."""
     groups = (newest(records).exclude(error="").values_list("error", "reason_code", "reason_params")
-              .annotate(n=Count("id")).order_by("-n", "error")[:limit])
-    return [(error, readable_reason(reasons.render(code, params) if code else error) or error, count)
-            for error, code, params, count in groups]
+              .annotate(n=Count("id"), last=Max("id")).order_by("-n", "error")[:limit])
+    return [(error, readable_reason(reasons.render(code, params) if code else error) or error, count, last)
+            for error, code, params, count, last in groups]
 
 
 def top_reasons(records, limit=8):
