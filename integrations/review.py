@@ -88,7 +88,7 @@ def reason_groups_with_examples(records, limit=8):
 
 def sample_groups(records, columns, limit, count=REASON_SAMPLE):
     """[(*columns, records, newest id)] most frequent first, among the newest `count` of `records` that have a
-    reason (one query). The sample is grouped as the index hands it out: fetching each sampled row again by its
+    reason (`columns` name "error" among them; one query). The sample is grouped as the index hands it out: fetching each sampled row again by its
     id (`pk__in`) reads four times as many pages, and at a million rows the sample lies anywhere in the table."""
     sample = records.order_by("-updated_at", "-id").values("id", *columns)[:count]
     sql, params = sample.query.sql_with_params()
@@ -97,11 +97,10 @@ def sample_groups(records, columns, limit, count=REASON_SAMPLE):
         cursor.execute(f"SELECT {names}, COUNT(*), MAX(id) FROM ({sql}) sample WHERE error <> '' "
                        f"GROUP BY {names} ORDER BY COUNT(*) DESC, {names} LIMIT %s", [*params, limit])
         rows = cursor.fetchall()
-    json_at = columns.index("reason_params") if "reason_params" in columns else None
-    for row in rows:
-        if json_at is not None and isinstance(row[json_at], str):  # a raw cursor leaves JSON as text
-            row = (*row[:json_at], json.loads(row[json_at]), *row[json_at + 1:])
-        yield row
+    if "reason_params" not in columns:
+        return rows
+    at = columns.index("reason_params")  # a raw cursor leaves JSON as text
+    return [(*row[:at], json.loads(row[at]) if isinstance(row[at], str) else row[at], *row[at + 1:]) for row in rows]
 
 
 def top_reasons(records, limit=8):
