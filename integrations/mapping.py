@@ -6,10 +6,12 @@ dicts) and `Lookups` (value maps as dicts, the identity map as a callable), so t
 the admin preview and the tests all run this same code without a database.
 
 Paths: a target path is a field key, dotted for sub-objects, with one `[]` for entry rows
-(`FPAYBILLENTRY[].FCOSTID`). A source path names an instance field (`originator_userid`),
+(`FPAYBILLENTRY[].FCOSTID`) and a second for sub-entry rows inside each entry row, where the Kingdee form has
+them (`FSaleOrderEntry[].FOrderEntryPlan[].FPlanQty`). A source path names an instance field (`originator_userid`),
 else a form label (`报销事由`), else dotted parts into either; `报销明细[].报销金额(元)` reads a
 column of a detail table, one entry row per table row; `报销明细[].项目费用明细[].金额` reads a table nested in
-a detail row: one entry row per child row, the parent row's columns readable beside the child's.
+a detail row: one entry row per child row, the parent row's columns readable beside the child's — or, mapped
+to a sub-entry target, one sub-entry row per child row inside the entry row of its parent.
 
 Messages are English templates marked for translation; the caller translates them.
 """
@@ -30,7 +32,7 @@ def gettext_noop(message):
 
 EMPTY_TEXTS = ("", "null")
 PATH_PART = r"[^\[\].]+"
-TARGET_PATH = re.compile(rf"^(?:{PATH_PART}\[\]\.)?{PATH_PART}(?:\.{PATH_PART})*$")
+TARGET_PATH = re.compile(rf"^(?:{PATH_PART}\[\]\.){{0,2}}{PATH_PART}(?:\.{PATH_PART})*$")
 SOURCE_PATH = re.compile(rf"^(?:{PATH_PART}\[\]\.){{0,2}}{PATH_PART}(?:\.{PATH_PART})*$")
 PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
 
@@ -574,7 +576,7 @@ def build_payload(rows, record, lookups=None):
     payload, cells = {}, []
     groups = {}
     for row in rows:
-        entity, _column = split_list_path(row.target)
+        entity = row.target.partition("[].")[0] if "[]." in row.target else None  # sub-entry rows ride with theirs
         groups.setdefault(entity, []).append(row)
     for entity, group in groups.items():
         if entity is None:
@@ -587,8 +589,15 @@ def build_payload(rows, record, lookups=None):
 
 
 def build_entries(entity, group, record, lookups, payload):
-    tables = [split_list_path(row.source)[0] for row in group if "[]" in (row.source or "")]
-    table = max(tables, key=lambda name: name.count("[]."), default=None)  # the deepest: a parent's columns ride along
+    own = [row for row in group if row.target.count("[].") == 1]
+    subs = {}  # sub-entity key → its rows
+    for row in group:
+        if row.target.count("[].") == 2:
+            subs.setdefault(split_list_path(row.target)[0].partition("[].")[2], []).append(row)
+    tables = [split_list_path(row.source)[0] for row in own if "[]" in (row.source or "")]
+    tables += [_parent_table(row.source) for rows in subs.values() for row in rows if "[]" in (row.source or "")]
+    # The deepest table: a parent's columns ride along.
+    table = max(filter(None, tables), key=lambda name: name.count("[]."), default=None)
     try:
         rows = detail_rows(record, table) if table else [None]
     except MappingError as error:
@@ -603,12 +612,58 @@ def build_entries(entity, group, record, lookups, payload):
         return [Cell(f"{entity}[].{split_list_path(row.target)[1]}", row.source, None, error=error) for row in group]
     cells = []
     for index, detail in enumerate(rows, start=1):
-        for row in group:
+        for row in own:
             _entity, column = split_list_path(row.target)
             source_list, item = split_list_path(row.source or "")
             source = f"{source_list}[{index}].{item}" if source_list else row.source
             target = f"{entity}[{index}].{column}"
             cells.append(apply_row(row, target, source, record, detail, lookups, entries[index - 1], column.split(".")))
+        for sub, sub_group in subs.items():
+            cells.extend(build_sub_entries(f"{entity}[{index}].{sub}", sub_group, record, detail, table, index,
+                                           lookups, entries[index - 1], sub))
+    return cells
+
+
+def _parent_table(source):
+    """'A[].B[].c' → 'A' (the entry rows' table of a sub-entry source); 'A[].c' → 'A'; 'c' → None."""
+    table = split_list_path(source)[0]
+    return table.rpartition("[].")[0] or table if table else None
+
+
+def build_sub_entries(where, group, record, detail, table, index, lookups, entry, sub):
+    """The sub-entry rows of one entry row: one per row of the child table inside its detail row (the parent's
+    columns readable beside the child's), or a single one when the rows read no child table."""
+    child_tables = {split_list_path(row.source)[0] for row in group if (row.source or "").count("[].") == 2}
+    child = next(iter(sorted(child_tables)), None)
+    rows = [detail]
+    if child:
+        name = child.rpartition("[].")[2]
+        kids = (detail or {}).get(name)
+        if isinstance(kids, str) and kids.strip().startswith("["):
+            try:
+                kids = json.loads(kids)
+            except ValueError:
+                kids = None
+        if not is_empty(kids) and not isinstance(kids, list):
+            return [Cell(where, child, kids, error=MappingError(gettext_noop("%(path)s is not a detail table."),
+                                                                path=child))]
+        columns = {key: value for key, value in (detail or {}).items() if key != name}
+        rows = [{**columns, **kid} for kid in kids or [] if isinstance(kid, dict)]
+        if not rows:
+            return []
+    sub_rows = entry.setdefault(sub, [{} for _row in rows])
+    cells = []
+    for number, sub_detail in enumerate(rows, start=1):
+        for row in group:
+            column = split_list_path(row.target)[1]
+            source_list, item = split_list_path(row.source or "")
+            if source_list == child and child:
+                parent, _m, name = child.rpartition("[].")
+                source = f"{parent}[{index}].{name}[{number}].{item}"
+            else:
+                source = f"{source_list}[{index}].{item}" if source_list else row.source
+            cells.append(apply_row(row, f"{where}[{number}].{column}", source, record, sub_detail, lookups,
+                                   sub_rows[number - 1], column.split(".")))
     return cells
 
 

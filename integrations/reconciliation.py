@@ -5,6 +5,11 @@ approval), by the day the approval finished (Beijing time), with the amount the 
 (or vouchers) found in Kingdee right now by the scheme's dedupe value — one ExecuteBillQuery per 200 claims —
 with their amounts. A day whose totals differ lists the claims behind the difference (missing in Kingdee,
 another amount, or in Kingdee though the ledger has it as not booked).
+
+With the scheme's `reconcile_daily`, a django-q2 schedule (`integrations.reconciliation.<scheme id>`, cron at
+`reconcile_hour` in the portal's time zone, kept by `Scheme.sync_reconciliation_schedule`) runs `push_differences`
+every day: the last 7 days, sent to the
+scheme's alert robot only when a day differs — a quiet day sends nothing.
 """
 
 from dataclasses import dataclass, field
@@ -24,6 +29,7 @@ BEIJING = ZoneInfo("Asia/Shanghai")
 Status = SyncRecord.Status
 NOT_APPROVED = (Status.SKIPPED, Status.WAITING)
 CHUNK = 200
+DAILY_DAYS = 7
 # The amount each form carries, as ExecuteBillQuery names it (a voucher: its debit lines, summed).
 AMOUNT_KEYS = {"AP_PAYBILL": "FPAYAMOUNTFOR", "AP_OTHERPAYABLE": "FTOTALAMOUNTFOR_H", "GL_VOUCHER": "FDEBIT",
                "AR_RECEIVEBILL": "FRECEIVEAMOUNTFOR"}
@@ -179,3 +185,13 @@ def push(scheme, result):
         client_for(scheme.alert_connection).send_markdown(gettext("Daily reconciliation"), markdown(scheme, result))
     except RemoteError as error:
         raise Unavailable(error.message) from error
+
+
+def push_differences(scheme, days=DAILY_DAYS, today=None):
+    """The scheduled daily job: reconcile the last `days` days and send the days that differ to the robot.
+    Returns the days sent (none: nothing was sent). Raises Unavailable when Kingdee or the robot fails."""
+    differing = [day for day in daily(scheme, days=days, today=today) if day.difference or day.claims]
+    if differing and scheme.alert_connection_id:
+        push(scheme, differing)
+    return differing if scheme.alert_connection_id else []
+

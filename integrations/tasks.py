@@ -59,3 +59,14 @@ def sync_event(event_id, scheme_id):
 
 def retry_sync_records(record_ids, user_id=None):
     return "; ".join(summary(run) for run in engine.retry_records(record_ids, user_id=user_id)) or "nothing to retry"
+
+
+def reconcile_scheme(scheme_id):
+    """The scheme's daily reconciliation: the days that differ go to its alert robot (reconciliation.py)."""
+    from integrations import reconciliation
+
+    scheme = Scheme.objects.filter(pk=scheme_id).first()
+    if scheme is None:
+        return "scheme gone"
+    sent = reconciliation.push_differences(scheme)
+    return f"{len(sent)} days with a difference sent" if sent else "no difference"

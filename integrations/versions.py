@@ -31,7 +31,7 @@ SETTINGS = (
     "name", "description", "enabled", "source_connection", "source_kind", "source_params", "target_connection",
     "target_kind", "target_params", "dedupe_field", "batch_size", "schedule_kind", "interval_minutes", "cron",
     "event_trigger", "start_from", "writeback", "writeback_template", "alert_connection", "alert_after_failed_runs",
-    "alert_window_minutes",
+    "alert_window_minutes", "reconcile_daily", "reconcile_hour",
 )
 CONNECTIONS = ("source_connection", "target_connection", "alert_connection")
 ROW_FIELDS = ("position", "target", "source", "transform", "params", "required", "default", "note")

@@ -5,15 +5,17 @@ from django.db.models import F, Q, Subquery
 from sso.models import IdentityMap, only_dingtalk_organisation
 
 
-def kingdee_identity(dingtalk_userid, connection=None):
+def kingdee_identity(dingtalk_userid, connection=None, former=False):
     """The active mapping of a DingTalk userid in the organisation of `connection` (a DingTalk Connection or its
-    id; by default the only DingTalk connection) as {"username", "staff_number", "name"}, or None."""
+    id; by default the only DingTalk connection) as {"username", "staff_number", "name"}, or None. With `former`,
+    a disabled row counts too (a leaver's: the org sync disables it), the latest changed first."""
     connection = connection or only_dingtalk_organisation()
     if connection is None:
         return None
+    rows = IdentityMap.objects.of(connection).filter(dingtalk_userid=dingtalk_userid)
     row = (
-        IdentityMap.objects.of(connection).filter(dingtalk_userid=dingtalk_userid, active=True)
-        .order_by(F("dingtalk").asc(nulls_last=True))
+        (rows if former else rows.filter(active=True))
+        .order_by("-active", F("dingtalk").asc(nulls_last=True), "-updated_at")
         .values("kingdee_username", "kingdee_staff_number", "name")
         .first()
     )

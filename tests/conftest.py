@@ -169,3 +169,16 @@ def process_local_rate_budgets(settings):
     settings.RATE_LIMIT_STORE = "local"
     settings.DINGTALK_DETAIL_MEMO_SECONDS = 0
     limiter._local.__init__()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def remembered_sandbox_seed():
+    """Seeds into an empty sandbox are bulk-inserted from the first one (tests/seed_memo.py)."""
+    from sandbox.management.commands.sandbox_seed import Command
+
+    from tests.seed_memo import remembering
+
+    handle = Command.handle
+    Command.handle = remembering(handle)
+    yield
+    Command.handle = handle

@@ -8,7 +8,14 @@ daily values of the report columns, summed) and `getleavetimebynames` (leave per
 `kingdee.bill_upsert` a month is booked once per employee; a backfill over day N reads the month again and a
 corrected value updates that employee's bill (unchanged ones are not written).
 
-The record: `userid`, `name`, `job_number`, `dept_id`, `month` (YYYY-MM), `month_start`, `month_end`, each column
+Leavers: DingTalk forgets a person who left (the contact APIs answer 60121), yet their attendance of the month
+they worked is still in the report. A whole-organisation scheme also lists everyone `ListEmpLeaveRecords`
+names as having left on or after the month's first day (round 2 §2.3; one quota-free call per page of 50); their
+name comes from that record and their job number from the identity map's (disabled) row. A department-scoped
+scheme cannot place a leaver in a department, so it books only the people still there.
+
+The record: `userid`, `name`, `job_number`, `dept_id`, `month` (YYYY-MM), `month_start`, `month_end`, `left_at`
+(a leaver's leave time as DingTalk gives it, else empty), each column
 by name and by alias (a decimal text, e.g. `21` or `1.5`), each leave type by name, `请假合计`, and `请假明细` as
 detail rows `{假期类型, 天数}`, one per configured type (0 when none was taken). DingTalk returns 0 for 应出勤天数 of days more than 15 days
 back: book early in the month, or map the days from 出勤天数 and the leave.
@@ -21,6 +28,7 @@ from zoneinfo import ZoneInfo
 
 from django.utils.translation import gettext, gettext_lazy as _
 
+from integrations import identity
 from integrations.adapters.base import Listed, Param, SourceAdapter, register_source
 from integrations.clients.errors import BusinessError
 
@@ -96,8 +104,10 @@ class AttendanceSource(SourceAdapter):
         for month in months:
             start, _end = month_range(month)
             bound = datetime(start.year, start.month, 1, tzinfo=BEIJING)
-            for person in people:
-                yield Listed(f"{person['userid']}@{month}", True, bound)
+            userids = [person["userid"] for person in people]
+            userids += [userid for userid in self.leavers(bound) if userid not in userids]
+            for userid in userids:
+                yield Listed(f"{userid}@{month}", True, bound)
 
     def keys(self, since, until):
         return (listed.key for listed in self.list(since, until))
@@ -111,6 +121,29 @@ class AttendanceSource(SourceAdapter):
             for user in self.client.list_department_users(int(dept_id)):
                 found.setdefault(user["userid"], user)
         return list(found.values())
+
+    def leavers(self, since):
+        """Userids of the people who left on or after `since` (whole-organisation schemes only, see above)."""
+        if split(self.params.get("departments")):
+            return []
+        return list(dict.fromkeys(str(item.get("userId")) for item in self.client.list_leavers(since)
+                                  if item.get("userId")))
+
+    def person(self, userid, month_start):
+        """The person's contact record; for a leaver, what the leave record and the identity map still know."""
+        try:
+            return self.client.get_user(userid)
+        except BusinessError as error:
+            if str(error.code) != "60121":
+                raise
+            since = datetime(month_start.year, month_start.month, 1, tzinfo=BEIJING)
+            record = next((item for item in self.client.list_leavers(since) if item.get("userId") == userid), None)
+            if record is None:
+                raise
+            known = identity.kingdee_identity(userid, getattr(self, "connection_id", None), former=True) or {}
+            return {"userid": userid, "name": record.get("name") or known.get("name") or "",
+                    "job_number": known.get("staff_number") or "", "dept_id_list": [],
+                    "left_at": str(record.get("leaveTime") or "")}
 
     def column_ids(self):
         """{wanted name or alias: (id, name, alias)} of the report columns this scheme reads."""
@@ -133,14 +166,15 @@ class AttendanceSource(SourceAdapter):
         except ValueError:
             raise BusinessError(gettext("“%(key)s” is not a userid and a month (YYYY-MM).") % {"key": key},
                                 code="bad_key", system="dingtalk") from None
-        person = self.client.get_user(userid)
+        person = self.person(userid, start)
         columns = self.column_ids()
         values = self.client.attendance_values(userid, [column_id for column_id, _n, _a in columns.values()],
                                                start, end)
         leaves = self.client.leave_times(userid, split(self.params["leave_types"]), start, end)
         record = {"userid": userid, "name": person.get("name") or "", "job_number": person.get("job_number") or "",
                   "dept_id": str((person.get("dept_id_list") or [""])[0]), "month": month,
-                  "month_start": f"{start:%Y-%m-%d}", "month_end": f"{end:%Y-%m-%d}"}
+                  "month_start": f"{start:%Y-%m-%d}", "month_end": f"{end:%Y-%m-%d}",
+                  "left_at": person.get("left_at") or ""}
         for column_id, name, alias in columns.values():
             record[name] = total(values.get(column_id, []))
             if alias:

@@ -10,6 +10,12 @@ A record for mapping: the instance's own fields at the top (`form_instance_id`, 
 `formData` value by its field id (`textField_…`), and under `form` the same values by their labels, read from the
 form's definition: sub-tables (`tableField_…`) become lists of rows keyed by their columns' labels (and ids), so
 `订单明细[].数量` maps one entry row per sub-table row. Member fields read as their userids, comma-separated.
+
+Process (流程, approval) forms: with `form_kind` "process" the instances come from `GetInstances` (the same
+modified-time window, `pageNumber` paging) and `GetInstanceById`, keyed by `processInstanceId`; the record also
+carries `instance_status` and `approved_result`. Only an instance COMPLETED with `agree` is booked; a running one
+waits (listed as unfinished, so the cursor does not pass it), a refused, terminated or failed one is skipped with
+its reason.
 """
 
 import time
@@ -20,7 +26,7 @@ from zoneinfo import ZoneInfo
 from django.utils.translation import gettext, gettext_lazy as _
 
 from integrations import mapping
-from integrations.adapters.base import Listed, Param, SourceAdapter, register_source
+from integrations.adapters.base import Listed, Param, SourceAdapter, Verdict, register_source
 from integrations.clients.dingtalk_yida import YIDA_PAGE, YIDA_REACH
 
 BEIJING = ZoneInfo("Asia/Shanghai")
@@ -28,6 +34,7 @@ GMT = "%Y-%m-%d %H:%M:%S"
 DEFINITIONS_SECONDS = 600  # a form's definition is read at most every ten minutes per process
 _definitions = {}  # (app type, form uuid) → (read at, {field id: (label, component, parent id)})
 MEMBER_PREFIXES = ("employeeField", "departmentSelectField", "departmentField")
+FORM, PROCESS = "form", "process"
 
 
 @register_source
@@ -37,6 +44,9 @@ class YidaSource(SourceAdapter):
     connection_kind = "dingtalk"
     settings_schema = {
         "form_uuid": Param(_("Yida form (formUuid, FORM-…)"), required=True),
+        "form_kind": Param(_("kind of form"), default=FORM, choices=(
+            (FORM, _("form: every instance, as it is saved")),
+            (PROCESS, _("process (approval) form: an instance once it is approved")))),
         "user_id": Param(_("acting DingTalk userid (a member who may read the app)"), required=True),
         "amount_field": Param(_("amount field shown in the ledger"), default=""),
         "overlap_days": Param(_("days read again before the cursor"), int, default=1),
@@ -60,18 +70,25 @@ class YidaSource(SourceAdapter):
 
     # --- reading -------------------------------------------------------------------------------
 
+    @property
+    def process(self):
+        return self.params.get("form_kind") == PROCESS
+
     def list(self, since, until, recheck_since=None):
         components = self.components()
-        start = since.astimezone(BEIJING) - timedelta(days=self.params["overlap_days"])
+        first = min(since, recheck_since) if self.process and recheck_since else since  # running ones re-read
+        start = first.astimezone(BEIJING) - timedelta(days=self.params["overlap_days"])
         end = until.astimezone(BEIJING) + timedelta(days=1)
         size, page = self.params["page_size"], 1
+        search = self.client.yida_processes if self.process else self.client.yida_search
         while True:
-            body = self.client.yida_search(self.params["form_uuid"], self.params["user_id"],
-                                           modified_from=f"{start:%Y-%m-%d}", modified_to=f"{end:%Y-%m-%d}",
-                                           page=page, page_size=size)
+            body = search(self.params["form_uuid"], self.params["user_id"], modified_from=f"{start:%Y-%m-%d}",
+                          modified_to=f"{end:%Y-%m-%d}", page=page, page_size=size)
             rows = body.get("data") or []
             for row in rows:
-                yield Listed(str(row.get("formInstanceId")), True, since, data=normalise(row, components))
+                record = normalise(row, components)
+                finished = record["instance_status"] not in ("RUNNING", "NEW") if self.process else True
+                yield Listed(record["form_instance_id"], finished, since, data=record)
             total = int(body.get("totalCount") or 0)
             if not rows or page * size >= min(total, YIDA_REACH):
                 return
@@ -81,8 +98,22 @@ class YidaSource(SourceAdapter):
         return (listed.key for listed in self.list(since, until))
 
     def fetch(self, key):
-        row = self.client.yida_instance(key, self.params["user_id"])
-        return normalise(row, self.components(), key)
+        read = self.client.yida_process if self.process else self.client.yida_instance
+        return normalise(read(key, self.params["user_id"]), self.components(), key)
+
+    def verdict(self, data):
+        if not self.process:
+            return Verdict(Verdict.WRITE)
+        status, result = data.get("instance_status") or "", data.get("approved_result") or ""
+        if status in ("RUNNING", "NEW"):
+            return Verdict(Verdict.WAIT, code="not_approved_yet", params={"status": status})
+        if status == "COMPLETED" and result == "agree":
+            return Verdict(Verdict.WRITE)
+        if status == "COMPLETED" and result == "disagree":
+            return Verdict(Verdict.SKIP, code="refused")
+        if status == "TERMINATED":
+            return Verdict(Verdict.SKIP, code="withdrawn")
+        return Verdict(Verdict.SKIP, code="not_approved", params={"status": status or "—", "result": result or "—"})
 
     def components(self):
         """{field id: (label, component, parent id)} of the form, remembered in this process or read (one call)."""
@@ -116,9 +147,12 @@ def normalise(row, components, key=""):
     originator = row.get("originator") or {}
     name = originator.get("userName") or originator.get("name") or {}
     modified = row.get("modifiedTimeGMT") or ""
-    data = dict(row.get("formData") or {})
+    data = dict(row.get("formData") or row.get("data") or {})  # process instances carry `data`
     record = {
-        "form_instance_id": row.get("formInstanceId") or row.get("formInstId") or key,
+        "form_instance_id": row.get("formInstanceId") or row.get("formInstId") or row.get("processInstanceId") or key,
+        "process_instance_id": row.get("processInstanceId") or "", "process_code": row.get("processCode") or "",
+        "instance_status": str(row.get("instanceStatus") or "").upper(),
+        "approved_result": str(row.get("approvedResult") or "").lower(),
         "form_uuid": row.get("formUuid") or "", "title": row.get("title") or "",
         "serial_no": row.get("serialNo") or row.get("serialNumber") or "", "version": row.get("version"),
         "data_id": row.get("dataId") or row.get("id"),

@@ -101,9 +101,23 @@ class HandleForm(forms.Form):
                            help_text=_("Why no bill is needed, or where it was booked by hand."))
 
 
+# What a source key is, per source kind: the preview asks for one, the template chooser for the source's id.
+KEY_HELP = {
+    "dingtalk.approval": _("A DingTalk approval instance id; empty: the latest record."),
+    "dingtalk.yida": _("A Yida form instance id (FINST-…), on an approval form its process instance id; empty: the "
+                       "latest record."),
+    "dingtalk.attendance": _("An employee and a month, userid@YYYY-MM (e.g. manager4220@2026-05); empty: the latest "
+                             "record."),
+}
+OTHER_KEY_HELP = _("The record's key in the source; empty: the latest record.")
+
+
 class PreviewForm(forms.Form):
-    key = forms.CharField(label=_("source key"), required=False, max_length=128,
-                          help_text=_("A DingTalk approval instance id; empty: the latest record."))
+    key = forms.CharField(label=_("source key"), required=False, max_length=128)
+
+    def __init__(self, *args, source_kind="", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["key"].help_text = KEY_HELP.get(source_kind, OTHER_KEY_HELP)
 
 
 class FromTemplateForm(forms.Form):
@@ -115,10 +129,40 @@ class FromTemplateForm(forms.Form):
         Connection.objects.filter(kind=Connection.Kind.KINGDEE), label=_("Kingdee connection"))
     process_code = forms.CharField(label=_("approval template (process code)"), max_length=100, required=False,
                                    help_text=_("Empty: the template's own (the sandbox's 费用报销)."))
+    form_uuid = forms.CharField(label=_("Yida form (formUuid)"), max_length=100, required=False,
+                                help_text=_("FORM-…, from the form's address in Yida. Empty: the template's own "
+                                            "(the sandbox's form)."))
+    # Which source kind each field belongs to: the page shows only the chosen template's (nothing for attendance).
+    SOURCE_FIELDS = {"process_code": "dingtalk.approval", "form_uuid": "dingtalk.yida"}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         templates = market.available()
+        self.source_kinds = {slug: template["source"]["kind"] for slug, template in templates.items()}
         self.fields["template"].choices = [(slug, template["name"]) for slug, template in templates.items()]
         if not self.is_bound and templates:
             self.initial.setdefault("name", next(iter(templates.values()))["name"])
+
+    def clean_form_uuid(self):
+        value = self.cleaned_data["form_uuid"].strip()
+        if value and not value.startswith("FORM-"):
+            raise forms.ValidationError(_("A Yida form id starts with FORM-."))
+        return value
+
+    def source_overrides(self):
+        """The chosen template's source settings with what was typed for its kind (others are ignored)."""
+        data = self.cleaned_data
+        kind = self.source_kinds.get(data["template"], "")
+        if kind == "dingtalk.approval" and data.get("process_code"):
+            return {"process_code": data["process_code"]}
+        if kind == "dingtalk.yida" and data.get("form_uuid"):
+            return {"source_params": {**market.get(data["template"])["source"]["params"],
+                                      "form_uuid": data["form_uuid"]}}
+        return {}
+
+    def source_rows(self):
+        """(bound field, source kind) for the page, which shows each only for its kind's templates."""
+        return [(self[name], kind) for name, kind in self.SOURCE_FIELDS.items()]
+
+    def common_fields(self):
+        return [self[name] for name in self.fields if name not in self.SOURCE_FIELDS]

@@ -83,7 +83,8 @@ class SchemeAdmin(SchemeWizardMixin, SchemeVersionsMixin, admin.ModelAdmin):
         (_("When it runs"), {"fields": (("schedule_kind", "interval_minutes", "cron"), "event_trigger",
                                         "start_from", "cursor")}),
         (_("Write-back"), {"fields": ("writeback", "writeback_template"), "classes": ("collapse",)}),
-        (_("Alerts"), {"fields": ("alert_connection", ("alert_after_failed_runs", "alert_window_minutes"))}),
+        (_("Alerts"), {"fields": ("alert_connection", ("alert_after_failed_runs", "alert_window_minutes"),
+                                  ("reconcile_daily", "reconcile_hour"))}),
     )
 
     def get_queryset(self, request):
@@ -181,7 +182,7 @@ class SchemeAdmin(SchemeWizardMixin, SchemeVersionsMixin, admin.ModelAdmin):
                                    pk=unquote(object_id))
         if not self.has_run_permission(request):
             raise PermissionDenied
-        form = PreviewForm(request.GET or None)
+        form = PreviewForm(request.GET or None, source_kind=scheme.source_kind)
         result = engine.preview(scheme, form.cleaned_data["key"]) if form.is_bound and form.is_valid() else None
         context = {
             **self.admin_site.each_context(request), "opts": self.opts, "original": scheme, "form": form,
@@ -212,7 +213,7 @@ class SchemeAdmin(SchemeWizardMixin, SchemeVersionsMixin, admin.ModelAdmin):
             try:
                 scheme = market.create_scheme(
                     data["template"], name=data["name"], source_connection=data["source_connection"],
-                    target_connection=data["target_connection"], process_code=data["process_code"] or None)
+                    target_connection=data["target_connection"], **form.source_overrides())
             except ValidationError as error:
                 form.add_error(None, error)
             else:
@@ -223,7 +224,8 @@ class SchemeAdmin(SchemeWizardMixin, SchemeVersionsMixin, admin.ModelAdmin):
                     "preview.") % {"name": scheme.name, "rows": scheme.mappings.count()}, messages.SUCCESS)
                 return HttpResponseRedirect(reverse("admin:integrations_scheme_change", args=[scheme.pk]))
         context = {**self.admin_site.each_context(request), "opts": self.opts, "form": form,
-                   "title": _("New scheme from a template"), "templates": market.available().values()}
+                   "title": _("New scheme from a template"), "templates": market.available().values(),
+                   "source_kinds": form.source_kinds}
         return TemplateResponse(request, "admin/integrations/scheme/from_template.html", context)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):

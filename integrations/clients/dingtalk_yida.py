@@ -43,3 +43,21 @@ class YidaCalls:
         app_type = params.pop("appType")
         path = f"v1.0/yida/forms/definitions/{quote(app_type, safe='')}/{quote(form_uuid, safe='')}"
         return self._v1("GET", path, params={**params, "language": "zh_CN"}).get("result") or []
+
+    def yida_processes(self, form_uuid, user_id, *, modified_from=None, modified_to=None, page=1,
+                       page_size=YIDA_PAGE, instance_status=None, approved_result=None):
+        """One page of `GetInstances` (process forms, 流程表单): {pageNumber, totalCount, data: [{processInstanceId,
+        instanceStatus (RUNNING/TERMINATED/COMPLETED/ERROR), approvedResult (agree/disagree), data, …}]}. The page
+        goes in the query, the filters in the body (SDK yida_1_0 `GetInstancesRequest`)."""
+        body = {**self._yida(user_id), "formUuid": form_uuid, "language": "zh_CN"}
+        for name, value in (("modifiedFromTimeGMT", modified_from), ("modifiedToTimeGMT", modified_to),
+                            ("instanceStatus", instance_status), ("approvedResult", approved_result)):
+            if value:
+                body[name] = value
+        return self._v1("POST", "v1.0/yida/processes/instances", body,
+                        params={"pageNumber": page, "pageSize": page_size})
+
+    def yida_process(self, instance_id, user_id):
+        """`GetInstanceById`: one process instance, the same fields as a `GetInstances` row."""
+        return self._v1("GET", f"v1.0/yida/processes/instancesInfos/{quote(instance_id, safe='')}",
+                        params={**self._yida(user_id), "language": "zh_CN"})

@@ -193,7 +193,8 @@ class KingdeeClient(HttpClient):
 
     def form_fields(self, form_id):
         """[(path, caption)] of the form's fields from its metadata (QueryBusinessInfo): header keys as they
-        are, entry keys as `ENTRY[].KEY`. Empty when Kingdee describes no fields."""
+        are, entry keys as `ENTRY[].KEY`, sub-entry keys (an entity with a ParentKey) as `ENTRY[].SUB[].KEY`.
+        Empty when Kingdee describes no fields."""
         payload = self._call("DynamicFormService.QueryBusinessInfo", {"data": {"FormId": form_id}})
         info = (payload.get("Result") or {}).get("NeedReturnData") if isinstance(payload, dict) else None
         entities = info.get("Entrys") if isinstance(info, dict) else None
@@ -203,6 +204,8 @@ class KingdeeClient(HttpClient):
                 continue
             header = index == 0 or entity.get("EntityType") == "HeadEntity" or entity.get("Key") == "FBillHead"
             prefix = "" if header else f"{entity.get('Key')}[]."
+            if not header and entity.get("ParentKey"):  # a sub-entity's rows sit inside its parent's rows
+                prefix = f"{entity['ParentKey']}[].{prefix}"
             for field in entity.get("Fields") or []:
                 if isinstance(field, dict) and field.get("Key"):
                     fields.append((prefix + str(field["Key"]), _caption(field.get("Name"), self.lcid)))

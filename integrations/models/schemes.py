@@ -12,6 +12,8 @@ from integrations import adapters, mapping
 from integrations.models.connections import Connection
 
 SCHEDULE_TASK = "integrations.tasks.run_scheduled_scheme"
+RECONCILE_TASK = "integrations.tasks.reconcile_scheme"
+RECONCILED_KINDS = ("kingdee.save", "kingdee.voucher")  # targets whose bills carry an amount to compare
 
 
 class DataCentre(models.TextChoices):
@@ -98,6 +100,15 @@ class Scheme(models.Model):
         help_text=_("Further alerts of the scheme within this time are counted, not sent."),
     )
 
+    reconcile_daily = models.BooleanField(
+        _("push the daily reconciliation"), default=False,
+        help_text=_("Every day at the hour beside it, the last 7 days are compared (approved in DingTalk, booked in "
+                    "Kingdee) and sent to the alert robot, only when a day differs. Bill and voucher schemes only."),
+    )
+    reconcile_hour = models.PositiveSmallIntegerField(
+        _("at (hour, 0–23)"), default=9, validators=[MaxValueValidator(23)]
+    )
+
     schedule = models.OneToOneField(
         "django_q.Schedule", models.SET_NULL, null=True, blank=True, editable=False, related_name="+"
     )
@@ -151,13 +162,44 @@ class Scheme(models.Model):
     def save(self, *args, **kwargs):
         super().save(*args, **kwargs)
         self.sync_schedule()
+        self.sync_reconciliation_schedule()
 
     def delete(self, *args, **kwargs):
-        schedule = self.schedule
+        from django_q.models import Schedule
+
+        schedule, name = self.schedule, self.reconciliation_schedule_name
         result = super().delete(*args, **kwargs)
         if schedule is not None:
             schedule.delete()
+        Schedule.objects.filter(name=name).delete()
         return result
+
+    @property
+    def reconciliation_schedule_name(self):
+        return f"integrations.reconciliation.{self.pk}"
+
+    def sync_reconciliation_schedule(self):
+        """Keep the daily reconciliation's django-q2 schedule in step (integrations/reconciliation.py): none when it
+        is off, the scheme is disabled, it has no alert robot or its target carries no amounts."""
+        from django_q.models import Schedule
+
+        wanted = (self.enabled and self.reconcile_daily and self.alert_connection_id
+                  and self.target_kind in RECONCILED_KINDS)
+        if not wanted:
+            Schedule.objects.filter(name=self.reconciliation_schedule_name).delete()
+            return None
+        cron = f"0 {self.reconcile_hour} * * *"
+        schedule = Schedule.objects.filter(name=self.reconciliation_schedule_name).first() or Schedule(
+            name=self.reconciliation_schedule_name)
+        retimed = schedule.pk is None or schedule.cron != cron
+        schedule.func, schedule.args = RECONCILE_TASK, repr(self.pk)
+        schedule.kwargs = repr({"q_options": {"task_name": f"scheme {self.pk} daily reconciliation",
+                                              "group": f"reconciliation-{self.pk}"}})
+        schedule.schedule_type, schedule.cron, schedule.repeats = Schedule.CRON, cron, -1
+        if retimed:
+            schedule.next_run = schedule.calculate_next_run(timezone.now())
+        schedule.save()
+        return schedule
 
     def sync_schedule(self):
         """Keep the django-q2 Schedule that triggers this scheme in step with its settings."""

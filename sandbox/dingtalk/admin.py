@@ -315,7 +315,8 @@ class YidaFormAdmin(admin.ModelAdmin):
 class YidaInstanceAdmin(admin.ModelAdmin):
     """Edit `form_data` here, or change instances through the `_yida` door (it bumps version and modified time)."""
 
-    list_display = ["title", "serial_no", "form", "version", "originator", "modified_at"]
+    list_display = ["title", "serial_no", "form", "instance_status", "approved_result", "version", "originator",
+                    "modified_at"]
     list_filter = ["form"]
     search_fields = ["form_instance_id", "serial_no", "title"]
     readonly_fields = ["form_instance_id", "data_id", "created_at"]

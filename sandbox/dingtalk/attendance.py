@@ -1,7 +1,8 @@
 """Attendance reports of the seeded employees (round 2 §5): columns with org-specific ids and stable aliases, one
 value per person per day (strings, as DingTalk answers), leave by type, and corrections through the door.
 
-Values are generated from the userid and the day, so every month of every person is reproducible without
+A leaver keeps the days up to the one they left on (the report still answers for them; only the contact APIs
+forget them). Values are generated from the userid and the day, so every month of every person is reproducible without
 storing it; `AttendanceCorrection` rows replace a generated value (a late leave request, an approved overtime).
 DingTalk's quirk is kept: 应出勤天数 reads 0 for days more than 15 days before today.
 """
@@ -46,7 +47,8 @@ def generated_day(employee, day):
     values = {alias: 0 for _name, alias, _type, _sub in COLUMNS if alias != "attendance_class"}
     values.update({name: 0 for name in LEAVE_TYPES})
     today = datetime.now(BEIJING).date()
-    if day > today or (employee.hired_date and day < employee.hired_date):
+    left = employee.left_at.astimezone(BEIJING).date() if employee.left_at else None
+    if day > today or (employee.hired_date and day < employee.hired_date) or (left and day > left):
         return values
     rng = random.Random(f"{employee.userid}|{day:%Y-%m-%d}")
     if day.weekday() >= 5:

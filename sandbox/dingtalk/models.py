@@ -379,6 +379,8 @@ class YidaForm(models.Model):
     name = models.CharField(_("name"), max_length=100)
     # [{"fieldId", "label", "componentName", "parentId"}], sub-table columns carry their table's fieldId.
     components = models.JSONField(_("components"), default=list)
+    # A process (approval) form's code, TPROC--…; empty for a plain form.
+    process_code = models.CharField(_("process code"), max_length=80, blank=True)
 
     class Meta:
         verbose_name = _("Yida form")
@@ -400,6 +402,19 @@ class YidaInstance(models.Model):
     created_at = models.DateTimeField(_("created"))
     modified_at = models.DateTimeField(_("modified"), db_index=True)
     form_data = models.JSONField(_("form data"), default=dict)
+    class ProcessStatus(models.TextChoices):
+        RUNNING = "RUNNING", _("running")
+        TERMINATED = "TERMINATED", _("terminated")
+        COMPLETED = "COMPLETED", _("completed")
+        ERROR = "ERROR", _("error")
+
+    class ProcessResult(models.TextChoices):
+        AGREE = "agree", _("agreed")
+        DISAGREE = "disagree", _("refused")
+
+    # Process forms only (empty on a plain form's instances): the status, and the result once completed.
+    instance_status = models.CharField(_("instance status"), max_length=12, blank=True, choices=ProcessStatus.choices)
+    approved_result = models.CharField(_("approval result"), max_length=10, blank=True, choices=ProcessResult.choices)
 
     class Meta:
         verbose_name = _("Yida form instance")

@@ -23,14 +23,15 @@ APP_NAME = "进销存管理"
 GMT_FORMAT = "%Y-%m-%d %H:%M:%S"
 DATA_ID_START = 1000
 
+SALE = [
+    ("TextField", "客户编码", None), ("TextField", "客户名称", None), ("DateField", "订单日期", None),
+    ("EmployeeField", "销售员", None), ("TextareaField", "备注", None),
+    ("TableField", "订单明细", [("TextField", "物料编码"), ("TextField", "物料名称"), ("NumberField", "数量"),
+                             ("NumberField", "含税单价"), ("NumberField", "税率(%)"), ("DateField", "交货日期")]),
+]
 # form key → (name, [(component, label, children)]); ids are derived from the key and the label.
 FORMS = {
-    "sale": ("销售订单", [
-        ("TextField", "客户编码", None), ("TextField", "客户名称", None), ("DateField", "订单日期", None),
-        ("EmployeeField", "销售员", None), ("TextareaField", "备注", None),
-        ("TableField", "订单明细", [("TextField", "物料编码"), ("TextField", "物料名称"), ("NumberField", "数量"),
-                                 ("NumberField", "含税单价"), ("NumberField", "税率(%)"), ("DateField", "交货日期")]),
-    ]),
+    "sale": ("销售订单", SALE),
     "receipt": ("采购入库单", [
         ("TextField", "供应商编码", None), ("DateField", "入库日期", None), ("EmployeeField", "仓管员", None),
         ("TextareaField", "备注", None),
@@ -42,6 +43,8 @@ FORMS = {
         ("EmployeeField", "经办人", None), ("TextareaField", "调拨原因", None),
         ("TableField", "调拨明细", [("TextField", "物料编码"), ("NumberField", "调拨数量")]),
     ]),
+    # A process (流程) form: instances are approved before they count (GetInstances, round 2 §4.1).
+    "sale_approval": ("销售订单审批", SALE),
 }
 PREFIX = {"TextField": "textField", "TextareaField": "textareaField", "NumberField": "numberField",
           "DateField": "dateField", "EmployeeField": "employeeField", "TableField": "tableField"}
@@ -50,6 +53,11 @@ MATERIALS = [("1.01.001", "智能网关 X1", 1280), ("1.01.002", "温湿度传�
 CUSTOMERS = [("CUST0001", "上海云启信息技术有限公司"), ("CUST0002", "杭州数智零售有限公司"),
              ("CUST0003", "苏州精工装备制造有限公司")]
 SUPPLIERS = ["VEN00001", "VEN00002"]
+PROCESS_FORMS = {"sale_approval": "sale"}  # process form key → the plain form whose values it takes
+# How the seeded instances of a process form stand: two approved, one still running, one refused.
+SEEDED_OUTCOMES = [("COMPLETED", "agree"), ("RUNNING", ""), ("COMPLETED", "agree"), ("COMPLETED", "disagree")]
+STATUSES = ("RUNNING", "TERMINATED", "COMPLETED", "ERROR")
+RESULTS = ("agree", "disagree")
 
 
 class DoorError(ValueError):
@@ -73,6 +81,13 @@ def components_of(key):
     return found
 
 
+def process_code(seed, key):
+    if key not in PROCESS_FORMS:
+        return ""
+    rng = random.Random(f"{seed}-yida-process-{key}")
+    return "TPROC--" + "".join(rng.choices(string.ascii_uppercase + string.digits, k=32))
+
+
 def form_uuid(seed, key):
     rng = random.Random(f"{seed}-yida-{key}")
     return "FORM-" + "".join(rng.choices(string.ascii_uppercase + string.digits, k=40))
@@ -87,7 +102,8 @@ def seed_yida(seed=roster.DEFAULT_SEED, instances=4):
     forms = {}
     for key, (name, _specs) in FORMS.items():
         form, _created = YidaForm.objects.update_or_create(
-            form_uuid=form_uuid(seed, key), defaults={"app": app, "name": name, "components": components_of(key)})
+            form_uuid=form_uuid(seed, key), defaults={"app": app, "name": name, "components": components_of(key),
+                                                      "process_code": process_code(seed, key)})
         forms[key] = form
     people = list(Employee.objects.filter(active=True).order_by("userid")[:6])
     if people and not YidaInstance.objects.filter(form__app=app).exists():
@@ -96,7 +112,9 @@ def seed_yida(seed=roster.DEFAULT_SEED, instances=4):
             for index in range(instances):
                 person = people[(index + len(key)) % len(people)]
                 moment = now - timedelta(days=index + 1, hours=rng.randint(0, 8))
-                save_instance(form, sample_values(key, rng, moment, person.userid), person.userid, at=moment)
+                values = sample_values(PROCESS_FORMS.get(key, key), rng, moment, person.userid)
+                status, result = SEEDED_OUTCOMES[index % len(SEEDED_OUTCOMES)] if form.process_code else ("", "")
+                save_instance(form, values, person.userid, at=moment, status=status, result=result)
     acting = roster.employees(1, seed)[0].userid  # the templates' acting user: the roster's first employee
     return {"app_type": app.app_type, "system_token": app.system_token, "user_id": acting,
             "forms": {key: form.form_uuid for key, form in forms.items()}}
@@ -156,15 +174,32 @@ def by_id(form, values):
     return data
 
 
+def outcome(form, status, result, instance=None):
+    """A process instance's (status, result) after a change from the door; a plain form has neither."""
+    if not form.process_code:
+        if status or result:
+            raise DoorError(f"表单“{form.name}”不是流程表单，没有审批状态")
+        return "", ""
+    status = (status or (instance.instance_status if instance else "") or "RUNNING").upper()
+    result = (result if result is not None else (instance.approved_result if instance else "")) or ""
+    if status not in STATUSES:
+        raise DoorError(f"instanceStatus 必须是 {'/'.join(STATUSES)} 之一")
+    if result and result not in RESULTS:
+        raise DoorError(f"approvedResult 必须是 {'/'.join(RESULTS)} 之一")
+    return status, result if status == "COMPLETED" else ""
+
+
 @transaction.atomic
-def save_instance(form, values, userid, instance_id="", at=None):
-    """Create an instance (no `instance_id`) or update one: changed fields replace the old ones."""
+def save_instance(form, values, userid, instance_id="", at=None, status="", result=None):
+    """Create an instance (no `instance_id`) or update one: changed fields replace the old ones. A process form's
+    instance starts RUNNING; `status` and `result` move it (COMPLETED with agree is approved)."""
     moment = at or timezone.now()
     data = by_id(form, values)
     if instance_id:
         instance = YidaInstance.objects.select_for_update().filter(form_instance_id=instance_id).first()
         if instance is None or instance.form_id != form.pk:
             raise DoorError(f"表单实例“{instance_id}”不存在")
+        instance.instance_status, instance.approved_result = outcome(form, status, result, instance)
         instance.form_data = {**instance.form_data, **data}
         instance.version += 1
         instance.modifier = userid or instance.modifier
@@ -174,7 +209,8 @@ def save_instance(form, values, userid, instance_id="", at=None):
     data_id = (YidaInstance.objects.order_by("-data_id").values_list("data_id", flat=True).first() or DATA_ID_START) + 1
     rng = random.Random(f"{form.form_uuid}-{data_id}")
     person = Employee.objects.filter(userid=userid).first()
-    return YidaInstance.objects.create(
+    status, result = outcome(form, status, result)
+    return YidaInstance.objects.create(instance_status=status, approved_result=result,
         form=form, form_instance_id="FINST-" + "".join(rng.choices(string.ascii_uppercase + string.digits, k=32)),
         data_id=data_id, serial_no=f"{form_key(form).upper()[:2]}{moment.astimezone(BEIJING):%Y%m%d}{data_id:05d}",
         title=f"{person.name if person else userid}发起的{form.name}", originator=userid, modifier=userid,
@@ -224,6 +260,19 @@ def advanced_row(instance, names):
         "modifiedTimeGMT": gmt(instance.modified_at), "creatorUserId": instance.originator,
         "modifier": instance.modifier, "originator": user_block(instance.originator, names, key="name"),
         "modifyUser": user_block(instance.modifier, names, key="name"), "instanceValue": "", "formData": data,
+    }
+
+
+def process_row(instance, names):
+    """One item of `GetInstances` (and the answer of `GetInstanceById`): `processInstanceId`, `instanceStatus`,
+    `approvedResult`, the values under `data` (SDK yida_1_0 models)."""
+    block = user_block(instance.originator, names, key="name")
+    return {
+        "processInstanceId": instance.form_instance_id, "formUuid": instance.form.form_uuid,
+        "processCode": instance.form.process_code, "title": instance.title, "version": instance.version,
+        "instanceStatus": instance.instance_status, "approvedResult": instance.approved_result,
+        "createTimeGMT": gmt(instance.created_at), "modifiedTimeGMT": gmt(instance.modified_at),
+        "originator": {**block, "deptName": "", "email": ""}, "actionExecutor": [], "data": instance.form_data,
     }
 
 

@@ -3,7 +3,7 @@
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from sandbox.kingdee import masterdata, metadata
+from sandbox.kingdee import masterdata, metadata, stock
 from sandbox.kingdee.models import FormRecord, Sequence
 from sandbox.kingdee.query import header_value
 from sandbox.kingdee.validation import Checker, Lookups, Problem
@@ -39,6 +39,7 @@ def save_packages(form, data, *, batch, draft=False, inject=lambda: False):
         "delete_entries": truthy(get(data, "IsDeleteEntry"), default=True),
         "update_fields": get(data, "NeedUpDateFields") or [],
         "return_fields": get(data, "NeedReturnFields") or [],
+        "flags": str(get(data, "InterationFlags") or ""),
     }
     return [_save_one(form, model, index, options, lookups, draft, inject) for index, model in
             enumerate(models if batch else [models])]
@@ -86,6 +87,11 @@ def _store(form, model, options, draft):
     record.third_bill_no = str(get(model, "FTHIRDBILLNO") or "")[:200]
     record.model = model
     if options["audit"] and not draft:
+        if record.document_status != Status.AUDITED:
+            problem = stock.post(form.form_id, model, 1, options["flags"])
+            if problem:
+                transaction.set_rollback(True)
+                return None, problem
         record.document_status = Status.AUDITED
     elif draft:
         record.document_status = Status.DRAFT
@@ -94,6 +100,28 @@ def _store(form, model, options, draft):
     record.save()
     masterdata.after_save(form, record, created=not existing_id)
     return record, None
+
+
+def _assign_detail_ids(form, entity, model):
+    """Sub-entity rows (子单据体) get FDetailID, numbered per form, and FSeq within their parent row."""
+    for parent in metadata_rows(form, entity.parent, model):
+        key = next((k for k in parent if k.upper() == entity.key.upper()), None)
+        rows = parent.get(key) if key else None
+        if isinstance(rows, dict):
+            rows = parent[key] = [rows]
+        if not isinstance(rows, list):
+            continue
+        fresh = [row for row in rows if isinstance(row, dict) and not _int(get(row, "FDetailID"))]
+        last = Sequence.next(f"{form.form_id}:detail", ID_START, len(fresh)) if fresh else 0
+        for offset, row in enumerate(fresh):
+            row["FDetailID"] = last - len(fresh) + 1 + offset
+        for seq, row in enumerate([row for row in rows if isinstance(row, dict)], start=1):
+            row["FSeq"] = seq
+
+
+def metadata_rows(form, key, model):
+    entity = form.entity(key)
+    return entity.rows(model) if entity else []
 
 
 def _merge(form, old, new, options):
@@ -118,6 +146,9 @@ def _merge_rows(old_rows, new_rows):
 
 def _assign_entry_ids(form, model):
     for entity in form.entities:
+        if entity.parent:
+            _assign_detail_ids(form, entity, model)
+            continue
         key = next((k for k in model if k.upper() == entity.key.upper()), None)
         rows = model.get(key) if key else None
         if isinstance(rows, dict):
@@ -238,8 +269,11 @@ def operate(form, operation, data):
             errors.append(error(f"{_label(form, key)}不存在或已被删除！", "", dindex))
             continue
         with transaction.atomic():
-            problem = _apply(form, operation, record)
+            problem = _apply(form, operation, record, str(get(data, "InterationFlags") or ""))
         label = _label(form, record.number)
+        if isinstance(problem, Problem):  # an interaction: its own FieldName
+            errors.append(error(f"{label}，{problem.message}", problem.field, dindex))
+            continue
         if problem:
             errors.append(error(f"{label}，{problem}", "", dindex))
             continue
@@ -249,7 +283,7 @@ def operate(form, operation, data):
     return {"Result": {"ResponseStatus": status(errors, entities, messages, msg_code=11 if errors else 0)}}
 
 
-def _apply(form, operation, record):
+def _apply(form, operation, record, flags=""):
     if operation in ("forbid", "enable"):
         forbidden = operation == "forbid"
         if record.forbidden == forbidden:
@@ -265,6 +299,11 @@ def _apply(form, operation, record):
         FormRecord.objects.filter(pk=record.pk, document_status=current).delete()
     elif not FormRecord.objects.filter(pk=record.pk, document_status=current).update(document_status=target):
         return "单据状态已被其他操作修改，请刷新后重试！"
+    if operation in ("audit", "unaudit"):  # audit moves stock, un-audit moves it back
+        problem = stock.post(form.form_id, record.model, 1 if operation == "audit" else -1, flags)
+        if problem:
+            transaction.set_rollback(True)
+            return problem
     return None
 
 

@@ -84,8 +84,12 @@ SAL_SALEORDER = Form(
         "FIsFree": "是否赠品", "FDeliveryDate": "要货日期", "FStockOrgId": "库存组织", "FSettleOrgIds": "结算组织",
         "FSupplyOrgId": "供应组织", "FOwnerTypeId": "货主类型", "FOwnerId": "货主", "FEntryNote": "备注"}),
         _upper({"FMaterialId": MATERIAL, "FUnitID": UNIT, "FPriceUnitId": UNIT, "FStockOrgId": ORG,
-                "FSettleOrgIds": ORG, "FSupplyOrgId": ORG, "FOwnerId": ORG}))],
-    dates=("FDATE", "FDELIVERYDATE"), amounts=("FQTY", "FPRICE", "FTAXPRICE", "FENTRYTAXRATE"),
+                "FSettleOrgIds": ORG, "FSupplyOrgId": ORG, "FOwnerId": ORG})),
+              # 交货明细: the sub-entity inside each order row (round 2 §6.1 "FOrderEntryPlan[] inside entries").
+              Entity("FOrderEntryPlan", "交货明细", _upper({"FDetailID": "子分录内码", "FSeq": "序号", "FPlanDate": "要货日期",
+                                                        "FPlanQty": "数量", "FPlanNote": "备注"}),
+                     parent="FSaleOrderEntry")],
+    dates=("FDATE", "FDELIVERYDATE", "FPLANDATE"), amounts=("FQTY", "FPRICE", "FTAXPRICE", "FENTRYTAXRATE", "FPLANQTY"),
 )
 SAL_SALEORDER.rules = _rules(("FBillTypeID", "FDate", "FSaleOrgId", "FCustId"), "FSaleOrderEntry",
                              ("FMaterialId", "FUnitID", "FQty"))

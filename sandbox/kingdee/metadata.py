@@ -19,6 +19,19 @@ class Entity:
     caption: str
     fields: dict  # upper key → caption
     references: dict = field(default_factory=dict)  # upper key → lookup form id
+    parent: str = ""  # a sub-entity (子单据体): its rows sit inside each row of this entity, keyed FDetailID
+
+    def rows(self, model):
+        """The entity's row dicts in a model; a sub-entity's are gathered from every row of its parent."""
+        from sandbox.kingdee.wire import get
+
+        parents = [model] if not self.parent else [row for row in _as_rows(get(model, self.parent))]
+        return [row for part in parents for row in _as_rows(get(part, self.key))]
+
+
+def _as_rows(value):
+    value = [value] if isinstance(value, dict) else value
+    return [row for row in value if isinstance(row, dict)] if isinstance(value, list) else []
 
 
 @dataclass

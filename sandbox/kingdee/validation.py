@@ -93,12 +93,8 @@ class Checker:
         masterdata.check(self)
         self._check_part(self.model, self.form.references, None)
         for entity in self.form.entities:
-            rows = get(self.model, entity.key)
-            if isinstance(rows, dict):
-                rows = [rows]
-            for index, row in enumerate(rows if isinstance(rows, list) else [], start=1):
-                if isinstance(row, dict):
-                    self._check_part(row, entity.references, index)
+            for index, row in enumerate(entity.rows(self.model), start=1):
+                self._check_part(row, entity.references, index)
         if not draft and not self.problems:
             self._rules()
         return self.model, self.problems

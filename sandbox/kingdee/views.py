@@ -190,8 +190,9 @@ def _business_info(call):
 
     header = {"Key": "FBillHead", "Name": name(form.caption), "EntityType": "HeadEntity",
               "Fields": fields(form.fields, form.references)}
-    entries = [{"Key": e.key, "Name": name(e.caption), "EntityType": "EntryEntity",
-                "Fields": fields(e.fields, e.references)} for e in form.entities]
+    entries = [{"Key": e.key, "Name": name(e.caption), "EntityType": "SubEntryEntity" if e.parent else "EntryEntity",
+                **({"ParentKey": e.parent} if e.parent else {}), "Fields": fields(e.fields, e.references)}
+               for e in form.entities]
     info = {"Id": form.form_id, "Name": name(form.caption), "PkFieldName": form.pk, "Entrys": [header, *entries]}
     return {"Result": {"ResponseStatus": status(), "NeedReturnData": info}}
 

@@ -25,6 +25,30 @@ def test_a_table_inside_a_detail_row_gives_one_entry_per_child_row_beside_its_pa
     assert result.cells[0].source == "付款明细[].项目分摊[1].金额(分)"
 
 
+def test_a_table_inside_a_detail_row_becomes_sub_entry_rows_of_its_parents_entry_row():
+    rows = [Row("E[].ITEM", "付款明细[].费用明细"), Row("E[].AMOUNT", "付款明细[].金额(分)", "number", {"factor": "0.01"}),
+            Row("E[].S[].PROJECT", "付款明细[].项目分摊[].项目"),
+            Row("E[].S[].AMOUNT", "付款明细[].项目分摊[].金额(分)", "number", {"factor": "0.01"}),
+            Row("E[].S[].ITEM", "付款明细[].费用明细")]
+    assert check_rows(rows) == [] and all(check_row(row) == [] for row in rows)
+    result = build_payload(rows, RECORD)
+    assert result.ok, [cell.render_error() for cell in result.errors]
+    assert result.payload["E"] == [
+        {"ITEM": "差旅费", "AMOUNT": 123.45, "S": [{"PROJECT": "A", "AMOUNT": 1.0, "ITEM": "差旅费"},
+                                               {"PROJECT": "B", "AMOUNT": 2.45, "ITEM": "差旅费"}]},
+        {"ITEM": "办公费", "AMOUNT": 0.99},
+        {"ITEM": "会议费", "AMOUNT": 0.01, "S": [{"PROJECT": "C", "AMOUNT": 0.03, "ITEM": "会议费"}]}]
+    assert {cell.target: cell.source for cell in result.cells}["E[1].S[2].AMOUNT"] == "付款明细[1].项目分摊[2].金额(分)"
+
+
+def test_sub_entry_rows_without_a_child_table_are_one_per_entry_row():
+    rows = [Row("E[].ITEM", "付款明细[].费用明细"), Row("E[].S[].NOTE", "付款明细[].费用明细"),
+            Row("E[].S[].KIND", "", "constant", {"value": "A"})]
+    result = build_payload(rows, RECORD)
+    assert result.ok and [entry["S"] for entry in result.payload["E"]] == [
+        [{"NOTE": "差旅费", "KIND": "A"}], [{"NOTE": "办公费", "KIND": "A"}], [{"NOTE": "会议费", "KIND": "A"}]]
+
+
 def test_two_unrelated_tables_for_one_entry_are_still_refused():
     rows = [Row("E[].A", "付款明细[].项目分摊[].项目"), Row("E[].B", "其他表[].x")]
     assert check_rows(rows)

@@ -1,5 +1,6 @@
 """An attendance month becomes one summary bill per employee in the sandbox Kingdee; a run again writes nothing;
-a correction in DingTalk and a backfill over the booking day update that employee's bill, never a second one."""
+a correction in DingTalk and a backfill over the booking day update that employee's bill, never a second one; a
+person who left during the month is booked for the days they worked."""
 
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -12,6 +13,7 @@ from integrations.adapters.attendance import BEIJING
 from integrations.models import SyncRecord
 from sandbox.dingtalk import attendance
 from sandbox.dingtalk.models import Employee
+from sso.models import IdentityMap
 from tests.yida.conftest import ATTENDANCE, bills
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -76,3 +78,29 @@ def test_a_month_is_booked_once_per_employee_and_a_correction_updates_without_du
                                                               for name in attendance.LEAVE_TYPES)
     assert Decimal(str(corrected.model["FActualDays"])) == Decimal(str(before.model["FActualDays"])) - 1
     assert world.kingdee_writes() == ["DynamicFormService.BatchSave"]  # one save: the corrected employee only
+
+
+def test_an_employee_who_left_during_the_month_is_booked_for_the_days_they_worked(world):
+    day = min(datetime.now(BEIJING).day, 28)
+    start, end = previous_month()
+    month = f"{start:%Y-%m}"
+    leaver = Employee.objects.filter(active=True).order_by("userid")[3]
+    left_on = start + timedelta(days=14)
+    Employee.objects.filter(pk=leaver.pk).update(
+        active=False, left_at=datetime(left_on.year, left_on.month, left_on.day, 18, tzinfo=BEIJING))
+    IdentityMap.objects.filter(dingtalk_userid=leaver.userid).update(active=False)  # as the org sync leaves it
+    earlier = Employee.objects.filter(active=True).order_by("userid")[4]  # left before the month began
+    Employee.objects.filter(pk=earlier.pk).update(
+        active=False, left_at=datetime(start.year, start.month, 1, tzinfo=BEIJING) - timedelta(days=3))
+
+    run = engine.run_scheme(world.scheme(ATTENDANCE, day_of_month=day).pk)
+
+    assert run.failed_count == 0, [r.error for r in SyncRecord.objects.filter(status="failed")]
+    found = bills(FORM)
+    assert f"{leaver.userid}@{month}" in found and f"{earlier.userid}@{month}" not in found
+    bill = found[f"{leaver.userid}@{month}"][0].model
+    assert bill["FEmployeeId"]["FNumber"] == leaver.job_number
+    worked = attendance.days_of(leaver.userid, start, end)
+    assert all(values["attendance_days"] == 0 for day_, values in worked.items() if day_ > left_on)
+    assert Decimal(str(bill["FActualDays"])) == month_sum(leaver.userid, "attendance_days") > 0
+    assert len(found) == Employee.objects.filter(active=True).count() + 1

@@ -16,8 +16,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 IDS = (r"AppKey|AppSecret|AgentId|CorpId|userid|unionid|Stream|xlsx|csv|cron|Cron|qcluster|Excel|admin|Webhook|JSON"
        r"|appType|systemToken|formUuid|F[A-Za-z0-9_]+|[A-Z]{2,}[A-Z0-9_]*|[A-Z]+_[A-Za-z_]+|Pcs|Standard|true|false"
        r"|GENERAL|NORMAL|InnerOrgTransfer|BD_OwnerOrg|BD_KeeperOrg|CG|Text|yyyy-MM-dd|month|month_end|job_number"
-       r"|userid@YYYY-MM|FORM-\w+|FINST-\w+|APP_\w+|IsVerifyBaseDataField"
-       r"|process|code")  # the template chooser's existing “审批模板（process code）”
+       r"|userid@YYYY-MM|FORM-\w+|FINST-\w+|APP_\w+|IsVerifyBaseDataField|formUuid|manager4220@2026-05")
 ALLOWED = rf"^({IDS})$"
 
 

@@ -2,13 +2,18 @@
 and transfers in the sandbox Kingdee, once each: a change updates the bill it made, an unchanged instance is not
 written again (real HTTP against the live sandboxes)."""
 
+from datetime import datetime
 from decimal import Decimal
 
 import pytest
 
 from integrations import engine
+from integrations.adapters.yida import BEIJING
+from integrations.clients import client_for
+from integrations.mapping import Row, build_payload
 from integrations.models import SyncRecord
 from sandbox.dingtalk.models import YidaInstance
+from sandbox.kingdee.models import FormRecord
 from tests.yida.conftest import FORMS, SOURCE_FIELD, bills
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -46,6 +51,12 @@ def test_every_seeded_instance_becomes_one_bill_of_its_form(world):
     rows = rows_by_label(order, "订单明细")
     assert [(e["FMaterialId"]["FNumber"], Decimal(str(e["FQty"]))) for e in bill["FSaleOrderEntry"]] == [
         (row["物料编码"], Decimal(str(row["数量"]))) for row in rows]
+    # 交货明细 is a sub-entity: one delivery-plan row inside each order row, numbered by Kingdee (FDetailID).
+    plans = [entry["FOrderEntryPlan"] for entry in bill["FSaleOrderEntry"]]
+    assert [[(p["FPlanDate"][:10], Decimal(str(p["FPlanQty"]))) for p in plan] for plan in plans] == [
+        [(datetime.fromtimestamp(row["交货日期"] / 1000, BEIJING).strftime("%Y-%m-%d"), Decimal(str(row["数量"])))]
+        for row in rows]
+    assert all(plan[0]["FDetailID"] and plan[0]["FSeq"] == 1 for plan in plans)
 
     receipt = instances(world, "receipt")[0]
     model = bills("STK_InStock")[receipt.form_instance_id][0].model
@@ -92,3 +103,32 @@ def test_a_changed_instance_updates_its_bill_and_an_unchanged_one_is_not_written
     record = SyncRecord.objects.get(scheme=scheme, source_key=order.form_instance_id)
     assert record.status == SyncRecord.Status.SUCCEEDED and record.target_number == before.number
     assert after.model[SOURCE_FIELD] == order.form_instance_id
+
+
+def test_a_table_inside_an_order_row_becomes_that_rows_delivery_plan_sub_entries_in_kingdee(world):
+    client = client_for(world.kingdee)
+    fields = dict(client.form_fields("SAL_SaleOrder"))
+    assert fields["FSaleOrderEntry[].FOrderEntryPlan[].FPlanQty"] == "数量"
+    record = {"form": {"客户": "CUST0001", "订单明细": [
+        {"物料": "1.01.001", "数量": 10, "交货计划": [{"日期": "2026-06-01", "数量": 4}, {"日期": "2026-06-15", "数量": 6}]},
+        {"物料": "2.01.002", "数量": 5, "交货计划": []}]}}
+    rows = [Row("FBillTypeID", "", "constant", {"value": "XSDD01_SYS", "wrap": "FNumber"}),
+            Row("FDate", "", "constant", {"value": "2026-05-20"}),
+            Row("FSaleOrgId", "", "constant", {"value": "100", "wrap": "FNumber"}),
+            Row("FCustId", "客户", "basedata"),
+            Row("FSaleOrderEntry[].FMaterialId", "订单明细[].物料", "basedata"),
+            Row("FSaleOrderEntry[].FUnitID", "", "constant", {"value": "Pcs", "wrap": "FNumber"}),
+            Row("FSaleOrderEntry[].FQty", "订单明细[].数量", "number"),
+            Row("FSaleOrderEntry[].FOrderEntryPlan[].FPlanDate", "订单明细[].交货计划[].日期"),
+            Row("FSaleOrderEntry[].FOrderEntryPlan[].FPlanQty", "订单明细[].交货计划[].数量", "number")]
+    built = build_payload(rows, record)
+    assert built.ok, [cell.render_error() for cell in built.errors]
+
+    outcome = client.save("SAL_SaleOrder", built.payload)
+
+    assert outcome.ok, outcome.message
+    bill = FormRecord.objects.get(form_id="SAL_SaleOrder", fid=int(outcome.id)).model
+    first, second = bill["FSaleOrderEntry"]
+    assert [(p["FPlanDate"][:10], p["FPlanQty"], p["FSeq"]) for p in first["FOrderEntryPlan"]] == [
+        ("2026-06-01", 4, 1), ("2026-06-15", 6, 2)]
+    assert len({p["FDetailID"] for p in first["FOrderEntryPlan"]}) == 2 and "FOrderEntryPlan" not in second

@@ -168,6 +168,37 @@ def instance(request, instance_id):
     return json_response(yida.by_id_row(found, yida.names_of([found])))
 
 
+@api(V1, quota=True)
+def processes(request):
+    """`GetInstances` POST /v1.0/yida/processes/instances?pageNumber&pageSize: the instances of a process form,
+    filtered by modified time, `instanceStatus`, `approvedResult` and originator."""
+    p = request.params
+    app = _app(p)
+    _required(p, "formUuid")
+    form = _form(app, p["formUuid"])
+    page, size = _page_of(p, request.GET)
+    status, result = str(p.get("instanceStatus") or "").upper(), str(p.get("approvedResult") or "").lower()
+    if status and status not in yida.STATUSES:
+        raise Refusal("invalidParameter", f"参数instanceStatus不合法：{status}")
+    rows = [i for i in _selected(form, p) if form.process_code and (not status or i.instance_status == status)
+            and (not result or i.approved_result == result)]
+    chunk = rows[(page - 1) * size: page * size]
+    names = yida.names_of(chunk)
+    return json_response({"pageNumber": page, "totalCount": len(rows),
+                          "data": [yida.process_row(instance, names) for instance in chunk]})
+
+
+@api(V1, methods=("GET",), quota=True)
+def process(request, instance_id):
+    """`GetInstanceById` GET /v1.0/yida/processes/instancesInfos/{id}."""
+    app = _app(request.params)
+    found = YidaInstance.objects.filter(form_instance_id=instance_id, form__app=app).exclude(
+        form__process_code="").select_related("form").first()
+    if found is None:
+        raise Refusal("invalidParameter", f"流程实例不存在：{instance_id}")
+    return json_response(yida.process_row(found, yida.names_of([found])))
+
+
 @api(V1, methods=("GET",), quota=True)
 def inner_table(request, instance_id):
     """`ListTableDataByFormInstanceIdTableId` GET /v1.0/yida/forms/innerTables/{formInstanceId}."""
@@ -197,7 +228,9 @@ def definitions(request, app_type, form_uuid):
 @require_POST
 def door(request):
     """Create (no `formInstanceId`) or update an instance. Body: `{"formUuid", "formData": {label or field id:
-    value, sub-table: [{column label or id: value}]}, "userId"?, "formInstanceId"?}`."""
+    value, sub-table: [{column label or id: value}]}, "userId"?, "formInstanceId"?}`; on a process form also
+    `"instanceStatus"` (RUNNING, TERMINATED, COMPLETED, ERROR; new instances start RUNNING) and `"approvedResult"`
+    (agree / disagree)."""
     try:
         body = json.loads(request.body or b"{}")
     except ValueError:
@@ -210,7 +243,9 @@ def door(request):
     userid = body.get("userId") or Employee.objects.filter(active=True).order_by("userid").values_list(
         "userid", flat=True).first()
     try:
-        saved = yida.save_instance(form, body.get("formData") or {}, userid, body.get("formInstanceId") or "")
+        saved = yida.save_instance(form, body.get("formData") or {}, userid, body.get("formInstanceId") or "",
+                                   status=str(body.get("instanceStatus") or ""), result=body.get("approvedResult"))
     except yida.DoorError as error:
         return JsonResponse({"error": str(error)}, status=400)
-    return JsonResponse(yida.search_row(saved, yida.names_of([saved])), json_dumps_params={"ensure_ascii": False})
+    row = yida.process_row if form.process_code else yida.search_row
+    return JsonResponse(row(saved, yida.names_of([saved])), json_dumps_params={"ensure_ascii": False})
