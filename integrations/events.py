@@ -1,12 +1,13 @@
-"""DingTalk events, by HTTP callback or Stream: kept, deduplicated by event id, turned into one-instance syncs.
+"""DingTalk events, by HTTP callback or Stream: kept, deduplicated by event id, turned into drains of their scheme.
 
 An event is only a hint to look at one instance: the sync re-reads the instance and the ledger keeps one
 bill per instance, so a repeated, late or out-of-order event books nothing twice and nothing unapproved.
-Receiving writes the event row and, for an approved claim, the instance's pending ledger row, then enqueues
-a task after the commit. The task drains the scheme: one run reads every pending record no live run is
-reading, so events arriving together are booked together (one task finds the others' records already
-taken, and settles its event when they are). If the worker is lost, `engine.sweep` (every minute) has the
-records drained once the dead run's lease expires, and the scheme's next polling run would find them too.
+Receiving writes the event row and, for an approved claim, the instance's pending ledger row, then asks for a
+drain of the scheme after the commit (at most one waits in the queue per scheme: `queue.request_drain`). The drain
+is one run that reads every pending record no live run is reading, so events arriving together are booked
+together, and it settles every queued event whose record is done. An event whose record is still pending (its
+read failed for a passing reason) stays queued: `engine.sweep` (every minute) drains its scheme again, as it
+does for a dead worker's records once the dead run's lease expired; the scheme's polling would find them too.
 """
 
 import hashlib
@@ -23,6 +24,7 @@ from integrations.models import DingTalkEvent, Scheme, SyncRecord, Trigger
 
 Outcome = DingTalkEvent.Outcome
 Status = SyncRecord.Status
+ErrorKind = SyncRecord.ErrorKind
 INSTANCE_CHANGE = "bpms_instance_change"
 APPROVAL_SOURCE = "dingtalk.approval"
 
@@ -65,12 +67,40 @@ def _fingerprint(body):
 
 def receive(connection, incoming):
     """Keep the event once per event id; for an approved instance of an event-driven scheme, note it in the
-    ledger and enqueue its sync after the commit. Returns the kept DingTalkEvent."""
+    ledger and ask for a drain of the scheme after the commit. Returns the kept DingTalkEvent.
+
+    The outcome is decided before the event is kept, so most events cost one INSERT: half of DingTalk's pushes
+    (task changes, starts) are ignored, and an approval is kept already queued."""
     with transaction.atomic():
-        event = _keep(connection, incoming)
-        if event.outcome == Outcome.RECEIVED:
-            _decide(event, connection, incoming)
+        if org_events.handles(incoming.event_type):
+            event = _keep(connection, incoming)
+            if event.outcome == Outcome.RECEIVED:
+                org_events.decide(event, connection, incoming)
+            return event
+        reason = _ignored_because(incoming)
+        schemes = [] if reason else list(listening_schemes(connection, incoming.get("processCode")))
+        if not (reason or schemes):
+            reason = gettext("No enabled scheme books process code %(code)s on events.") % {
+                "code": incoming.get("processCode")}
+        if reason:
+            return _keep(connection, incoming, outcome=Outcome.IGNORED, reason=reason, processed_at=timezone.now())
+        event = _keep(connection, incoming, outcome=Outcome.QUEUED, scheme=schemes[0])
+        if event.outcome == Outcome.QUEUED:
+            for scheme in schemes:
+                note_in_ledger(scheme, event.instance_id)
+                queue.request_drain(scheme)
     return event
+
+
+def _ignored_because(incoming):
+    """Why an event is kept without anything to do, or "" when it names an approved instance."""
+    if incoming.event_type == "check_url":
+        return gettext("The callback URL check, answered with success.")
+    if incoming.event_type != INSTANCE_CHANGE or (incoming.get("type"), incoming.get("result")) != ("finish", "agree"):
+        return gettext("Only approved instances (finish/agree) are booked.")
+    if not incoming.get("processInstanceId") or not incoming.get("processCode"):
+        return gettext("The event names no instance or process code; the scheme's polling books the instance.")
+    return ""
 
 
 def reject(connection, channel, reason, signature="", remote_addr=None):
@@ -80,7 +110,8 @@ def reject(connection, channel, reason, signature="", remote_addr=None):
                                         processed_at=timezone.now())
 
 
-def _keep(connection, incoming):
+def _keep(connection, incoming, **decided):
+    """The event, with the outcome already decided; a repeat of a kept event id is kept as a duplicate."""
     fields = {
         "connection": connection, "channel": incoming.channel, "event_id": incoming.event_id[:100],
         "event_type": incoming.event_type[:60], "change": "/".join(filter(None, [incoming.get("type"),
@@ -90,35 +121,13 @@ def _keep(connection, incoming):
     }
     try:
         with transaction.atomic():
-            return DingTalkEvent.objects.create(**fields)
+            return DingTalkEvent.objects.create(**fields, **decided)
     except IntegrityError:  # this event id was kept before: keep the repeat as a duplicate of it
         first = (DingTalkEvent.objects.filter(connection=connection, event_id=fields["event_id"])
                  .exclude(outcome=Outcome.DUPLICATE).first())
         return DingTalkEvent.objects.create(
             **fields, outcome=Outcome.DUPLICATE, duplicate_of=first, processed_at=timezone.now(),
             reason=gettext("Delivered again: event %(id)s was received before.") % {"id": fields["event_id"]})
-
-
-def _decide(event, connection, incoming):
-    if event.event_type == "check_url":
-        return _settle(event, Outcome.IGNORED, gettext("The callback URL check, answered with success."))
-    if org_events.handles(event.event_type):
-        return org_events.decide(event, connection, incoming)
-    if event.event_type != INSTANCE_CHANGE or (incoming.get("type"), incoming.get("result")) != ("finish", "agree"):
-        return _settle(event, Outcome.IGNORED, gettext("Only approved instances (finish/agree) are booked."))
-    if not event.instance_id or not event.process_code:
-        return _settle(event, Outcome.IGNORED, gettext(
-            "The event names no instance or process code; the scheme's polling books the instance."))
-    schemes = list(listening_schemes(connection, event.process_code))
-    if not schemes:
-        return _settle(event, Outcome.IGNORED, gettext(
-            "No enabled scheme books process code %(code)s on events.") % {"code": event.process_code})
-    for scheme in schemes:
-        note_in_ledger(scheme, event.instance_id)
-        queue.enqueue_event(event, scheme)
-    event.scheme, event.outcome = schemes[0], Outcome.QUEUED
-    event.save(update_fields=["scheme", "outcome"])
-    return event
 
 
 def listening_schemes(connection, process_code):
@@ -143,31 +152,64 @@ def _settle(event, outcome, reason="", **links):
     return event
 
 
+def drain(scheme_id, *, trigger=Trigger.EVENT):
+    """The worker's side: book the scheme's pending records that no live run is reading (re-read, judged, booked
+    at most once) in one run, then settle every queued event whose record is done. Returns the run, or None."""
+    queue.drain_started(scheme_id)  # before the ledger is read: a later event asks for a drain of its own
+    scheme = Scheme.objects.filter(pk=scheme_id).first()
+    if scheme is None:
+        return None
+    run = engine.sync_pending(scheme.pk, trigger=trigger) if scheme.enabled else None
+    settle_queued(scheme, run)
+    return run
+
+
 def process(event_id, scheme_id):
-    """The worker's side: drain the scheme (this event's instance and whatever else is pending: re-read,
-    judged, booked at most once), then settle every queued event whose record is no longer in flight."""
+    """One event's task, as earlier versions enqueued them: a drain of its scheme, then the event as it stands."""
     event = DingTalkEvent.objects.get(pk=event_id)
     scheme = Scheme.objects.filter(pk=scheme_id).first()
     if scheme is None or not (scheme.enabled and scheme.event_trigger):
         return _settle(event, Outcome.IGNORED, gettext("The scheme stopped booking on events before this one ran."))
     if event.outcome == Outcome.QUEUED:
-        run = engine.sync_pending(scheme.pk, trigger=Trigger.EVENT)
-        settle_queued(scheme, run)
+        drain(scheme.pk)
     event.refresh_from_db()
     return event
 
 
+SETTLED_FIELDS = ["outcome", "reason", "processed_at", "record", "run"]
+
+
 def settle_queued(scheme, run=None):
-    """Each queued event of the scheme gets the outcome its record now shows, unless a live run still has it."""
+    """Each queued event of the scheme gets the outcome its record now shows, unless its record is still to be
+    booked: read by a live run, or pending again after a read that failed for a passing reason (the next drain,
+    or the sweep's, books it). A scheme switched off lets its queued events go as ignored."""
     queued = list(DingTalkEvent.objects.filter(scheme=scheme, outcome=Outcome.QUEUED))
+    if not queued:
+        return
     records = {record.source_key: record for record in SyncRecord.objects.filter(
         scheme=scheme, source_key__in=[event.instance_id for event in queued]).select_related("run")}
+    now, settled = timezone.now(), []
     for event in queued:
         record = records.get(event.instance_id)
-        if record is not None and in_flight(record):
+        if not scheme.enabled:
+            outcome, reason = Outcome.IGNORED, gettext("The scheme stopped booking on events before this one ran.")
+        elif record is not None and to_be_booked(record, run):
             continue
-        outcome, reason = result_of(record, run, event)
-        _settle(event, outcome, reason, record=record, run=record.run if record is not None else run)
+        else:
+            outcome, reason = result_of(record, run, event)
+        event.outcome, event.reason, event.processed_at = outcome, reason, now
+        event.record, event.run = record, record.run if record is not None and record.run else run
+        settled.append(event)
+    DingTalkEvent.objects.bulk_update(settled, SETTLED_FIELDS, batch_size=200)  # one statement, not one each
+
+
+def to_be_booked(record, run=None):
+    """Still on its way: read by a live run, or pending and free for the next drain (noted after this run began,
+    or its read failed for a passing reason). A record a failed run never reached is not: the run says why."""
+    if in_flight(record):
+        return True
+    failed = run is not None and run.status == run.Status.FAILED
+    return record.status == Status.PENDING and record.error_kind in ("", ErrorKind.TRANSIENT) and not failed
 
 
 def in_flight(record):

@@ -1,10 +1,23 @@
 """Jobs for the worker, enqueued only once the database transaction commits (a rolled-back request
-enqueues nothing). The task functions themselves are the doorways in `integrations.tasks`."""
+enqueues nothing). The task functions themselves are the doorways in `integrations.tasks`.
 
+Events ask for a drain of their scheme, and a scheme has at most one drain waiting in the queue: a marker in the
+shared cache says one is queued, and the drain removes it before it reads the ledger. An event whose request
+finds the marker was committed before the queued drain starts reading, so that drain books it; a burst of events
+becomes a few runs, not one task and one run each. The marker expires, so a drain lost with its worker (or its
+broker) holds nothing up for long, and the sweep drains whatever stays queued.
+"""
+
+import logging
+
+from django.core.cache import cache
 from django.db import transaction
 from django_q.tasks import async_task
 
 from integrations.models import Trigger
+
+logger = logging.getLogger("integrations.events")
+DRAIN_MARKER_SECONDS = 10
 
 
 def _enqueue(func, *args, name, group, **kwargs):
@@ -35,11 +48,38 @@ def enqueue_retry(record_ids, user=None):
              name=f"retry {len(record_ids)} record(s)", group="retry")
 
 
-def enqueue_event(event, scheme):
-    _enqueue("integrations.tasks.sync_event", event.pk, scheme.pk,
-             name=f"scheme {scheme.pk} event {event.pk} {event.instance_id}", group=f"scheme-{scheme.pk}")
-
-
-def enqueue_drain(scheme):
-    _enqueue("integrations.tasks.sync_pending_records", scheme.pk, name=f"scheme {scheme.pk} recover",
+def enqueue_drain(scheme, *, reason="recover"):
+    """A drain of the scheme's pending records, whether or not one is queued already (the sweep's)."""
+    _enqueue("integrations.tasks.sync_pending_records", scheme.pk, name=f"scheme {scheme.pk} {reason}",
              group=f"scheme-{scheme.pk}")
+
+
+def request_drain(scheme):
+    """A drain for records an event just noted, after the commit, unless one is already waiting in the queue."""
+    def enqueue():
+        if _mark_drain_queued(scheme.pk):
+            async_task("integrations.tasks.sync_pending_records", scheme.pk, task_name=f"scheme {scheme.pk} events",
+                       group=f"scheme-{scheme.pk}")
+
+    transaction.on_commit(enqueue)
+
+
+def drain_marker(scheme_id):
+    return f"integrations:drain-queued:{scheme_id}"
+
+
+def _mark_drain_queued(scheme_id):
+    try:
+        return cache.add(drain_marker(scheme_id), 1, timeout=DRAIN_MARKER_SECONDS)
+    except Exception:  # noqa: BLE001 (cache unreachable: a drain too many is harmless, one too few is not)
+        logger.warning("the cache is unreachable; enqueueing a drain of scheme %s anyway", scheme_id, exc_info=True)
+        return True
+
+
+def drain_started(scheme_id):
+    """The drain is off the queue: events from now on need a drain of their own (the caller reads the ledger
+    after this)."""
+    try:
+        cache.delete(drain_marker(scheme_id))
+    except Exception:  # noqa: BLE001 (the marker expires by itself)
+        logger.warning("the cache is unreachable; the drain marker of scheme %s expires by itself", scheme_id)

@@ -9,7 +9,7 @@ from django.utils.dateparse import parse_datetime
 from integrations import engine, events
 # Callers enqueue through `tasks.enqueue_*`; the functions live in `queue` so that `events` can use them too.
 from integrations.queue import (  # noqa: F401
-    enqueue_backfill, enqueue_drain, enqueue_event, enqueue_keys, enqueue_retry, enqueue_run,
+    enqueue_backfill, enqueue_drain, enqueue_keys, enqueue_retry, enqueue_run, request_drain,
 )
 from integrations.models import Scheme, Trigger
 
@@ -39,8 +39,9 @@ def sync_source_keys(scheme_id, keys, trigger=Trigger.EVENT):
 
 
 def sync_pending_records(scheme_id, trigger=Trigger.EVENT):
-    run = engine.sync_pending(scheme_id, trigger=trigger)
-    events.settle_queued(Scheme.objects.get(pk=scheme_id), run)
+    """The drain: every pending record of the scheme no live run is reading, booked in one run, and the queued
+    events settled from their records."""
+    run = events.drain(scheme_id, trigger=trigger)
     return summary(run) if run is not None else "nothing pending"
 
 
@@ -53,6 +54,7 @@ def sweep():
 
 
 def sync_event(event_id, scheme_id):
+    """One event's task, as versions before the drain enqueued them (some may still wait in a broker)."""
     event = events.process(event_id, scheme_id)
     return f"event {event.pk} {event.outcome}: {event.instance_id}"
 

@@ -116,10 +116,12 @@ def _add_stock(materials, rows):
 def over_limit(userid, per_minute):
     """True when this person already searched `per_minute` times in the current minute."""
     key = f"mobile:rate:{userid}:{int(time.time() // 60)}"
-    if cache.add(key, 1, timeout=61):
-        return False
+    try:  # counting first: one write per search (the shared cache may be a database table)
+        return cache.incr(key) > per_minute
+    except ValueError:  # the first search of this minute
+        if cache.add(key, 1, timeout=61):
+            return False
     try:
         return cache.incr(key) > per_minute
     except ValueError:
-        cache.set(key, 1, timeout=61)
         return False

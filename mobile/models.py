@@ -36,7 +36,8 @@ class LookupSettings(models.Model):
 
     @classmethod
     def current(cls):
-        return cls.objects.filter(enabled=True).select_related("kingdee").order_by("pk").first()
+        """Read on every search: the connection is loaded only when a search asks Kingdee."""
+        return cls.objects.filter(enabled=True).order_by("pk").first()
 
 
 class InventoryScope(models.Model):

@@ -172,27 +172,7 @@ def dingtalk(sso):
             for stale in [k for k in _clients if k[0] == connection.pk]:
                 del _clients[stale]  # not closed: a login in another thread may still be using it
             client = _clients[key] = client_for(connection)
-            read_environment_once(client.session)
         return client
-
-
-def read_environment_once(session):
-    """requests scans all of os.environ for proxy and CA-bundle variables on every call (a sixth of a login's
-    CPU); a running process's environment does not change, and this client calls one or two hosts, so each
-    host's settings are read once."""
-    merge, merged = session.merge_environment_settings, {}
-
-    def merge_once(url, proxies, stream, verify, cert):
-        parts = urlsplit(url)
-        key = (parts.scheme, parts.netloc, tuple(sorted((proxies or {}).items())), stream, verify, cert)
-        found = merged.get(key)
-        if found is None:
-            found = merge(url, dict(proxies or {}), stream, verify, cert)
-            if len(merged) < 16:
-                merged[key] = found
-        return {**found, "proxies": dict(found["proxies"])}
-
-    session.merge_environment_settings = merge_once
 
 
 def refusal_for(exc):

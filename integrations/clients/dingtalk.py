@@ -34,6 +34,7 @@ BEIJING = ZoneInfo("Asia/Shanghai")
 QPS_HEADROOM = 0.96
 TOKEN_REFRESH_MARGIN = 300  # seconds before expiry; DingTalk advises 5-10 minutes
 TOKEN_FETCH_SECONDS = 30  # the longest one process may hold the right to fetch the app token
+TOKEN_HOLD_SECONDS = 30  # a client reuses the token this long before looking in the shared cache again
 SETTLED = {"COMPLETED", "TERMINATED", "CANCELED"}  # an instance in these states no longer changes
 # Calls that do not count against the monthly quota (reference §8): tokens, login, contacts, Stream sign-up.
 QUOTA_EXEMPT = ("gettoken", "v1.0/oauth2/", "topapi/v2/user/getuserinfo", "topapi/v2/department/",
@@ -120,6 +121,7 @@ class DingTalkClient(YidaCalls, AttendanceCalls, HttpClient):
         self._memo_prefix = f"dingtalk:instance:{digest}:"
         self.app_ref = app_digest(app_key)
         self._local = threading.local()
+        self._held = ("", 0.0)  # (token, until when it is used without asking the shared cache)
 
     def limiter_key(self, url):
         # DingTalk's QPS quota is per app and per API, whichever connection or process calls it.
@@ -223,13 +225,20 @@ class DingTalkClient(YidaCalls, AttendanceCalls, HttpClient):
     def refresh_auth(self):
         # Only drop the token this thread was refused with: another thread may have renewed it already.
         refused = getattr(self._local, "token", None)
+        self._held = ("", 0.0)
         with _lock_for(self._cache_key):
             if refused is None or cache.get(self._cache_key) == refused:
                 cache.delete(self._cache_key)
 
     def _token(self):
-        self._local.token = self.get_access_token()
-        return self._local.token
+        """The app token, asked of the shared cache at most every TOKEN_HOLD_SECONDS (a cache read per call was a
+        database query per detail fetch); the cache renews it TOKEN_REFRESH_MARGIN before it expires."""
+        token, until = self._held
+        if not token or time.monotonic() >= until:
+            token = self.get_access_token()
+            self._held = (token, time.monotonic() + TOKEN_HOLD_SECONDS)
+        self._local.token = token
+        return token
 
     def _oapi(self, path, body=None, method="POST", params=None):
         return self.with_auth_refresh(self._oapi_once, method, path, body, params)

@@ -99,21 +99,39 @@ class DatabaseBudgets:
         self._pool = queue.LifoQueue()
 
     def _execute(self, sql, params):
+        """One statement on a pooled connection. Pooled connections are kept whatever CONN_MAX_AGE says (with 0,
+        Django would open one, and run SQLite's PRAGMAs, for every reservation); one that fails is dropped and the
+        statement tried once more on a new one (the server restarted, or closed an idle connection)."""
         try:
-            connection = self._pool.get_nowait()
+            connection, pooled = self._pool.get_nowait(), True
         except queue.Empty:
-            connection = connections.create_connection(self.alias)
-            connection.inc_thread_sharing()  # pooled: used by one thread at a time, not always the same one
+            connection, pooled = self._connect(), False
         try:
-            connection.close_if_unusable_or_obsolete()
+            row = self._fetch_one(connection, sql, params)
+        except Exception:
+            if not pooled:
+                raise
+            connection = self._connect()
+            row = self._fetch_one(connection, sql, params)
+        self._pool.put(connection)
+        return row
+
+    @staticmethod
+    def _fetch_one(connection, sql, params):
+        try:
             with connection.cursor() as cursor:
                 cursor.execute(sql, params)
-                row = cursor.fetchone()
+                return cursor.fetchone()
         except Exception:
             connection.close()
             raise
-        self._pool.put(connection)
-        return row
+
+    def _connect(self):
+        connection = connections.create_connection(self.alias)
+        connection.inc_thread_sharing()  # pooled: used by one thread at a time, not always the same one
+        connection.ensure_connection()
+        connection.close_at = None  # the pool's own: kept until it fails
+        return connection
 
     def _upsert(self, key, initial, update, now_sql, params):
         return self._execute(

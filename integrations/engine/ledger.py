@@ -11,10 +11,11 @@ import threading
 import time
 import uuid
 from datetime import timedelta
+from functools import lru_cache
 
 from django.conf import settings
 from django.db import IntegrityError, connections, transaction
-from django.db.models import Count, F, Min, Q
+from django.db.models import Count, F, Min, Model, Q
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -199,12 +200,45 @@ def recheck_since(scheme, since):
 
 def update_record(record_id, *, when_status=None, when_claim=None, **fields):
     """One targeted UPDATE; returns whether the record was still in the expected state."""
-    query = SyncRecord.objects.filter(pk=record_id)
-    if when_status is not None:
-        query = query.filter(status__in=when_status)
-    if when_claim is not None:
-        query = query.filter(claim=when_claim)
-    return bool(query.update(updated_at=timezone.now(), **fields))
+    fields["updated_at"] = timezone.now()
+    if any(hasattr(value, "resolve_expression") for value in fields.values()):  # F("attempts") + 1 and the like
+        query = SyncRecord.objects.filter(pk=record_id)
+        if when_status is not None:
+            query = query.filter(status__in=when_status)
+        if when_claim is not None:
+            query = query.filter(claim=when_claim)
+        return bool(query.update(**fields))
+    # Plain values (every update of a booking loop): a statement written once per set of columns, the values
+    # prepared by their fields as the ORM does. Building the same UPDATE through a QuerySet for every record was
+    # four fifths of its cost.
+    connection = connections[SyncRecord.objects.db]
+    statuses = tuple(when_status) if when_status is not None else None
+    columns, sql = update_statement(connection.vendor, tuple(fields), statuses and len(statuses), when_claim is not None)
+    params = [prepared(field, value, connection) for field, value in zip(columns, fields.values())]
+    params += [record_id, *(statuses or ()), *(() if when_claim is None else (when_claim,))]
+    with transaction.mark_for_rollback_on_error(connection.alias), connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount > 0
+
+
+@lru_cache(maxsize=256)
+def update_statement(vendor, names, statuses, claimed):
+    """(fields, SQL) of `UPDATE <ledger> SET <names> WHERE id = … [AND status IN (…)] [AND claim = …]`."""
+    quote = connections[SyncRecord.objects.db].ops.quote_name
+    columns = [SyncRecord._meta.get_field(name) for name in names]
+    where = [f"{quote('id')} = %s"]
+    if statuses is not None:
+        where.append(f"{quote('status')} IN ({', '.join(['%s'] * statuses)})" if statuses else "0 = 1")
+    if claimed:
+        where.append(f"{quote('claim')} = %s")
+    assignments = ", ".join(f"{quote(field.column)} = %s" for field in columns)
+    return columns, f"UPDATE {quote(SyncRecord._meta.db_table)} SET {assignments} WHERE {' AND '.join(where)}"
+
+
+def prepared(field, value, connection):
+    if isinstance(value, Model):  # a foreign key given as the row it points at
+        value = value.pk
+    return field.get_db_prep_save(value, connection)
 
 
 def claim_for_writing(run, record_ids):

@@ -16,6 +16,7 @@ import time
 from datetime import timedelta
 
 import requests
+from django.conf import settings
 from django.db import connections
 from django.db.models import F, Q
 from django.utils import timezone
@@ -29,7 +30,6 @@ RETRY_DELAYS = (1, 2, 5, 10, 30, 60)  # seconds after the 1st, 2nd … failed at
 CLAIM = timedelta(seconds=30)
 TIMEOUT = (2, 5)
 CHECK_URL_DEADLINE_MS = 1500
-THREADS = 4
 SWEEP_SECONDS = 1.0
 
 
@@ -134,6 +134,7 @@ class Pusher:
 
     def __init__(self):
         self.queue = queue.Queue()
+        self.queued = set()  # ids in the queue: the sweeper does not queue them a second time
         self.lock = threading.Lock()
         self.sweeping = False
         self.threads = []
@@ -143,17 +144,25 @@ class Pusher:
         with self.lock:
             if not self.threads:
                 self.threads = [threading.Thread(target=self._work, name=f"dingtalk-push-{n}", daemon=True)
-                                for n in range(THREADS)]
+                                for n in range(settings.SANDBOX_PUSH_THREADS)]
                 for thread in self.threads:
                     thread.start()
             if not self.sweeping:
                 self.sweeping = True
                 threading.Thread(target=self._sweep, name="dingtalk-push-sweep", daemon=True).start()
+        self._put(event_ids)
+
+    def _put(self, event_ids):
+        with self.lock:
+            event_ids = [event_id for event_id in event_ids if event_id not in self.queued]
+            self.queued.update(event_ids)
         for event_id in event_ids:
             self.queue.put(event_id)
 
     def _work(self):
         for event_id in iter(self.queue.get, None):
+            with self.lock:
+                self.queued.discard(event_id)
             try:
                 deliver(event_id, self.rng)
             except Exception:  # noqa: BLE001 (a delivery thread must survive; the sweeper retries)
@@ -168,8 +177,7 @@ class Pusher:
                 time.sleep(SWEEP_SECONDS)
                 now = timezone.now()
                 due_ids = list(PushedEvent.objects.filter(due(now)).values_list("event_id", flat=True)[:200])
-                for event_id in due_ids:
-                    self.queue.put(event_id)
+                self._put(due_ids)
                 waiting = PushedEvent.objects.filter(channel=App.PushMode.HTTP,
                                                      status__in=[Status.PENDING, Status.SENDING]).exists()
                 connections.close_all()

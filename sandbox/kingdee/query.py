@@ -8,7 +8,7 @@ from django.db.models import Q, TextField
 from django.db.models.functions import Cast
 from django.utils import timezone
 
-from sandbox.kingdee import filterstring, metadata
+from sandbox.kingdee import filterstring, metadata, search
 from sandbox.kingdee.metadata import DYNAMIC_TYPE
 from sandbox.kingdee.models import FormRecord, KingdeeUser
 from sandbox.kingdee.validation import Lookups, reference_number
@@ -53,6 +53,18 @@ class Resolver:
             return 0 if upper in form.amounts else ""
         return raw
 
+    def prefetch(self, rows, entity, keys):
+        """Reads every record the rows' reference keys name, one query per form, before their values are."""
+        wanted, lookups = set(), self.lookups
+        self.lookups = _Recorder(wanted)
+        try:
+            for record, entry in rows:
+                for key in keys:
+                    self.value(record, entry, entity, key)
+        finally:
+            self.lookups = lookups
+        lookups.preload(wanted)
+
     def _standard(self, record, upper):
         form = self.form
         if upper in (form.pk.upper(), "FID"):
@@ -79,18 +91,28 @@ class Resolver:
         number = reference_number(raw)
         if number is None:
             return "" if sub else 0
-        target = self.lookups.find(lookup, number) if lookup else None
         wanted = sub.upper()
+        if wanted in ("FNUMBER", "FSTAFFNUMBER"):
+            return number  # stored on the row: no need to read the record it names
+        target = self.lookups.find(lookup, number) if lookup else None
         if not sub:
             return target.fid if target else 0
-        if wanted in ("FNUMBER", "FSTAFFNUMBER"):
-            return number
         if wanted == "FNAME":
             return target.name if target else ""
         return get(target.model, sub, "") if target else ""
 
 
 _MISSING = object()
+
+
+class _Recorder:
+    """Stands in for Lookups while a prefetch notes which records the values need."""
+
+    def __init__(self, wanted):
+        self.wanted = wanted
+
+    def find(self, form_id, number):
+        self.wanted.add((form_id, str(number)))
 
 
 def _sub_head(model, key):
@@ -170,19 +192,33 @@ def _like_narrowings(form, node):
         return []
     if node[0] == "and":
         return _like_narrowings(form, node[1]) + _like_narrowings(form, node[2])
+    texts = _searched_texts(form, node) if form.form_id == search.FORM_ID else None
+    if texts and all(search.indexable(text) for text in texts) and search.material_index():
+        return [search.containing(texts)]
     q = _like_q(form, node)
     return [q] if q is not None else []
+
+
+def _searched_texts(form, node):
+    """The texts of an `or` of `like`s on the number, name or specification (what the material index
+    holds), or None when any part is something else."""
+    if node[0] == "or":
+        left, right = _searched_texts(form, node[1]), _searched_texts(form, node[2])
+        return left | right if left is not None and right is not None else None
+    text = _like_text(form, node)
+    key = node[1][1].upper() if text else ""
+    searchable = key in (form.number_key.upper(), "FNUMBER", "FBILLNO", "FNAME", "FSPECIFICATION")
+    return {text} if searchable else None
 
 
 def _like_q(form, node):
     if node[0] == "or":
         left, right = _like_q(form, node[1]), _like_q(form, node[2])
         return left | right if left is not None and right is not None else None
-    if node[0] != "like" or node[3] or node[1][0] != "field" or node[2][0] != "lit":
+    text = _like_text(form, node)
+    if text is None:
         return None
-    text, key = str(node[2][1]).strip("%"), node[1][1].upper()
-    if not text or any(mark in text for mark in "%_[") or "." in key:
-        return None
+    key = node[1][1].upper()
     if key == form.number_key.upper() or key in ("FNUMBER", "FBILLNO"):
         return Q(number__icontains=text)
     if key == "FNAME":
@@ -190,6 +226,16 @@ def _like_q(form, node):
     if key == "FSPECIFICATION":  # always a top-level text of the model (sub-header fields are not)
         return _model_text_contains(text) or Q(model__FSpecification__icontains=text)
     return None
+
+
+def _like_text(form, node):
+    """The text of `Key like '%text%'` on a header field (no wildcards inside), else None."""
+    if node[0] != "like" or node[3] or node[1][0] != "field" or node[2][0] != "lit":
+        return None
+    text = str(node[2][1]).strip("%")
+    if not text or any(mark in text for mark in "%_[") or "." in node[1][1]:
+        return None
+    return text
 
 
 def _model_text_contains(text):
@@ -295,6 +341,7 @@ def run_query(data):
     for key, descending in reversed(order):
         matched.sort(key=lambda row, k=key: _sort_key(resolver.value(row[0], row[1], entity, k)), reverse=descending)
     matched = _page(matched, data)
+    resolver.prefetch(matched, entity, keys)
     return keys, [[resolver.value(record, entry, entity, key) for key in keys] for record, entry in matched]
 
 
@@ -347,7 +394,9 @@ def _paged_by_column(form, tree, keys, order, data):
                 matched.append(record)
                 if len(matched) >= wanted:
                     break
-    return [[resolver.value(record, None, None, key) for key in keys] for record in matched[start:wanted]]
+    page = [(record, None) for record in matched[start:wanted]]
+    resolver.prefetch(page, None, keys)
+    return [[resolver.value(record, None, None, key) for key in keys] for record, _entry in page]
 
 
 def _filter_text(value):

@@ -41,6 +41,21 @@ class Lookups:
                                                          number=str(number)).first()
         return self._cache[key]
 
+    def preload(self, wanted):
+        """Reads the records of (form, number) pairs in one query per form and 500 numbers, not one each."""
+        wanted = {(form_id, str(number)) for form_id, number in wanted
+                  if (form_id.upper(), str(number)) not in self._cache}
+        by_form, found = {}, {}
+        for form_id, number in wanted:
+            by_form.setdefault(metadata.form_for(form_id).form_id, set()).add(number)
+        for form_id, numbers in by_form.items():
+            numbers = sorted(numbers)
+            for start in range(0, len(numbers), 500):
+                chunk = FormRecord.objects.filter(form_id=form_id, number__in=numbers[start:start + 500])
+                found.update(((form_id, record.number), record) for record in chunk.order_by())
+        for form_id, number in wanted:
+            self._cache[(form_id.upper(), number)] = found.get((metadata.form_for(form_id).form_id, number))
+
     def usable(self, form_id, number, bill_form=None):
         """The record if it exists, is audited and not forbidden (forbidden counts as missing)."""
         record = self.find(form_id, number)

@@ -90,6 +90,9 @@ class FakeAttendance:
     def leave_times(self, userid, names, start, end):
         return {name: [(f"{start:%Y-%m-%d} 00:00:00", "0.5" if name == "事假" else "0.0")] for name in names}
 
+    def list_leavers(self, start, end=None):
+        return []  # nobody left: ListEmpLeaveRecords' empty answer
+
 
 source(SourceCase("dingtalk.attendance", {"day_of_month": 3, "columns": "出勤天数,late_times", "leave_types": "事假,年假"},
                   FakeAttendance, (START, START + timedelta(days=5)), unknown_key="nobody@2026-04"))

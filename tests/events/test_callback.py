@@ -137,7 +137,7 @@ def test_a_replayed_push_is_refused_recorded_and_enqueues_nothing_more(client, s
 
 
 @pytest.mark.django_db(transaction=True)
-def test_an_approved_claim_is_kept_noted_in_the_ledger_and_its_sync_enqueued(client, scheme, enqueued):
+def test_an_approved_claim_is_kept_noted_in_the_ledger_and_a_drain_of_its_scheme_enqueued(client, scheme, enqueued):
     response, _query, _body = push(client, scheme.source_connection, approval_event("i-1", event_id="ev-1"),
                                    spelling=("msg_signature", "timeStamp"))
 
@@ -148,7 +148,7 @@ def test_an_approved_claim_is_kept_noted_in_the_ledger_and_its_sync_enqueued(cli
     assert event.channel == DingTalkEvent.Channel.CALLBACK and event.remote_addr == "127.0.0.1"
     record = SyncRecord.objects.get()
     assert (record.source_key, record.status) == ("i-1", SyncRecord.Status.PENDING)
-    assert enqueued == [("integrations.tasks.sync_event", (event.pk, scheme.pk))]
+    assert enqueued == [("integrations.tasks.sync_pending_records", (scheme.pk,))]
 
 
 def test_the_check_url_answer_takes_far_less_than_dingtalks_deadline(client, dingtalk):

@@ -5,7 +5,7 @@ from datetime import datetime
 import pytest
 from django_q.brokers import get_broker
 
-from integrations import engine, events
+from integrations import engine, events, tasks
 from integrations.models import DingTalkEvent, SyncRecord, SyncRun, Trigger
 from tests.events.pushes import approval_event
 from tests.integrations.fakes import BEIJING, claim
@@ -114,13 +114,17 @@ def test_an_event_without_an_event_id_is_deduplicated_by_its_content(scheme, rem
     assert first.event_id.startswith("sha1:") and again.outcome == Outcome.DUPLICATE
 
 
-def test_a_scheme_switched_off_before_the_worker_runs_is_left_alone(scheme, remote):
+@pytest.mark.parametrize("task", ["drain", "one task per event, as earlier versions queued them"])
+def test_a_scheme_switched_off_before_the_worker_runs_is_left_alone(scheme, remote, task):
     remote.dingtalk.add(claim("i-1"))
     event = deliver(scheme.source_connection, approval_event("i-1"))
     scheme.enabled = False
     scheme.save()
 
-    events.process(event.pk, scheme.pk)
+    if task == "drain":
+        tasks.sync_pending_records(scheme.pk)
+    else:
+        tasks.sync_event(event.pk, scheme.pk)
 
     event.refresh_from_db()
     assert event.outcome == Outcome.IGNORED and remote.kingdee.bills == []

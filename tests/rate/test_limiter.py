@@ -95,3 +95,13 @@ def test_a_caller_woken_after_its_slot_takes_a_new_one(monkeypatch):
     monkeypatch.setattr(limiter, "_shared", reserve)
     limiter.acquire(("test", "late"), 20, sleep=oversleep, clock=lambda: now[0])
     assert len(reserved) == 2
+
+
+def test_the_database_store_keeps_its_connection_between_reservations():
+    # Also with CONN_MAX_AGE = 0 (SQLite's default), where a request's own connection is not kept.
+    store = limiter.DatabaseBudgets()
+    store.reserve("rate:test:kept", 0.001)
+    [connection] = list(store._pool.queue)
+    opened = connection.connection
+    store.count("quota:test:kept")
+    assert list(store._pool.queue) == [connection] and connection.connection is opened is not None

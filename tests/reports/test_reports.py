@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from integrations.adapters.template_filters import qty
 from integrations.reports import market, runner
 from integrations.models.reports import ReportRun
 from sandbox.kingdee.models import FormRecord
@@ -36,10 +37,13 @@ def test_yesterdays_sales_and_receipts_by_organisation_match_the_sandbox(world):
     [message] = messages(world["url"], channel="robot")
     assert message["msgtype"] == "actionCard" and message["links"][-1].startswith(world["url"] if False else "http")
     text = message["text"]
-    assert f"销售出库合计：{money(sum(sales.values()))}" in text
-    assert f"收款合计：{money(sum(receipts.values()))}" in text
-    for org, amount in {**sales}.items():
-        assert f"{org}：{money(amount)}" in text
+    sales_part, receipts_part = text.split("收款合计")
+    assert f"销售出库合计：{money(sum(sales.values()))}" in sales_part
+    assert f"：{money(sum(receipts.values()))}" in receipts_part.splitlines()[0]
+    for org, amount in sales.items():
+        assert f"{org}：{money(amount)}（" in sales_part
+    for org, amount in receipts.items():
+        assert f"- {org}：{money(amount)}\n" in receipts_part + "\n"
 
 
 def test_receivables_ageing_lists_the_top_ten_customers_with_their_buckets(world):
@@ -77,6 +81,11 @@ def test_stock_below_safety_lists_exactly_the_materials_short_of_it(world):
     [message] = messages(world["url"], channel="robot")
     assert low and f"共 **{len(low)}** 种物料低于安全库存" in message["text"]
     assert {name for name in low.values() if f"**{name}**" in message["text"]} == set(low.values())
+    for material in FormRecord.objects.filter(form_id="BD_MATERIAL", number__in=low):
+        safety = Decimal(str(material.model["SubHeadEntity1"]["FSafeStock"]))
+        have = available[material.number]
+        assert (f"**{material.name}**（{material.number}，{material.model['FSpecification']}）可用 {qty(have)}，"
+                f"安全库存 {qty(safety)}，缺口 **{qty(safety - have)}**") in message["text"]
 
 
 def test_the_full_table_link_opens_every_row_without_a_login(world, client):

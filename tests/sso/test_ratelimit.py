@@ -1,11 +1,10 @@
 """The SSO rate limit counts each address's requests in one round trip to the shared store."""
 
 import pytest
-import requests
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from sso import login, ratelimit
+from sso import ratelimit
 from sso.models import RateWindow
 
 
@@ -43,16 +42,3 @@ def test_the_store_follows_rate_limit_store(settings, monkeypatch):
     assert isinstance(ratelimit.store(), ratelimit.DatabaseWindows)
     settings.RATE_LIMIT_STORE = "local"
     assert isinstance(ratelimit.store(), ratelimit.LocalWindows)
-
-
-def test_the_login_client_reads_the_environment_once_per_host(monkeypatch):
-    session = requests.Session()
-    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
-    login.read_environment_once(session)
-    first = session.merge_environment_settings("https://oapi.dingtalk.com/gettoken", {}, False, None, None)
-    monkeypatch.setenv("HTTPS_PROXY", "http://elsewhere.example:3128")  # a running process's environment stays
-    again = session.merge_environment_settings("https://oapi.dingtalk.com/topapi/v2/user/getuserinfo", {}, False,
-                                               None, None)
-    assert first["proxies"]["https"] == again["proxies"]["https"] == "http://proxy.example:3128"
-    other = session.merge_environment_settings("https://api.dingtalk.com/v1.0/x", {}, False, None, None)
-    assert other["proxies"]["https"] == "http://elsewhere.example:3128"  # another host is read afresh

@@ -61,7 +61,7 @@ class Command(BenchCommand):
         portal_port, sandbox_port = free_port(), free_port()
         with scratch_database(options["database_url"], "bench-events") as url, \
                 tempfile.TemporaryDirectory(prefix="bench-events-") as workdir:
-            env = environment(url)
+            env = environment(url, SANDBOX_PUSH_THREADS="16")  # DingTalk pushes many events at once
             run(env, "migrate", "-v0")
             claims = json.loads(run(env, "bench_events", "--prepare", "--claims", str(options["claims"]), "--events",
                                     options["events"], "--quota", str(options["quota"]), "--portal-port",
@@ -84,9 +84,11 @@ class Command(BenchCommand):
                 time.sleep(IDLE_SECONDS)  # what the portal spends waiting for work, for comparison
                 cpu = sum(process.cpu_seconds() for process in portal)
                 idle = cpu - idle
+                web_cpu = processes[1].cpu_seconds()
                 approve(sandbox, measured, options["rate"])
                 wait_for_bills(sandbox, measured, options["timeout"])
                 cpu = sum(process.cpu_seconds() for process in portal) - cpu
+                web_cpu = processes[1].cpu_seconds() - web_cpu
                 calls = requests.get(f"{sandbox}/sandbox/dingtalk/_calls", timeout=10).json()
             finally:
                 for process in reversed(processes):
@@ -94,7 +96,7 @@ class Command(BenchCommand):
             claims_file = Path(workdir) / "claims.json"
             claims_file.write_text(json.dumps(measured))
             report = json.loads(run(env, "bench_events", "--report", str(claims_file)).strip().splitlines()[-1])
-        report.update(cpu=cpu, idle=idle, throttled=calls["outcomes"].get("throttled", 0))
+        report.update(cpu=cpu, web_cpu=web_cpu, idle=idle, throttled=calls["outcomes"].get("throttled", 0))
         figures = self.figures(report, options)
         self.stdout.write(" ".join(f"{key}={value}" for key, value in figures.items()))
         self.verdict(targets(figures), options)
@@ -130,8 +132,8 @@ class Command(BenchCommand):
         self.stdout.write(json.dumps([instance.process_instance_id for instance in created]))
 
     def write_report(self, claims_file):
-        from integrations.models import SyncRecord
-        from sandbox.dingtalk.models import ApprovalInstance
+        from integrations.models import SyncRecord, SyncRun
+        from sandbox.dingtalk.models import ApprovalInstance, PushedEvent
 
         claims = json.loads(Path(claims_file).read_text())
         approved = dict(ApprovalInstance.objects.filter(process_instance_id__in=claims)
@@ -140,7 +142,15 @@ class Command(BenchCommand):
         latencies = [(booked_at - approved[key]).total_seconds()
                      for key, booked_at in records.values_list("source_key", "booked_at") if approved.get(key)]
         by_event = records.filter(booked_via=SyncRecord.Via.EVENT).count()
-        self.stdout.write(json.dumps({"latencies": latencies, "of": len(claims), "by_event": by_event}))
+        # How long the event took to reach the portal (the sandbox's delivery, the portal's answer), apart from
+        # what the portal did with it afterwards.
+        delivered = PushedEvent.objects.filter(process_instance_id__in=claims, summary="finish/agree").exclude(
+            delivered_at=None).values_list("process_instance_id", "delivered_at")
+        pushes = [(at - approved[key]).total_seconds() for key, at in delivered if approved.get(key)]
+        runs = [(run.finished_at - run.started_at).total_seconds()
+                for run in SyncRun.objects.filter(total__gt=0).exclude(finished_at=None)]
+        self.stdout.write(json.dumps({"latencies": latencies, "of": len(claims), "by_event": by_event,
+                                      "runs": len(runs), "run_s": runs, "push_s": pushes}))
 
     def figures(self, report, options):
         latencies = sorted(report["latencies"])
@@ -151,6 +161,10 @@ class Command(BenchCommand):
             "max_s": round(latencies[-1], 2) if latencies else None, "booked": booked, "of": report["of"],
             "by_event": report["by_event"], "throttled": report["throttled"],
             "cpu_ms_per_claim": round(1000 * report["cpu"] / booked, 2) if booked else None,
+            "push_p95_s": round(percentile(report["push_s"], 0.95), 2) if report["push_s"] else None,
+            "runs": report["runs"], "claims_per_run": round(booked / report["runs"], 1) if report["runs"] else None,
+            "run_p95_s": round(percentile(report["run_s"], 0.95), 2) if report["run_s"] else None,
+            "web_cpu_ms_per_claim": round(1000 * report["web_cpu"] / booked, 2) if booked else None,
             "idle_cpu_ms_per_s": round(1000 * report["idle"] / IDLE_SECONDS, 1),
             "rate": f"{options['rate']:g}/s", "quota": options["quota"], "events": options["events"],
             "workers": options["workers"],

@@ -145,6 +145,7 @@ def environment(database_url, redis_url=""):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
         database_url = f"sqlite:///{path}"
     return {**os.environ, "DATABASE_URL": database_url, "DEBUG": "true", "PORTAL_SANDBOX": "true",
+            "SANDBOX_PUSH_THREADS": "16",  # DingTalk's gateway pushes many events at once
             "LOG_LEVEL": "WARNING", "PYTHONPATH": str(settings.BASE_DIR), "PYTHONUNBUFFERED": "1",
             **({"REDIS_URL": redis_url} if redis_url else {})}
 
@@ -232,9 +233,14 @@ def wait_settled(sandbox, claims, timeout):
 
 
 def count(sandbox, claims, settle_s, elapsed):
-    from sandbox.dingtalk.models import ApprovalInstance
+    from devtools.bench import percentile
+    from sandbox.dingtalk.models import ApprovalInstance, PushedEvent
 
     wanted = set(claims)
+    # How late the approvals reached the portal (the sandbox's push and the portal's answer), apart from booking.
+    pushes = [(delivered - created).total_seconds() for created, delivered in PushedEvent.objects.filter(
+        process_instance_id__in=claims, summary="finish/agree").exclude(delivered_at=None).values_list(
+        "created_at", "delivered_at")]
     approved = ApprovalInstance.objects.filter(process_instance_id__in=claims, status="COMPLETED",
                                                result="agree").count()
     per_claim = {key: n for key, n in bills(sandbox).items() if key in wanted}
@@ -252,5 +258,6 @@ def count(sandbox, claims, settle_s, elapsed):
         "throttled": all_dingtalk["outcomes"].get("throttled", 0) + kingdee_throttled, "settle_s": settle_s,
         "read_twice": len(dingtalk["detail_reads"]["read_twice"]),
         "detail_per_s": round((len(details) - 1) / span, 1) if span else 0.0,
+        "push_p95_s": round(percentile(pushes, 0.95), 1) if pushes else None,
         "elapsed_s": round(elapsed, 1),
     }

@@ -1,8 +1,13 @@
 import argparse
+import cProfile
 import json
+import pstats
 import resource
+import threading
 import time
+from contextlib import contextmanager
 from datetime import timedelta
+from pathlib import Path
 
 import requests
 from django.core.management.base import CommandError
@@ -61,6 +66,9 @@ class Command(BenchCommand):
         parser.add_argument("--database-url", default="", help="postgres://…/NAME to create, use and drop")
         parser.add_argument("--memory-claims", type=int, default=0,
                             help="also run setting a on 1,000 and on this many claims and compare peak memory")
+        parser.add_argument("--profile", default="",
+                            help="a folder: each setting's engine run is profiled (every thread) into "
+                                 "<folder>/<setting>.pstats, for `python -m pstats`")
         parser.add_argument("--settings-only", default="abc", help=argparse.SUPPRESS)
         parser.add_argument("--measure", default="", help=argparse.SUPPRESS)  # internal: the servers, as JSON
         parser.add_argument("--setting", default="", help=argparse.SUPPRESS)  # internal: "" prepares
@@ -103,7 +111,8 @@ class Command(BenchCommand):
                 servers.append(self.start_sandbox(env, ports["open"], workers=2, niceness=10))
                 base = ["bench_sync", "--measure", json.dumps({name: f"http://127.0.0.1:{port}"
                                                                 for name, port in ports.items()}),
-                        "--records", str(records), "--batch-size", str(options["batch_size"])]
+                        "--records", str(records), "--batch-size", str(options["batch_size"]),
+                        "--profile", options["profile"]]
                 run(env, *base)
                 results = {}
                 for name in [*names, *(["c-naive"] if "c" in names else [])]:
@@ -135,7 +144,7 @@ class Command(BenchCommand):
             result = self.run_naive(scheme, servers["open"], options["naive_records"] or count)
         else:
             result = self.run_setting(scheme, servers["quota"] if name == "b" else servers["open"], servers["open"],
-                                      name)
+                                      name, options["profile"])
         result["unbooked"] = (options["naive_records"] or count if name == "c-naive" else count) - result["records"]
         self.stdout.write(json.dumps(result))
 
@@ -184,16 +193,17 @@ class Command(BenchCommand):
         kingdee.rate_limit = UNLIMITED if rate_limit is None else None
         kingdee.save()
 
-    def run_setting(self, scheme, base_url, kingdee_url, name):
+    def run_setting(self, scheme, base_url, kingdee_url, name, profile=""):
         from integrations import engine
         from integrations.models import Trigger
 
         rate_limit, concurrency, dingtalk_faults, kingdee_faults = SETTINGS[name]
         self.reset(scheme, base_url, kingdee_url, dingtalk_faults, kingdee_faults)
         self.configure(scheme, base_url, kingdee_url, rate_limit, concurrency)
-        started, cpu = time.monotonic(), time.process_time()
-        sync_run = engine.run_scheme(scheme.pk, trigger=Trigger.COMMAND)
-        elapsed, cpu = time.monotonic() - started, time.process_time() - cpu
+        with profiled(Path(profile) / f"{name}.pstats" if profile else None):
+            started, cpu = time.monotonic(), time.process_time()
+            sync_run = engine.run_scheme(scheme.pk, trigger=Trigger.COMMAND)
+            elapsed, cpu = time.monotonic() - started, time.process_time() - cpu
         latency, calls = sync_run.stats.get("latency_ms", {}), sync_run.stats.get("calls", {})
         return self.figures(base_url, sync_run.succeeded_count, elapsed, cpu, latency.get("p50"), latency.get("p95"),
                             sum(calls.get("source", {}).values()), sum(calls.get("target", {}).values()))
@@ -245,6 +255,31 @@ class Command(BenchCommand):
         elapsed, cpu = time.monotonic() - started, time.process_time() - cpu
         return self.figures(base_url, booked, elapsed, cpu, percentile_ms(latencies, 0.5), percentile_ms(latencies, 0.95),
                             sum(dingtalk.calls.values()), sum(kingdee.calls.values()))
+
+
+@contextmanager
+def profiled(path):
+    """cProfile every thread started meanwhile (readers, writer, listing) as well as this one, merged into `path`.
+    The figures measured under it are the profiler's, not the engine's."""
+    if path is None:
+        yield
+        return
+    profiles, run = [cProfile.Profile(time.thread_time)], threading.Thread.run
+
+    def run_profiled(thread):
+        profile = cProfile.Profile(time.thread_time)  # CPU time, per thread
+        profiles.append(profile)
+        profile.runcall(run, thread)
+
+    threading.Thread.run = run_profiled
+    profiles[0].enable()
+    try:
+        yield
+    finally:
+        profiles[0].disable()
+        threading.Thread.run = run
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pstats.Stats(*profiles).dump_stats(path)
 
 
 def post(url, body):
