@@ -141,10 +141,9 @@ def build(today=None):
         if scheme_id in boards:
             boards[scheme_id].open_counts[status] = count
 
-    failed = (review.newest(SyncRecord.objects.filter(status=Status.FAILED)).exclude(error="")
-              .values_list("scheme_id", "error", "reason_code", "reason_params").annotate(n=Count("id"))
-              .order_by("-n")[:200])
-    for scheme_id, error, code, params, count in failed:
+    failed = review.sample_groups(SyncRecord.objects.filter(status=Status.FAILED),
+                                  ("scheme_id", "error", "reason_code", "reason_params"), 200)
+    for scheme_id, error, code, params, count, _last in failed:
         board = boards.get(scheme_id)
         if board is not None and len(board.reasons) < TOP_REASONS:
             board.reasons.append(((reasons.render(code, params) if code else "") or error, count))

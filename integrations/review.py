@@ -1,8 +1,10 @@
 """Finance's review of the ledger: which records need a person, in words a person reads."""
 
+import json
 import re
 
-from django.db.models import Count, OuterRef, Q
+from django.db import connection
+from django.db.models import OuterRef, Q
 
 from integrations import reasons
 from integrations.models import SyncRecord
@@ -74,10 +76,31 @@ def newest(records, count=REASON_SAMPLE):
 def reason_groups(records, limit=8):
     """[(stored text, the reason in the reader's language, count)] most frequent first, among the newest
     REASON_SAMPLE of the records given (one query)."""
-    groups = (newest(records).exclude(error="").values_list("error", "reason_code", "reason_params")
-              .annotate(n=Count("id")).order_by("-n", "error")[:limit])
-    return [(error, readable_reason(reasons.render(code, params) if code else error) or error, count)
-            for error, code, params, count in groups]
+    return [group[:3] for group in reason_groups_with_examples(records, limit)]
+
+
+def reason_groups_with_examples(records, limit=8):
+    """As `reason_groups`, each with the id of its newest record."""
+    groups = sample_groups(records, ("error", "reason_code", "reason_params"), limit)
+    return [(error, readable_reason(reasons.render(code, params) if code else error) or error, count, last)
+            for error, code, params, count, last in groups]
+
+
+def sample_groups(records, columns, limit, count=REASON_SAMPLE):
+    """[(*columns, records, newest id)] most frequent first, among the newest `count` of `records` that have a
+    reason (`columns` name "error" among them; one query). The sample is grouped as the index hands it out: fetching each sampled row again by its
+    id (`pk__in`) reads four times as many pages, and at a million rows the sample lies anywhere in the table."""
+    sample = records.order_by("-updated_at", "-id").values("id", *columns)[:count]
+    sql, params = sample.query.sql_with_params()
+    names = ", ".join(connection.ops.quote_name(column) for column in columns)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {names}, COUNT(*), MAX(id) FROM ({sql}) sample WHERE error <> '' "
+                       f"GROUP BY {names} ORDER BY COUNT(*) DESC, {names} LIMIT %s", [*params, limit])
+        rows = cursor.fetchall()
+    if "reason_params" not in columns:
+        return rows
+    at = columns.index("reason_params")  # a raw cursor leaves JSON as text
+    return [(*row[:at], json.loads(row[at]) if isinstance(row[at], str) else row[at], *row[at + 1:]) for row in rows]
 
 
 def top_reasons(records, limit=8):

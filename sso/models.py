@@ -240,6 +240,14 @@ class LoginEvent(models.Model):
         return f"{self.reference} {self.get_outcome_display()}"
 
 
+class RateWindow(models.Model):
+    """The SSO requests of one address in one window of the rate limit (`sso.ratelimit`, database store)."""
+
+    key = models.CharField(max_length=100, primary_key=True)
+    hits = models.PositiveIntegerField(default=0)
+    ends_at = models.FloatField(db_index=True)  # seconds since the epoch; the row goes once it has passed
+
+
 class IdentityImport(models.Model):
     """One uploaded identity-map file: checked in the worker, then (if valid and confirmed) applied there."""
 

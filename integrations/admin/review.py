@@ -7,7 +7,6 @@ from django.contrib import admin, messages
 from django.contrib.admin.models import LogEntry
 from django.contrib.admin.utils import unquote
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Max
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -58,21 +57,18 @@ class ReasonFilter(admin.SimpleListFilter):
     parameter_name = "reason"
 
     def lookups(self, request, model_admin):
-        to_review = SyncRecord.objects.filter(review.SHOWS["all"])
-        groups = review.reason_groups(to_review)
+        groups = review.reason_groups_with_examples(SyncRecord.objects.filter(review.SHOWS["all"]))
         masker = SensitiveField.masker_for(request.user)
         if masker is None:
-            return [(error, f"{review.short_reason(text, 40)} ({count})") for error, text, count in groups]
+            return [(error, f"{review.short_reason(text, 40)} ({count})") for error, text, count, _last in groups]
         # A reader who may not see sensitive values gets each reason masked with the data of one record that
         # has it (the values are the same in every record of the group), and a link that does not quote it.
-        # One record per reason among the same newest records the reasons were counted in (two queries).
-        examples = dict(review.newest(to_review).filter(error__in=[error for error, _text, _count in groups])
-                        .values("error").annotate(last=Max("id")).values_list("error", "last"))
+        # The newest record of each group is the example (one more query, for the data of at most eight).
         data = {pk: dict(zip(review.DATA_FIELDS, values)) for pk, *values in SyncRecord.objects.filter(
-            pk__in=examples.values()).values_list("pk", *review.DATA_FIELDS)}
+            pk__in=[last for *_group, last in groups]).values_list("pk", *review.DATA_FIELDS)}
         choices = []
-        for error, text, count in groups:
-            text = review.masker_for_data(masker, data.get(examples.get(error), {})).text(text)
+        for error, text, count, last in groups:
+            text = review.masker_for_data(masker, data.get(last, {})).text(text)
             choices.append((reason_key(error), f"{review.short_reason(text, 40)} ({count})"))
         return choices
 

@@ -47,3 +47,21 @@ def test_the_record_lists_checkbox_is_djangos_markup(scheme):
     for model in (ReviewRecord, SyncRecord):
         model_admin = admin.site._registry[model]
         assert model_admin.action_checkbox(record) == admin.ModelAdmin.action_checkbox(model_admin, record)
+
+
+@pytest.mark.django_db
+def test_top_reasons_grouped_over_the_sample_are_those_of_the_newest_records_grouped_by_id(scheme):
+    from django.db.models import Count, Max
+
+    from integrations import review
+
+    Status = SyncRecord.Status
+    for n in range(30):
+        SyncRecord.objects.create(scheme=scheme, source_key=f"k{n}", status=[Status.FAILED, Status.SKIPPED][n % 2],
+                                  error=["", "账号为空", "期间已关账"][n % 3], reason_code="closed" if n % 3 == 2 else "",
+                                  reason_params={"period": "2026-04"} if n % 3 == 2 else {})
+    records = SyncRecord.objects.filter(status__in=[Status.FAILED, Status.SKIPPED])
+    expected = (review.newest(records, 20).exclude(error="").values_list("error", "reason_code", "reason_params")
+                .annotate(n=Count("id"), last=Max("id")).order_by("-n", "error", "reason_code"))
+    found = review.sample_groups(records, ("error", "reason_code", "reason_params"), 8, count=20)
+    assert list(found) == [tuple(row) for row in expected]
