@@ -3,8 +3,9 @@
 About 250 tests start from a freshly seeded sandbox (`sandbox_seed`: the roster's company, approvals, Kingdee base
 data and trade bills, some 2,500 queries and 3 s of CPU). Into empty sandbox tables the seed always writes the
 same rows for the same options and day, so the first seed's rows are kept and the next ones are bulk-inserted
-from them. A seed into tables that are not empty (a test re-seeding over its own changes) runs for real, and a
-kept seed older than MAX_AGE is taken again, so that the times the seed derives from "now" stay close to now.
+from them. Only the tables the seed fills count: a fault setting saved before the seed does not stop it. A seed
+into tables it fills that are not empty (a test re-seeding over its own changes) runs for real, and a kept seed
+older than MAX_AGE is taken again, so that the times the seed derives from "now" stay close to now.
 """
 
 import copy
@@ -34,33 +35,42 @@ def remembering(handle):
     """`sandbox_seed`'s handle, remembering what it wrote into empty sandbox tables."""
 
     def remembered_handle(command, *args, **options):
-        models = sandbox_models()
-        if any(model._base_manager.exists() for model in models):
-            return handle(command, *args, **options)
         key = (tuple(options.get(name) for name in OPTIONS), timezone.localdate(), connection.vendor,
                connection.settings_dict["NAME"])
         kept = _kept.get(key)
-        if kept is None or time.monotonic() - kept["at"] > MAX_AGE:
-            kept = _kept[key] = seed_and_keep(handle, command, models, args, options)
-        else:
-            restore(models, kept["rows"])
-        command.stdout.write(kept["output"], ending="")
+        if kept is not None and time.monotonic() - kept["at"] <= MAX_AGE and not filled(kept["rows"]):
+            restore(kept["rows"])
+            command.stdout.write(kept["output"], ending="")
+            return
+        _kept.pop(key, None)
+        before = filled(sandbox_models())
+        output = seeded(handle, command, args, options)
+        written = filled(sandbox_models())
+        if not written & before:  # every table the seed filled was empty: what it wrote can be kept
+            _kept[key] = {"rows": {model: list(model._base_manager.order_by("pk")) for model in written},
+                          "output": output, "at": time.monotonic()}
+        command.stdout.write(output, ending="")
 
     return remembered_handle
 
 
-def seed_and_keep(handle, command, models, args, options):
+def filled(models):
+    """The tables of `models` that hold rows (the seed's own, or a fault setting a fixture saved before it)."""
+    return {model for model in models if model._base_manager.exists()}
+
+
+def seeded(handle, command, args, options):
     shown, output = command.stdout, io.StringIO()
     command.stdout = OutputWrapper(output)
     try:
         handle(command, *args, **options)
     finally:
         command.stdout = shown
-    rows = {model: list(model._base_manager.order_by("pk")) for model in models}
-    return {"rows": rows, "output": output.getvalue(), "at": time.monotonic()}
+    return output.getvalue()
 
 
-def restore(models, rows):
+def restore(rows):
+    models = list(rows)
     with transaction.atomic():  # foreign keys are checked at the commit, whatever the order of the tables
         for model in models:
             copies = [copy.copy(row) for row in rows[model]]
