@@ -143,10 +143,10 @@ def build(today=None):
 
     failed = review.sample_groups(SyncRecord.objects.filter(status=Status.FAILED),
                                   ("scheme_id", "error", "reason_code", "reason_params"), 200)
-    for scheme_id, error, code, params, count, _last in failed:
+    for scheme_id, error, code, params, count, last in failed:
         board = boards.get(scheme_id)
         if board is not None and len(board.reasons) < TOP_REASONS:
-            board.reasons.append(((reasons.render(code, params) if code else "") or error, count))
+            board.reasons.append(((reasons.render(code, params) if code else "") or error, count, last))
 
     runs = (SyncRun.objects.filter(started_at__gte=since, finished_at__isnull=False)
             .annotate(started=Epoch("started_at"), seconds=Seconds("finished_at", "started_at"),

@@ -121,6 +121,17 @@ def shown_data(record, masker=None):
     return {name: masker.scrub(value) for name, value in masked.items()}
 
 
+def masked_by_example(masker, texts):
+    """[text] of `texts` ([(text, id of a record that has it)]) as `masker` lets the reader see them: each reason
+    masked with the data of its example record, the values being the same in every record with that reason (one
+    query for the examples' data; `masker` None: as they are)."""
+    if masker is None:
+        return [text for text, _example in texts]
+    data = {pk: dict(zip(DATA_FIELDS, values)) for pk, *values in SyncRecord.objects.filter(
+        pk__in=[example for _text, example in texts]).values_list("pk", *DATA_FIELDS)}
+    return [masker_for_data(masker, data.get(example, {})).text(text) for text, example in texts]
+
+
 def masker_for_data(masker, data):
     """A fresh masker with `masker`'s field names that has seen one record's data ({name: value} of
     DATA_FIELDS): its `text` hides in a reason the values the data holds under sensitive fields."""

@@ -13,6 +13,7 @@ from django.views.decorators.cache import never_cache
 
 from integrations import dashboard, review
 from integrations.models import SyncRun
+from portal.models import SensitiveField
 
 MAX_POLLED = 100
 
@@ -80,8 +81,7 @@ class RunPagesMixin:
 
         days, boards = dashboard.build()
         cards = [{"board": board, "charts": board.charts(days), "last_status": last_status(board.scheme),
-                  "reasons": [(review.short_reason(text, 100), text, count) for text, count in board.reasons]}
-                 for board in boards]
+                  "reasons": reasons} for board, reasons in zip(boards, card_reasons(request.user, boards))]
         worker = worker_status()
         context = {
             **self.admin_site.each_context(request), "opts": self.opts, "title": _("Operations dashboard"),
@@ -95,6 +95,17 @@ class RunPagesMixin:
             "subtitle": gettext("last %(days)d days") % {"days": dashboard.DAYS},
         }
         return TemplateResponse(request, "admin/integrations/syncrun/dashboard.html", context)
+
+
+def card_reasons(user, boards):
+    """Each board's top reasons as [(short, whole, count)], masked for a reader who may not see sensitive values."""
+    whole = review.masked_by_example(SensitiveField.masker_for(user),
+                                     [(text, last) for board in boards for text, _count, last in board.reasons])
+    texts, cards = iter(whole), []
+    for board in boards:
+        shown = [(next(texts), count) for _text, count, _last in board.reasons]
+        cards.append([(review.short_reason(text, 100), text, count) for text, count in shown])
+    return cards
 
 
 def org_drift():

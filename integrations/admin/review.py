@@ -58,18 +58,14 @@ class ReasonFilter(admin.SimpleListFilter):
 
     def lookups(self, request, model_admin):
         groups = review.reason_groups_with_examples(SyncRecord.objects.filter(review.SHOWS["all"]))
+        # A reader who may not see sensitive values gets each reason masked with the data of its newest record
+        # (the values are the same in every record of the group), and a link that does not quote it.
         masker = SensitiveField.masker_for(request.user)
-        if masker is None:
-            return [(error, f"{review.short_reason(text, 40)} ({count})") for error, text, count, _last in groups]
-        # A reader who may not see sensitive values gets each reason masked with the data of one record that
-        # has it (the values are the same in every record of the group), and a link that does not quote it.
-        # The newest record of each group is the example (one more query, for the data of at most eight).
-        data = {pk: dict(zip(review.DATA_FIELDS, values)) for pk, *values in SyncRecord.objects.filter(
-            pk__in=[last for *_group, last in groups]).values_list("pk", *review.DATA_FIELDS)}
+        texts = review.masked_by_example(masker, [(text, last) for _error, text, _count, last in groups])
         choices = []
-        for error, text, count, last in groups:
-            text = review.masker_for_data(masker, data.get(last, {})).text(text)
-            choices.append((reason_key(error), f"{review.short_reason(text, 40)} ({count})"))
+        for (error, _text, count, _last), text in zip(groups, texts):
+            choices.append((error if masker is None else reason_key(error),
+                            f"{review.short_reason(text, 40)} ({count})"))
         return choices
 
     def queryset(self, request, queryset):

@@ -114,3 +114,11 @@ def test_the_lists_reason_column_is_masked_for_finance_and_whole_for_it(finance_
     [key] = set(re.findall(r"reason=(r[0-9a-f]{16})", page))
     filtered = finance.get(reverse("admin:integrations_reviewrecord_changelist") + f"?review=all&reason={key}")
     assert "张伟提交的费用报销 gift" in filtered.content.decode()
+
+
+def test_the_dashboards_top_reasons_are_masked_for_finance_and_whole_for_it(finance_user, it_user, rejected):
+    SensitiveField.objects.create(name="fcostid")
+    url = reverse("admin:integrations_dashboard")
+    finance_page = logged_in(finance_user).get(url).content.decode()
+    assert "在基础资料中不存在" in finance_page and "FYXM99" not in finance_page and "****" in finance_page
+    assert "FYXM99" in logged_in(it_user).get(url).content.decode()
