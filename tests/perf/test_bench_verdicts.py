@@ -100,3 +100,22 @@ def test_bench_dingtalk_client_wants_95_percent_of_the_quota_without_a_throttled
     assert all(verdicts(bench_dingtalk_client.targets(figures, qps=20)).values())
     assert verdicts(bench_dingtalk_client.targets({**figures, "achieved_qps": 18.9, "client_throttled": 1}, 20)) == {
         "quota_use": False, "throttled": False}
+
+
+def test_bench_org_wants_a_call_per_100_employees_no_write_no_throttle_and_events_within_5_s():
+    from devtools.management.commands import bench_org
+
+    good = {"dingtalk_calls": 50, "kingdee_writes": 0, "throttled": 0, "event_p95_s": 5.0, "event_changes": 50,
+            "event_arrived": 50, "initial_failed": 0}
+    assert all(verdicts(bench_org.targets(good, employees=5000)).values())
+    bad = {**good, "dingtalk_calls": 51, "event_arrived": 49}
+    assert verdicts(bench_org.targets(bad, employees=5000)) == {
+        "comparison_dingtalk_calls_per_100": False, "comparison_kingdee_writes": True, "throttled": True,
+        "event_p95_s": True, "changes_not_arrived": False, "initial_failed": True}
+
+
+def test_bench_lookup_wants_a_500_ms_p95():
+    from devtools.management.commands import bench_lookup
+
+    assert verdicts(bench_lookup.targets({"p95_ms": 500})) == {"p95_ms": True}
+    assert verdicts(bench_lookup.targets({"p95_ms": 501})) == {"p95_ms": False}
