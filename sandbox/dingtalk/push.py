@@ -75,32 +75,34 @@ def verify_url(app, url):
 def deliver(event_id, rng=random):
     """Claim one due HTTP event, post it (twice, now and then), and record the outcome."""
     now = timezone.now()
+    claim = now + CLAIM  # also this attempt's mark: a redelivery asked for meanwhile clears it
     claimed = PushedEvent.objects.filter(due(now), event_id=event_id).update(
-        status=Status.SENDING, claimed_until=now + CLAIM, attempts=F("attempts") + 1)
+        status=Status.SENDING, claimed_until=claim, attempts=F("attempts") + 1)
     if not claimed:
         return None
     event = PushedEvent.objects.select_related("app").get(event_id=event_id)
     message = json.dumps(event.body, ensure_ascii=False, separators=(",", ":"))
     error, _elapsed = post(event.app, message, rng=rng)
+    ours = PushedEvent.objects.filter(pk=event.pk, status=Status.SENDING, claimed_until=claim)
     if error:
-        return _failed(event, error)
+        return _failed(event, ours, error)
     deliveries = 1
     if rng.random() < SandboxSettings.current().event_duplicate_rate:
         deliveries += not post(event.app, message, rng=rng)[0]
-    PushedEvent.objects.filter(pk=event.pk).update(
-        status=Status.DELIVERED, delivered_at=timezone.now(), deliveries=F("deliveries") + deliveries,
-        claimed_until=None, last_error="")
+    delivered = {"delivered_at": timezone.now(), "deliveries": F("deliveries") + deliveries}
+    if not ours.update(status=Status.DELIVERED, claimed_until=None, last_error="", **delivered):
+        # Asked to send it again while this attempt was out (redeliver): the delivery counts, the request stays.
+        PushedEvent.objects.filter(pk=event.pk).update(**delivered)
     return Status.DELIVERED
 
 
-def _failed(event, error):
+def _failed(event, ours, error):
     attempts = event.attempts
     if attempts > len(RETRY_DELAYS):
         status, next_at = Status.FAILED, None
     else:
         status, next_at = Status.PENDING, timezone.now() + timedelta(seconds=RETRY_DELAYS[attempts - 1])
-    PushedEvent.objects.filter(pk=event.pk).update(status=status, next_attempt_at=next_at, claimed_until=None,
-                                                   last_error=error[:2000])
+    ours.update(status=status, next_attempt_at=next_at, claimed_until=None, last_error=error[:2000])
     logger.warning("push of event %s failed (attempt %d): %s", event.event_id, attempts, error)
     return status
 
