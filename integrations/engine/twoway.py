@@ -23,12 +23,12 @@ from functools import lru_cache
 
 from django.db.models import F
 from django.utils import timezone
-from django.utils.translation import gettext
 
 from integrations import mapping, reasons
 from integrations.adapters.crm import moment
 from integrations.adapters.masterdata import flatten
 from integrations.clients.errors import RemoteError
+from integrations.engine import ledger
 from integrations.engine.booking import identity_lookup
 from integrations.identity import dingtalk_userid_of_staff
 from integrations.models import FieldChange, MasterRule, Scheme, SyncRecord
@@ -186,9 +186,9 @@ class TwoWayBooking:
         waiting = unsigned(self.scheme, self.fields)
         if waiting:  # 主从关系必须先签字定: nothing is paired or written before IT signed every field's master
             self.interrupted = True
-            self.run.error = gettext("The master rule of %(fields)s is not signed: IT signs it on the scheme's "
-                                     "master rules page before the sync writes anything.") % {
-                "fields": "、".join(FIELD_LABELS.get(name, name) for name in waiting)}
+            # the labels are Kingdee's own (Chinese) field names, not translated text
+            ledger.add_reason(self.run, "master_rule_unsigned",
+                              fields="、".join(FIELD_LABELS.get(name, name) for name in waiting))
             self.stats = {"twoway": self.counts}
             return
         try:
@@ -196,7 +196,7 @@ class TwoWayBooking:
             kingdee = self.target.customers(self.read_fields())
         except RemoteError as error:
             self.interrupted = True
-            self.run.error = "\n".join(filter(None, [self.run.error, error.message]))[:10000]
+            ledger.add_reason(self.run, "remote_failed", message=error.message)
             return
         self.listing_complete = True
         self.run.read_count = len(dingtalk) + len(kingdee)
@@ -622,7 +622,7 @@ class TwoWayBooking:
             return call(items)
         except RemoteError as error:
             self.failure = error.message
-            self.run.error = "\n".join(filter(None, [self.run.error, error.message]))[:10000]
+            ledger.add_reason(self.run, "remote_failed", message=error.message)
             return default
 
     def refused(self, record, message):
