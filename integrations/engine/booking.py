@@ -44,7 +44,8 @@ BILL, MASTER, MESSAGE = TargetAdapter.BILL, TargetAdapter.MASTER, TargetAdapter.
 RENEW_EVERY = 2.0  # seconds between progress updates
 CHUNK = 500  # listed keys looked up in the ledger at once
 READS_AHEAD = 4  # detail fetches in flight per parallel request the connection allows
-WRITES_AHEAD = 2  # batches handed to the writer before the oldest one's outcome is awaited
+WRITES_AHEAD = 2  # batches handed to the writer(s), beyond their number, before the oldest one's outcome is awaited
+TARGET_REQUESTS_PER_WRITER = 4  # a writer's batch holds up to this many of the target's parallel requests
 EVENT_BATCH_SECONDS = 0.5
 
 
@@ -123,6 +124,12 @@ class Booking:
         self.rows = scheme.rows()
         self.lookups = mapping.Lookups(value_maps=scheme.value_map_dicts(), identity=identity_lookup(scheme))
         self.concurrency = max(1, scheme.source_connection.max_concurrency)
+        # Bills are written by one writer at the target's default of 4 parallel requests; a user who allows the
+        # target more gets writers in proportion (a batch's search, Save and follow-ups share them). Batches
+        # hold disjoint keys, each claimed and searched on its own, so they can go side by side. Master data
+        # keeps one writer: it goes in dependency order and waits for each group.
+        target_requests = getattr(scheme.target_connection, "max_concurrency", None) or 1
+        self.writers = max(1, target_requests // TARGET_REQUESTS_PER_WRITER) if target.mode == BILL else 1
         self.mode = target.mode
         self.shared_target = target.takes_turns and ledger.target_shared(scheme)
         self.open = OPEN + RETAKEN if self.mode == MASTER else OPEN
@@ -142,7 +149,7 @@ class Booking:
 
     def execute(self, *, window=None, keys=None, record_ids=None):
         """Process the ledger's pending records (all, or `record_ids`), then `keys`, then a listed window."""
-        with Pool(self.concurrency, "read") as self.readers, Pool(1, "write") as self.writer:
+        with Pool(self.concurrency, "read") as self.readers, Pool(self.writers, "write") as self.writer:
             try:
                 records = self.read(self.to_read(window, keys, record_ids))
                 ready = (item for item in records if self.decide(item))
@@ -344,7 +351,7 @@ class Booking:
         send, settle = {BILL: (self.send_bills, self.bills_written), MASTER: (self.send_master, self.master_written),
                         MESSAGE: (self.send_messages, self.messages_written)}[self.mode]
         for group in self.in_dependency_order(batch) if self.mode == MASTER else [batch]:
-            while self.writing and (self.mode == MASTER or len(self.writing) >= WRITES_AHEAD):
+            while self.writing and (self.mode == MASTER or len(self.writing) >= self.writers - 1 + WRITES_AHEAD):
                 self.wait_for(self.writing.popleft())
             if not self.writes_allowed:  # they stay pending in the ledger for the next run
                 return
