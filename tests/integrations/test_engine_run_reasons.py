@@ -1,9 +1,11 @@
 """A run's own reasons are data too: a code and plain parameters, rendered for whoever reads the run."""
 
+import os
 import re
 from datetime import timedelta
 
 import pytest
+from playwright.sync_api import expect
 from django.urls import reverse
 from django.utils import timezone, translation
 
@@ -13,6 +15,7 @@ from integrations.engine import ledger
 from integrations.models import Alert, SyncRun
 from tests.integrations.fakes import claim
 from tests.integrations.test_engine import recent
+from tests.ops.test_browser import SCREENSHOTS, browser, open_as  # noqa: F401
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
@@ -107,3 +110,22 @@ def test_an_abandoned_run_keeps_a_code_not_the_workers_language(scheme):
 def test_an_old_run_with_only_its_text_still_reads():
     assert reasons.describe_run(SyncRun(error="金蝶暂时无法连接")) == "金蝶暂时无法连接"
     assert reasons.describe_run(SyncRun()) == ""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_reads_why_a_run_stopped_in_chinese_on_the_run_page(open_as, live_server, admin_user, scheme,  # noqa: F811
+                                                                remote):
+    remote.dingtalk.add(claim("a", created=recent(3)))
+    remote.dingtalk.fail_get["a"] = QuotaExceededError("ApiCountLimitForOrg", system="dingtalk")
+    with translation.override("en"):  # a worker in English: the page still speaks the reader's language
+        run = engine.run_scheme(scheme.pk)
+
+    page = open_as(admin_user)
+    page.set_viewport_size({"width": 1366, "height": 768})
+    page.goto(f"{live_server.url}{reverse('admin:integrations_syncrun_change', args=[run.pk])}")
+
+    shown = page.locator(".sync-run-error")
+    expect(shown).to_contain_text("读取来源记录失败：")
+    expect(shown).to_contain_text("ApiCountLimitForOrg")  # the remote's own words, verbatim
+    if SCREENSHOTS:
+        page.screenshot(path=os.path.join(SCREENSHOTS, "run-error.png"), full_page=True)
