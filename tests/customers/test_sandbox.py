@@ -156,3 +156,8 @@ def test_a_forbidden_kingdee_customer_refuses_edits_until_enabled(api):
     assert not succeeded(refused) and "禁用" in refused["Result"]["ResponseStatus"]["Errors"][0]["Message"]
     rows = api.query("BD_Customer", "FNumber,FForbidStatus", f"FNumber = '{number}'")
     assert rows == [[number, "B"]]
+    api.post("DynamicFormService.ExcuteOperation", {"formid": "BD_Customer", "opNumber": "Enable",
+                                                    "data": {"Numbers": [number]}})
+    assert api.query("BD_Customer", "FNumber,FForbidStatus", f"FNumber = '{number}'") == [[number, "A"]]
+    enabled = api.save({"FCUSTID": record.fid, "FTEL": "2"}, form="BD_Customer", NeedUpDateFields=["FTEL"])
+    assert succeeded(enabled)
