@@ -167,3 +167,58 @@ def test_kept_connections_of_web_threads_and_a_worker_process_write_together_wit
         # Each transaction saw every row committed before it: no two read the same count.
         assert db.execute("SELECT COUNT(DISTINCT seen) FROM tally").fetchone()[0] == rows * (threads_count + 1)
     db.close()
+
+
+# --- django-q2's worker, on the test database ---------------------------------------------------------------------
+
+SEEN = []
+
+
+def note_connection():
+    """A task: which SQLite connection it ran on, after a query."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT COUNT(*) FROM django_q_ormq")
+    SEEN.append(connection.connection)  # the object itself: kept alive, never confused with a later one
+
+
+def leave_a_transaction_open():
+    """A task that forgets to end its transaction: the next task must not run inside it."""
+    from django.db import connection
+
+    connection.set_autocommit(False)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    SEEN.append(connection.connection)  # the object itself: kept alive, never confused with a later one
+
+
+@pytest.mark.django_db(transaction=True)
+def test_django_q2_workers_keep_their_connection_between_tasks_and_drop_one_a_task_left_in_a_transaction():
+    """django-q2's own worker loop (in this process): before each task it closes what is obsolete or unusable,
+    so tasks share one kept connection, and a task that left a transaction open leaves it to itself."""
+    import multiprocessing as mp
+
+    from django.db import connection
+    from django_q.worker import worker
+
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite only")
+    connection.close()
+    kept = connection.settings_dict["CONN_MAX_AGE"]
+    connection.settings_dict["CONN_MAX_AGE"] = KEPT_SECONDS
+    SEEN.clear()
+    try:
+        tasks, results = mp.Queue(), mp.Queue()
+        for n, func in enumerate([note_connection, note_connection, leave_a_transaction_open, note_connection]):
+            tasks.put({"id": str(n), "name": f"task{n}", "func": func, "args": (), "kwargs": {}})
+        tasks.put("STOP")
+        worker(tasks, results, mp.Value("f", -1))
+        outcomes = [results.get(timeout=30) for _n in range(4)]
+    finally:
+        connection.settings_dict["CONN_MAX_AGE"] = kept
+        connection.close()
+    assert all(outcome["success"] for outcome in outcomes)
+    first, second, forgetful, after = SEEN
+    assert first is second is forgetful  # kept from task to task
+    assert after is not forgetful  # the open transaction went with its connection

@@ -69,8 +69,8 @@ class Command(BenchCommand):
         parser.add_argument("--threads", type=int, default=8, help="threads per gunicorn worker")
         parser.add_argument("--database-url", default="", help="postgres://…/NAME to create, use and drop")
         parser.add_argument("--sqlite-conn-max-age", type=int, default=60, help=(
-            "SQLITE_CONN_MAX_AGE of the servers: connections kept between requests, as PostgreSQL's are by default "
-            "(0, SQLite's default, opens one per request: about half of a login's CPU)"))
+            "SQLITE_CONN_MAX_AGE of the servers: seconds connections are kept between requests (the default; 0 "
+            "opens one per request: about half of a login's CPU)"))
         parser.add_argument("--prepare", type=int, default=0, help=argparse.SUPPRESS)
         parser.add_argument("--sandbox-port", type=int, default=0, help=argparse.SUPPRESS)
 
