@@ -16,7 +16,9 @@ KEPT_SECONDS = 60
 
 @pytest.fixture(autouse=True)
 def own_databases(django_db_blocker):
-    """These tests open databases of their own, never the test database."""
+    """These tests open SQLite databases of their own with the portal's SQLite settings (never the test database)."""
+    if not settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+        pytest.skip("the portal's SQLite settings: run with SQLite")
     with django_db_blocker.unblock():
         yield
 
@@ -61,8 +63,6 @@ def raw_database(path, value):
 
 def test_the_portal_uses_its_own_sqlite_backend_with_health_checks():
     database = settings.DATABASES["default"]
-    if not database["ENGINE"].endswith("sqlite3"):
-        pytest.skip("SQLite only")
     assert database["ENGINE"] == "portal.sqlite3" and database["CONN_HEALTH_CHECKS"] is True
     assert database["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
 
