@@ -70,7 +70,8 @@ def test_logs_are_kept_six_months_unless_configured():
 
     env = {key: value for key, value in os.environ.items() if key != "LOG_RETENTION_DAYS"}
     env["DJANGO_SETTINGS_MODULE"] = "portal.settings"
-    days = subprocess.run([sys.executable, "-c", "from django.conf import settings; print(settings.LOG_RETENTION_DAYS)"],
+    script = "from django.conf import settings; print(settings.LOG_RETENTION_DAYS)"
+    days = subprocess.run([sys.executable, "-c", script],
                           cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, check=True).stdout
     assert int(days) == 183  # about six months, as seed 000 asks
 

@@ -58,8 +58,8 @@ def finance_pages(scheme, record):
     return ["/admin/", "/admin/integrations/reviewrecord/", "/admin/integrations/reviewrecord/?review=all",
             f"/admin/integrations/reviewrecord/{record.pk}/change/", "/admin/integrations/reviewrecord/export/",
             "/admin/integrations/syncrecord/", "/admin/integrations/syncrun/", "/admin/integrations/syncrun/dashboard/",
-            f"/admin/integrations/syncrecord/{record.pk}/change/", f"/admin/integrations/syncrun/{record.run_id}/change/",
-            "/admin/password_change/", "/sandbox/dingtalk/client/",
+            f"/admin/integrations/syncrecord/{record.pk}/change/",
+            f"/admin/integrations/syncrun/{record.run_id}/change/", "/admin/password_change/", "/sandbox/dingtalk/client/",
             # what finance may not open ends on the Chinese 无权访问 page
             f"/admin/integrations/scheme/{scheme.pk}/change/", f"/admin/integrations/scheme/{scheme.pk}/versions/",
             f"/admin/integrations/scheme/{scheme.pk}/export/", "/admin/integrations/valuemap/",
@@ -121,6 +121,7 @@ def walk(browser, live_server, user, pages):
                             full_page=True)
         found = [f"English: {seen['english']}"] if seen["english"] else []
         found += [f"two buttons say {label}" for label in seen["sameButtons"]]
+        found += [f"drawn twice: #{id_}" for id_ in seen["repeatedIds"]]
         found += [f"{seen['tableOverflow']} px too wide"] if seen["tableOverflow"] > 0 else []
         found += [f"the page scrolls {seen['pageOverflow']} px sideways"] if seen["pageOverflow"] > 0 else []
         if found:

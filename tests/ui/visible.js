@@ -1,5 +1,6 @@
 // What a reader sees: visible English words outside code and ids, whether the main table overflows sideways, and
-// buttons at the top of the page that say the same thing (two 历史 that open different pages).
+// buttons at the top of the page that say the same thing (two 历史 that open different pages), and ids that occur
+// twice (a table drawn twice).
 (allowed) => {
   const skip = "PRE, CODE, SCRIPT, STYLE, TEXTAREA, SELECT, NOSCRIPT, .sync-json, .allow-english, .visually-hidden";
   const allow = new RegExp(allowed);
@@ -24,8 +25,11 @@
   const holder = table && (table.closest(".results") || table.parentElement);
   const tools = [...document.querySelectorAll(".object-tools a")].filter((a) => a.checkVisibility())
     .map((a) => a.textContent.trim());
+  // A part of the page drawn twice (a block left open in a template) repeats its ids.
+  const ids = [...document.querySelectorAll("[id]")].map((element) => element.id);
   return {
     english: [...words].sort(),
+    repeatedIds: [...new Set(ids.filter((id, i) => ids.indexOf(id) !== i))],
     sameButtons: [...new Set(tools.filter((label, i) => tools.indexOf(label) !== i))],
     pageOverflow: document.documentElement.scrollWidth - document.documentElement.clientWidth,
     tableOverflow: holder ? holder.scrollWidth - holder.clientWidth : 0,
