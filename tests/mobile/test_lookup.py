@@ -143,3 +143,28 @@ def test_the_lookup_never_writes_to_kingdee(client, lookup):
 
     assert services <= {"AuthService.ValidateUser", "AuthService.LoginByAppSecret", "AuthService.LoginBySign",
                         "AuthService.LoginBySimplePassport", "DynamicFormService.ExecuteBillQuery"}, services
+
+
+def test_outside_dingtalk_the_browser_logs_in_through_dingtalks_web_login(client, lookup):
+    from urllib.parse import urlsplit
+
+    import requests
+
+    start = client.get("/m/inventory/oauth/", {"corpId": corp(lookup)})
+    assert start.status_code == 302 and "/oauth2/auth?" in start["Location"]
+    assert "redirect_uri=http%3A%2F%2Ftestserver%2Fm%2Finventory%2Foauth%2Fcallback" in start["Location"]
+    # The person picks themselves on DingTalk's login page (the sandbox's takes `userid` from a script).
+    back = requests.get(start["Location"], params={"userid": lookup["everything"].userid}, allow_redirects=False,
+                        timeout=10).headers["Location"]
+    assert client.get("/m/inventory/oauth/callback?" + urlsplit(back).query.replace("state=", "state=x")) \
+        .status_code == 403  # a forged state is refused before the code is used
+
+    start = client.get("/m/inventory/oauth/", {"corpId": corp(lookup)})
+    back = requests.get(start["Location"], params={"userid": lookup["everything"].userid}, allow_redirects=False,
+                        timeout=10).headers["Location"]
+    landed = client.get("/m/inventory/oauth/callback?" + urlsplit(back).query)
+
+    assert landed.status_code == 302 and landed["Location"] == "/m/inventory/"
+    assert "扫码枪 S5" in client.get("/m/inventory/", {"q": "扫码枪"}).content.decode()
+    assert LoginEvent.objects.filter(dingtalk_userid=lookup["everything"].userid, flow="oauth",
+                                     outcome="success").exists()
