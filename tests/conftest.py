@@ -7,6 +7,33 @@ import pytest
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
+def pytest_addoption(parser):
+    parser.addoption("--share", default="", metavar="K/N",
+                     help="run only the K-th of N shares of the test files (files dealt in turn, in path order); "
+                          "the N shares together are the whole suite. CI runs the PostgreSQL suite as two shares "
+                          "side by side.")
+
+
+def pytest_collection_modifyitems(config, items):
+    """With --share K/N, the test files dealt to share K (every file whole, so that module fixtures are set up
+    once); the others are deselected. Every share collects the same files, so the shares never overlap and
+    together leave nothing out."""
+    share = config.getoption("--share")
+    if not share:
+        return
+    try:
+        number, count = (int(part) for part in share.split("/"))
+    except ValueError:
+        raise pytest.UsageError(f"--share takes K/N, not {share!r}") from None
+    if not 1 <= number <= count:
+        raise pytest.UsageError(f"--share {share}: K must be between 1 and N")
+    files = {path: position for position, path in enumerate(sorted({item.path for item in items}))}
+    kept = [item for item in items if files[item.path] % count == number - 1]
+    if len(kept) < len(items):
+        config.hook.pytest_deselected(items=[item for item in items if files[item.path] % count != number - 1])
+        items[:] = kept
+
+
 def pytest_configure(config):
     from django.conf import settings
 
@@ -16,6 +43,12 @@ def pytest_configure(config):
     # Passwords of test users and of the seeded sandbox users are hashed with a fast hasher: a million PBKDF2
     # rounds per user cost seconds per test on a busy machine and test nothing of ours.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # PostgreSQL waits for each commit's WAL to reach the disk; SQLite in WAL mode with synchronous=NORMAL (the
+    # settings' choice) does not. Without the wait a commit is as visible and as ordered as with it: only a crash
+    # of the database server could lose the last commits, which no test does. Set through libpq's environment,
+    # so that the test database's creation, the live-server threads and the worker processes the tests start
+    # (which inherit the environment) all commit this way.
+    os.environ.setdefault("PGOPTIONS", "-c synchronous_commit=off")
     remove_sqlite_leftovers(settings)
     lighter_flush()
 
