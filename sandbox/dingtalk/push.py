@@ -19,7 +19,7 @@ from datetime import timedelta
 
 import requests
 from django.conf import settings
-from django.db import connections
+from django.db import close_old_connections, connections
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -45,11 +45,22 @@ def post(app, message, url=None, rng=random):
     query = {names[0]: envelope["msg_signature"], names[1]: timestamp, "nonce": nonce}
     started = time.monotonic()
     try:
-        response = requests.post(url or app.callback_url, params=query, json={"encrypt": envelope["encrypt"]},
-                                 timeout=TIMEOUT)
+        response = _session().post(url or app.callback_url, params=query, json={"encrypt": envelope["encrypt"]},
+                                   timeout=TIMEOUT)
     except requests.RequestException as error:
         return f"{type(error).__name__}: {error}", _since(started)
     return reply_error(app, response), _since(started)
+
+
+_sessions = threading.local()
+
+
+def _session():
+    """One keep-alive session per sending thread, as a gateway keeps its connections: a new TCP connection
+    (and connection pool) for every push cost the sandbox more CPU than the push itself."""
+    if not hasattr(_sessions, "session"):
+        _sessions.session = requests.Session()
+    return _sessions.session
 
 
 def reply_error(app, response):
@@ -188,8 +199,9 @@ class Pusher:
                 deliver(event_id, self.rng)
             except Exception:  # noqa: BLE001 (a delivery thread must survive; the sweeper retries)
                 logger.exception("delivering event %s crashed", event_id)
-            finally:
-                connections.close_all()
+                connections.close_all()  # a broken connection is not reused
+            else:
+                close_old_connections()  # kept while CONN_MAX_AGE allows: no new connection per push
 
     def _sweep(self):
         """Queue retries as they fall due; stop when nothing is left to deliver (wake starts it again)."""
