@@ -16,6 +16,7 @@ from devtools.processes import free_port, gunicorn, manage_process, run, wait_un
 
 
 IDLE_SECONDS = 3
+APPROVERS = 16  # approvals sent at once, as many as the sandbox's threads
 POLL_SECONDS = 1.0  # how often the bills are counted while waiting (the latencies come from the ledger)
 
 
@@ -32,7 +33,9 @@ class Command(BenchCommand):
         "two gunicorns on loopback, a qcluster, and new claims approved at --rate per second for --seconds (or "
         "--claims); the sandbox pushes each approval to the portal (HTTP callback, or --events stream). Prints the "
         "seconds from approval (the instance's finish time) to bill booked (the ledger's booked_at), the portal's "
-        "CPU per booked claim (its web server, cluster and stream client, from /proc) and the targets."
+        "CPU per booked claim (its web server, cluster and stream client, from /proc) beside the sandbox's, where each "
+        "claim's time went (approve, push, answer, queue, read, write: p50/p95 seconds, see `stages`) and the "
+        "targets. The sandbox's pushes go out from a process of their own (sandbox_push)."
     )
 
     def add_arguments(self, parser):
@@ -209,7 +212,9 @@ def approve(sandbox, claims, rate):
     wall-clock time its approval was due}, so the report can tell a sandbox slow to approve from a late push."""
     started, wall = time.monotonic(), time.time()
     due = {}
-    with ThreadPoolExecutor(8) as pool, requests.Session() as session:
+    # A slow answer must not hold the next approvals back (the generator's lag would count as the sandbox's).
+    with ThreadPoolExecutor(APPROVERS) as pool, requests.Session() as session:
+        session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=APPROVERS))
         futures = []
         for index, instance_id in enumerate(claims):
             time.sleep(max(0.0, started + index / rate - time.monotonic()))
