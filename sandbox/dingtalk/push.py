@@ -19,7 +19,7 @@ from datetime import timedelta
 
 import requests
 from django.conf import settings
-from django.db import close_old_connections, connections
+from django.db import connections
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -201,7 +201,8 @@ class Pusher:
                 logger.exception("delivering event %s crashed", event_id)
                 connections.close_all()  # a broken connection is not reused
             else:
-                close_old_connections()  # kept while CONN_MAX_AGE allows: no new connection per push
+                if self.queue.empty():  # idle: let go of the database (kept through a burst, not one per push)
+                    connections.close_all()
 
     def _sweep(self):
         """Queue retries as they fall due; stop when nothing is left to deliver (wake starts it again)."""
