@@ -25,6 +25,7 @@ from django_q.tasks import async_task
 from integrations.clients import client_for
 from integrations.clients.errors import RemoteError
 from integrations import review
+from integrations.reasons import describe_run
 from integrations.models import Alert, AlertGate, Connection, Scheme, SyncRecord, SyncRun
 
 logger = logging.getLogger("integrations.alerts")
@@ -168,7 +169,7 @@ def run_message(run, kind, held_back):
         title = gettext("%(scheme)s: %(count)d runs failed in a row") % {
             "scheme": scheme.name, "count": scheme.alert_after_failed_runs}
         lines.append(f"### {title}")
-        lines.append(gettext("Last error: %(error)s") % {"error": first_line(run.error) or "—"})
+        lines.append(gettext("Last error: %(error)s") % {"error": first_line(describe_run(run)) or "—"})
     else:
         title = ngettext("%(scheme)s: %(count)d record did not reach the target",
                          "%(scheme)s: %(count)d records did not reach the target", run.failed_count) % {

@@ -223,14 +223,14 @@ def in_flight(record):
 
 def result_of(record, run, event=None):
     if record is None:
-        return Outcome.NOT_BOOKED, run.error if run else ""
+        return Outcome.NOT_BOOKED, reasons.describe_run(run) if run else ""
     if record.status == Status.SUCCEEDED:
         if event is not None and record.booked_at and record.booked_at >= event.received_at:
             return Outcome.BOOKED, ""
         return Outcome.ALREADY_BOOKED, gettext("Booked before as bill %(number)s.") % {"number": record.target_number}
     if record.status == Status.WRITING:
         return Outcome.NOT_BOOKED, gettext("Another run is writing this instance; see its record.")
-    return Outcome.NOT_BOOKED, reasons.describe(record) or (run.error if run else "")
+    return Outcome.NOT_BOOKED, reasons.describe(record) or (reasons.describe_run(run) if run else "")
 
 
 def booked_by_channel(scheme=None):

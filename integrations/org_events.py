@@ -16,7 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy as _
 
-from integrations import engine
+from integrations import engine, reasons
 from integrations.models import DingTalkEvent, Scheme, SyncRecord, Trigger
 
 logger = logging.getLogger("integrations.org_events")
@@ -81,7 +81,7 @@ def sync_org_keys(scheme_id, keys, event_id=None):
         event = DingTalkEvent.objects.filter(pk=event_id).first()
         if event is not None:
             _settle(event, Outcome.BOOKED if run and not run.failed_count else Outcome.NOT_BOOKED,
-                    run.error if run else "", run=run)
+                    reasons.describe_run(run) if run else "", run=run)
     if scheme.source_params.get("records") == "departments":
         for people in listening_schemes(scheme.source_connection, "users"):
             waiting = list(SyncRecord.objects.filter(scheme=people, status=Status.WAITING)

@@ -66,6 +66,26 @@ REASONS = {
     "attachment_failed_bill_kept": Reason(_(
         "Bill %(number)s was saved but the attachment “%(file)s” could not be bound (%(message)s), and the bill "
         "could not be deleted again: attach the file by hand, then mark this record handled.")),
+    # A run's own reasons (SyncRun.reasons): why it stopped or what it could not do.
+    "run_abandoned": Reason(_("The worker stopped renewing its lease (killed or frozen); the next run reconciled "
+                              "its work.")),
+    "run_unreconciled": Reason(_("Could not reconcile %(count)d records: %(message)s")),
+    "connection_disabled": Reason(_("The connection “%(name)s” is disabled.")),
+    "lost_key": Reason(_("Connection “%(name)s”: %(fields)s cannot be decrypted with the current FERNET_KEYS. "
+                         "Add the old key back at the end of FERNET_KEYS, or enter these secrets again and save.")),
+    "unexpected_error": Reason(_("Unexpected error: %(error)s")),
+    "stopped_on_request": Reason(_("Stopped on request; the rest is picked up by the next run.")),
+    "lease_lost": Reason(_("This run lost its lease (another worker took the scheme over).")),
+    "listing_failed": Reason(_("Listing the source failed: %(message)s")),
+    "reading_failed": Reason(_("Reading the source failed: %(message)s")),
+    "writing_failed": Reason(_("Writing to the target failed: %(message)s")),
+    "notifying_failed": Reason(_("Notifying the originators failed: %(message)s")),
+    "batch_unreconciled": Reason(_(
+        "A batch of %(count)d records may not have been saved (%(first)s), and the target could not be asked "
+        "(%(second)s): the next run reconciles them.")),
+    "master_rule_unsigned": Reason(_("The master rule of %(fields)s is not signed: IT signs it on the scheme's "
+                                     "master rules page before the sync writes anything.")),
+    "remote_failed": Reason(_("%(message)s")),
 }
 STEPS = {"submit": _("submit"), "audit": _("audit")}
 
@@ -98,6 +118,8 @@ def render(code, params, names=None):
             gettext("%(field)s: source “%(source)s”, target “%(target)s”") % {
                 "field": field, "source": values.get("source"), "target": values.get("target")}
             for field, values in (params.get("fields") or {}).items())
+    if code == "lost_key":
+        params["fields"] = ", ".join(_field_names(params.get("model"), params.get("fields") or []))
     if code == "dependency":
         params["keys"] = ", ".join(params.get("keys") or [])
     template = str(reason.template)
@@ -105,6 +127,16 @@ def render(code, params, names=None):
         return template % params if "%(" in template else template
     except (KeyError, TypeError, ValueError):
         return template
+
+
+def _field_names(model_label, names):
+    from django.apps import apps  # the registry is ready whenever a reason is rendered
+
+    try:
+        model = apps.get_model(model_label)
+        return [str(model._meta.get_field(name).verbose_name) for name in names]
+    except (LookupError, ValueError, TypeError):
+        return list(names)
 
 
 def in_english(code, params):
@@ -142,3 +174,16 @@ def describe(record, names=None):
         names.setdefault(record.originator, originator_name)
     text = render(record.reason_code, record.reason_params, names) if record.reason_code else ""
     return text or record.error or ""
+
+
+def run_reason(code, **params):
+    """One of a run's reasons as stored in `SyncRun.reasons` (plain values only: never translated text)."""
+    return {"code": code, "params": {name: _plain(value) if not isinstance(value, list) else value
+                                     for name, value in params.items()}}
+
+
+def describe_run(run):
+    """A run's reasons for its reader, one a line: rendered from their codes, or its stored text (older runs)."""
+    lines = [render(entry.get("code"), entry.get("params")) for entry in (getattr(run, "reasons", None) or [])]
+    text = "\n".join(line for line in lines if line)
+    return text or run.error or ""

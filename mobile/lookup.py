@@ -15,6 +15,7 @@ from django.core.cache import cache
 from integrations.adapters.kingdee import quote
 from integrations.adapters.kingdee_query import both, rows_as_dicts
 from integrations.clients import client_for
+from integrations.models import Connection
 from integrations.reports.stock import inventory
 
 MAX_TEXT = 40
@@ -68,30 +69,45 @@ def _words_key(text):
     return " ".join(sorted(set(text.lower().split())))
 
 
+def key(settings, text):
+    """The shared cache's name for this search (its words cleaned, in any order and case)."""
+    return "mobile:inventory:" + hashlib.sha1(f"{settings.kingdee_id}|{settings.max_results}|{_words_key(text)}"
+                                              .encode()).hexdigest()
+
+
 def search(settings, text):
     """(materials, from_cache). Each material: number, name, spec, unit, stocks [{org, org_name, warehouse,
     warehouse_name, qty, available}] summed per warehouse and organisation."""
+    entry, from_cache = search_entry(settings, text)
+    return entry["materials"], from_cache
+
+
+def search_entry(settings, text):
+    """({"materials", "read_at"}, from_cache): `read_at` (epoch seconds) is when Kingdee answered, so that what is
+    made from the answer can expire with it."""
     text = clean(text)
-    key = "mobile:inventory:" + hashlib.sha1(f"{settings.kingdee_id}|{settings.max_results}|{_words_key(text)}"
-                                             .encode()).hexdigest()
-    found = cache.get(key)
+    name = key(settings, text)
+    found = cache.get(name)
     if found is not None:
         return found, True
-    with _in_flight(key):  # the same search by several people at once asks Kingdee once (per process)
-        found = cache.get(key)
+    with _in_flight(name):  # the same search by several people at once asks Kingdee once (per process)
+        found = cache.get(name)
         if found is not None:
             return found, True
-        return _read(settings, key, text), False
+        found = {"materials": _read(settings, text), "read_at": time.time()}
+        cache.set(name, found, settings.cache_seconds)
+        return found, False
 
 
-def _read(settings, key, text):
-    client = kingdee(settings.kingdee)
+def _read(settings, text):
+    # The connection as saved now (the settings may be a memo of an earlier request): a changed password or
+    # address is used at once, and the client is made again (`kingdee` keys it on the last change).
+    client = kingdee(Connection.objects.get(pk=settings.kingdee_id))
     rows = client.execute_bill_query("BD_MATERIAL", MATERIAL_FIELDS, material_filter(text), "FNumber ASC", 0,
                                      settings.max_results)
     materials = [_material(row) for row in rows_as_dicts(MATERIAL_FIELDS, rows)]
     if materials:
         _add_stock(materials, inventory(client, [m["number"] for m in materials]))
-    cache.set(key, materials, settings.cache_seconds)
     return materials
 
 

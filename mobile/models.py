@@ -36,7 +36,8 @@ class LookupSettings(models.Model):
 
     @classmethod
     def current(cls):
-        """Read on every search: the connection is loaded only when a search asks Kingdee."""
+        """The settings in force (searches read them through `access`'s memo, renewed when they are saved); the
+        connection is loaded only when a search asks Kingdee."""
         return cls.objects.filter(enabled=True).order_by("pk").first()
 
 

@@ -6,11 +6,15 @@ is checked again on every search, so switching someone off takes effect at once.
 """
 
 import secrets
+import time
 
+from django.core.cache import cache
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.crypto import constant_time_compare
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_sameorigin
@@ -19,7 +23,6 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from integrations.clients.errors import RemoteError
 from mobile import access, lookup
-from mobile.models import LookupSettings
 from sso import login
 from sso.login import Refused
 from sso.models import LoginEvent
@@ -74,32 +77,51 @@ def oauth_callback(request, attempt):
 @xframe_options_sameorigin  # the sandbox's DingTalk client shows it in a phone frame
 @never_cache
 def inventory(request):
+    """A search that someone with the same scope made within the cache time is one page part from the shared
+    cache: no query beyond the session's, no Kingdee call, no rendering of the results again. The answer's
+    `X-Lookup-Cache` header says whether Kingdee was asked (miss) or not (hit)."""
     userid = request.session.get(SESSION_KEY)
     if not userid:
         return _login_page(request)
-    try:
-        identity = access.mapped_identity(userid)
-    except Refused:
+    reader, settings = access.reader_and_settings(userid)
+    if reader.refused:
         request.session.pop(SESSION_KEY, None)
         return _login_page(request)
-    settings = LookupSettings.current()
     if settings is None:
         return _notice(request, _("The inventory lookup is not set up"), _("Please ask IT to set it up."), 503)
-    scope = access.scope_of(identity)
-    if scope is None:
+    if reader.scope is None:
         return _notice(request, _("You may not see any stock yet"),
                        _("Please ask IT to add you to an inventory visibility group."), 403)
     text = lookup.clean(request.GET.get("q", ""))
-    context = {"identity": identity, "text": text, "results": None, "cache_seconds": settings.cache_seconds}
+    context = {"identity": reader, "text": text, "results": None, "cache_seconds": settings.cache_seconds}
+    fresh = None
     if text:
         if lookup.over_limit(userid, settings.searches_per_minute):
             return _notice(request, _("Too many searches"), _("Please wait a minute and search again."), 429)
         try:
-            materials, context["cached"] = lookup.search(settings, text)
+            context["results"], fresh = _results(settings, text, reader.scope, request.LANGUAGE_CODE)
         except RemoteError:
             return _notice(request, _("Kingdee did not answer"), _("Please try again in a moment."), 502)
-        context["results"] = access.visible(materials, scope)
-    return render(request, "mobile/inventory.html", context)
+    response = render(request, "mobile/inventory.html", context)
+    if fresh is not None:
+        response["X-Lookup-Cache"] = "miss" if fresh else "hit"
+    return response
+
+
+def _results(settings, text, scope, language):
+    """(the results' HTML for this scope, whether Kingdee was asked). The HTML is kept in the shared cache for
+    what is left of the search's cache time, so it is never older than the search it shows."""
+    part = f"{lookup.key(settings, text)}:{scope.key}:{language}"
+    html = cache.get(part)
+    if html is not None:
+        return mark_safe(html), False  # rendered here, escaped there
+    entry, from_cache = lookup.search_entry(settings, text)
+    html = render_to_string("mobile/results.html", {"results": access.visible(entry["materials"], scope),
+                                                    "text": text})
+    left = settings.cache_seconds - (time.time() - entry["read_at"])
+    if left >= 1:
+        cache.set(part, html, int(left))
+    return html, not from_cache
 
 
 def _login_page(request):

@@ -4,6 +4,7 @@ Every failure is a `Refused` with a reason; the views turn it into the Chinese r
 page and a LoginEvent. Nothing here logs or stores an auth code, a token or the link.
 """
 
+import functools
 import threading
 import time
 import uuid
@@ -12,7 +13,7 @@ from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connection as database, transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.utils.translation import gettext as _
@@ -249,11 +250,30 @@ def identity_of(organisation_id, userid):
     """The identity-map row of this user of this organisation: its own row, else an unassigned one if this is the
     only DingTalk organisation (`IdentityMap.objects.of`). One indexed query; asking whether the organisation is
     the only one costs a second only when nothing but an unassigned row was found."""
-    rows = {row.dingtalk_id: row for row in IdentityMap.objects.filter(dingtalk_userid=userid).order_by()}  # per org
+    rows = {row.dingtalk_id: row for row in identity_rows(userid)}  # one per organisation
     if organisation_id in rows or None not in rows:
         return rows.get(organisation_id)
     only = only_dingtalk_organisation()
     return rows[None] if only is not None and only.pk == organisation_id else None
+
+
+IDENTITY_COLUMNS = ("id", "dingtalk_id", "name", "kingdee_username", "active")
+
+
+@functools.cache
+def identity_sql(vendor):
+    quote = database.ops.quote_name
+    return (f"SELECT {', '.join(quote(column) for column in IDENTITY_COLUMNS)} FROM "
+            f"{quote(IdentityMap._meta.db_table)} WHERE {quote('dingtalk_userid')} = %s")
+
+
+def identity_rows(userid):
+    """The identity-map rows of this userid (the columns a login reads, the others deferred), by one statement
+    written once per process: the ORM's query building was a tenth of a login's CPU in a profile."""
+    with database.cursor() as cursor:
+        cursor.execute(identity_sql(database.vendor), [userid])
+        found = cursor.fetchall()
+    return [IdentityMap.from_db(database.alias, IDENTITY_COLUMNS, (*row[:4], bool(row[4]))) for row in found]
 
 
 def kingdee_link(attempt):

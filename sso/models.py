@@ -183,9 +183,12 @@ class KingdeeSSOSettings(models.Model):
         return parse_allowed_forms(self.allowed_forms).get((form_id or "").upper())
 
 
+REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # 32 characters: a random byte modulo 32 picks evenly
+
+
 def new_reference():
-    """Short enough to read over the phone, no 0/O or 1/I to confuse."""
-    return "".join(secrets.choice("ABCDEFGHJKLMNPQRSTUVWXYZ23456789") for _ in range(10))
+    """Short enough to read over the phone, no 0/O or 1/I to confuse (one call for all ten random characters)."""
+    return "".join(REFERENCE_ALPHABET[byte % 32] for byte in secrets.token_bytes(10))
 
 
 class LoginEvent(models.Model):

@@ -1,5 +1,8 @@
 """The page a person sees when SSO says no: plain words, a reference number, nothing internal."""
 
+import functools
+
+from django.db import connection
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
@@ -62,8 +65,30 @@ RETRYABLE = {Reason.MISSING_CODE, Reason.CODE_REJECTED, Reason.DINGTALK_ERROR, R
 def record(request, event):
     event.ip = client_ip(request)
     event.user_agent = request.META.get("HTTP_USER_AGENT", "")[:300]
-    event.save()
+    insert(event)
     return event
+
+
+@functools.cache
+def insert_sql(vendor):
+    quote = connection.ops.quote_name
+    columns = [field.column for field in event_fields()]
+    return (f"INSERT INTO {quote(LoginEvent._meta.db_table)} ({', '.join(quote(column) for column in columns)}) "
+            f"VALUES ({', '.join(['%s'] * len(columns))})")
+
+
+@functools.cache
+def event_fields():
+    return [field for field in LoginEvent._meta.concrete_fields if not field.primary_key]
+
+
+def insert(event):
+    """One INSERT, written once per process, for every login (`Model.save` built the statement anew each time:
+    a tenth of a login's CPU). The fields prepare their values as save does (the time stamped, the reference
+    drawn); no receiver listens to a LoginEvent being saved. The event's own id is not read back: nothing needs it."""
+    values = [field.get_db_prep_save(field.pre_save(event, True), connection) for field in event_fields()]
+    with connection.cursor() as cursor:
+        cursor.execute(insert_sql(connection.vendor), values)
 
 
 def refusal_page(request, attempt, refused):

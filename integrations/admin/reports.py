@@ -13,7 +13,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext, gettext_lazy as _, ngettext
 
 from integrations.models import Connection, Report, ReportRun
-from integrations.reports import market, runner, tasks
+from integrations.reports import market, runner, tasks, views
 from portal.admin_mixins import LogAdminMixin
 
 
@@ -91,7 +91,7 @@ class ReportAdmin(admin.ModelAdmin):
             report.title, report.template = form.cleaned_data["title"], form.cleaned_data["template"]
         message, tables, error = runner.preview(report)
         context = {**self.admin_site.each_context(request), "opts": self.opts, "original": report, "form": form,
-                   "message": message, "tables": tables, "error": error,
+                   "message": message, "tables": views.displayed(tables, rows=20), "error": error,
                    "title": gettext("Preview: %(name)s") % {"name": report.name}}
         return TemplateResponse(request, "admin/integrations/report/preview.html", context)
 

@@ -7,9 +7,10 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.template.defaultfilters import linebreaksbr
 from django.utils.translation import gettext, gettext_lazy as _, ngettext
 
-from integrations import engine, review, tasks
+from integrations import engine, reasons, review, tasks
 from integrations.admin.forms import HandleForm
 from integrations.admin.ops import RunPagesMixin, live_progress
 from integrations.models import SyncRecord, SyncRun
@@ -48,9 +49,15 @@ class SyncRunAdmin(RunPagesMixin, ReadOnlyAdmin):
         (_("Time"), {"fields": ("started_at", "finished_at", "duration", "lease_expires_at")}),
         (_("Counts"), {"fields": ("progress", "read_count", "succeeded_count", "skipped_count", "failed_count",
                                   "waiting_count", "adopted_count")}),
-        (_("Problems"), {"fields": ("error", "stats_json")}),
+        (_("Problems"), {"fields": ("run_error", "stats_json")}),
     )
-    readonly_fields = ("records_link", "duration", "progress", "stats_json")
+    readonly_fields = ("records_link", "duration", "progress", "run_error", "stats_json")
+
+    @admin.display(description=_("error"))
+    def run_error(self, run):
+        """Why it stopped, in the reader's language (older runs: the text they stored)."""
+        text = reasons.describe_run(run)
+        return format_html('<div class="sync-run-error">{}</div>', linebreaksbr(text)) if text else "—"
 
     @admin.display(description=_("run"), ordering="pk")
     def run(self, run):

@@ -10,6 +10,9 @@ import requests
 from django.conf import settings
 from django.utils.translation import gettext
 from requests.adapters import HTTPAdapter
+from requests.sessions import merge_hooks
+from requests.structures import CaseInsensitiveDict
+from requests.utils import get_netrc_auth
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 from integrations.clients import deadline, limiter
@@ -40,6 +43,33 @@ class Session(requests.Session):
             self._environment[origin] = super().merge_environment_settings(url, {}, None, None, None)
         merged = self._environment[origin]
         return {**merged, "proxies": dict(merged["proxies"])}
+
+    def prepare_request(self, request):
+        """requests' own, minus its per-request costs that never change for a client: the netrc file is read once
+        per origin (like the proxy environment), and the headers are merged without requests' generic setting
+        merge. Anything unusual (cookies, auth, files, session-wide parameters) takes requests' own path."""
+        if request.cookies or request.auth or request.files or self.auth or self.params or len(self.cookies):
+            return super().prepare_request(request)
+        headers = CaseInsensitiveDict(self.headers)
+        for name, value in (request.headers or {}).items():
+            if value is None:
+                headers.pop(name, None)
+            else:
+                headers[name] = value
+        prepared = requests.PreparedRequest()
+        prepared.prepare(method=request.method.upper(), url=request.url, data=request.data, json=request.json,
+                         headers=headers, params=request.params, auth=self._netrc_auth(request.url),
+                         hooks=merge_hooks(request.hooks, self.hooks))
+        return prepared
+
+    def _netrc_auth(self, url):
+        if not self.trust_env:
+            return None
+        parts = urlsplit(url)
+        key = ("netrc", parts.scheme, parts.netloc)
+        if key not in self._environment:
+            self._environment[key] = get_netrc_auth(url)
+        return self._environment[key]
 
 
 class HttpClient:

@@ -36,6 +36,7 @@ TOKEN_REFRESH_MARGIN = 300  # seconds before expiry; DingTalk advises 5-10 minut
 TOKEN_FETCH_SECONDS = 30  # the longest one process may hold the right to fetch the app token
 TOKEN_HOLD_SECONDS = 30  # a client reuses the token this long before looking in the shared cache again
 SETTLED = {"COMPLETED", "TERMINATED", "CANCELED"}  # an instance in these states no longer changes
+READING = "reading"  # the memo key of an instance some process is reading now (the memo itself is a dict)
 # Calls that do not count against the monthly quota (reference §8): tokens, login, contacts, Stream sign-up.
 QUOTA_EXEMPT = ("gettoken", "v1.0/oauth2/", "topapi/v2/user/getuserinfo", "topapi/v2/department/",
                 "topapi/v2/user/", "topapi/user/", "v1.0/contact/", "v1.0/gateway/")
@@ -315,25 +316,28 @@ class DingTalkClient(YidaCalls, AttendanceCalls, HttpClient):
         memo_seconds = settings.DINGTALK_DETAIL_MEMO_SECONDS
         if not memo_seconds:
             return self._read_instance(instance_id)
+        # One key holds both the memo and, while an instance is being read, a marker that it is: a detail read
+        # costs two cache operations (take the key, then keep the instance or free the key), not four.
         memo_key = self._memo_prefix + hashlib.sha256(str(instance_id).encode()).hexdigest()[:32]
-        instance = cache.get(memo_key)
-        if instance is not None:
-            return instance
-        lock_key, deadline = memo_key + ":reading", time.monotonic() + 2 * self.timeout[1]
-        while not cache.add(lock_key, os.getpid(), timeout=2 * self.timeout[1]):
-            time.sleep(0.05)
+        hold, deadline = 2 * self.timeout[1], time.monotonic() + 2 * self.timeout[1]
+        while not cache.add(memo_key, READING, timeout=hold):
             instance = cache.get(memo_key)
-            if instance is not None:
+            if isinstance(instance, dict):
                 return instance
-            if cache.get(lock_key) is None or time.monotonic() > deadline:
-                break  # the first reader saw a running instance (not kept) or died: read it ourselves
+            if time.monotonic() > deadline:
+                return self._read_instance(instance_id)  # the first reader hangs: read it ourselves
+            if instance is not None:  # being read: wait for it (a freed key is taken on the next turn)
+                time.sleep(0.05)
         try:
             instance = self._read_instance(instance_id)
-            if instance.get("status", "").upper() in SETTLED:
-                cache.set(memo_key, instance, timeout=memo_seconds)
-            return instance
-        finally:
-            cache.delete(lock_key)
+        except BaseException:
+            cache.delete(memo_key)
+            raise
+        if instance.get("status", "").upper() in SETTLED:
+            cache.set(memo_key, instance, timeout=memo_seconds)
+        else:
+            cache.delete(memo_key)  # a running instance is not kept: the next read asks DingTalk again
+        return instance
 
     def _read_instance(self, instance_id):
         if self.legacy_approvals:

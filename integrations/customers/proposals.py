@@ -2,6 +2,8 @@
 approved them (one page, bulk approve). Approving makes the record pending; the next run creates it (after
 looking again by tax number and name, so a customer paired meanwhile is paired, not created twice)."""
 
+import json
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -37,11 +39,14 @@ def approve(scheme, record_ids, *, user):
     records = proposed(scheme).select_for_update()
     if record_ids is not None:
         records = records.filter(pk__in=record_ids)
-    approved = 0
-    for record in records:
-        state = dict(record.synced_state or {})
-        state["approved"] = True
-        approved += SyncRecord.objects.filter(pk=record.pk, status=Status.WAITING).update(
+    # One update per proposal state (a proposal's state is only the side it is created in), not one per customer.
+    by_state = {}
+    for pk, state in records.values_list("pk", "synced_state"):
+        state = {**(state or {}), "approved": True}
+        by_state.setdefault(json.dumps(state, sort_keys=True), (state, []))[1].append(pk)
+    approved, now = 0, timezone.now()
+    for state, pks in by_state.values():
+        approved += SyncRecord.objects.filter(pk__in=pks, status=Status.WAITING).update(
             status=Status.PENDING, synced_state=state, reason_code="", reason_params={}, error="",
-            handled_by=user, handled_at=timezone.now(), updated_at=timezone.now())
+            handled_by=user, handled_at=now, updated_at=now)
     return approved

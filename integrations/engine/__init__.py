@@ -22,16 +22,14 @@ Entry points (tasks, admin actions, commands and event handlers call these, noth
 import logging
 
 from django.utils import timezone
-from django.utils.translation import gettext
 
-from integrations import adapters, periods
+from integrations import adapters, periods, reasons
 from integrations.clients import client_for
 from integrations.engine import ledger
 from integrations.engine.booking import Booking
 from integrations.engine.twoway import TwoWayBooking
 from integrations.engine.preview import preview
 from integrations.models import Scheme, SyncRecord, SyncRun, Trigger
-from integrations.secrets import lost_key_message
 
 logger = logging.getLogger("integrations.engine")
 Status = SyncRecord.Status
@@ -50,15 +48,20 @@ RETRIED = (Status.FAILED, Status.PENDING)
 
 
 class SchemeUnavailable(Exception):
-    """The scheme or one of its connections is disabled."""
+    """The scheme or one of its connections is disabled; `code` and `params` say why (`integrations.reasons`)."""
+
+    def __init__(self, code, **params):
+        self.code, self.params = code, params
+        super().__init__(reasons.render(code, params))
 
 
 def build_adapters(scheme):
     for connection in (scheme.source_connection, scheme.target_connection):
         if not connection.enabled:
-            raise SchemeUnavailable(gettext("The connection “%(name)s” is disabled.") % {"name": connection.name})
+            raise SchemeUnavailable("connection_disabled", name=connection.name)
         if connection.undecryptable_secrets():  # the key is lost: never run on empty credentials
-            raise SchemeUnavailable(lost_key_message(connection))
+            raise SchemeUnavailable("lost_key", name=connection.name, model=connection._meta.label_lower,
+                                    fields=list(connection.undecryptable_secrets()))
     target = adapters.target_class(scheme.target_kind)(
         scheme.target_params, client_for(scheme.target_connection), scheme.dedupe_field
     )
@@ -196,7 +199,7 @@ def _execute(run, scheme, via, work, should_stop=None):
     try:
         source, target = build_adapters(scheme)
     except SchemeUnavailable as error:
-        return ledger.finish_run(run, error=str(error))
+        return ledger.finish_run(run, reason=(error.code, error.params))
     try:
         with ledger.LeaseKeeper(run) as lease:
             # The listing gets a client of its own: a page of ids must never hold the parallel-request slot that
@@ -207,7 +210,7 @@ def _execute(run, scheme, via, work, should_stop=None):
             work(booking, source, target)
     except Exception as error:
         logger.exception("run %s of scheme %s crashed", run.pk, scheme.pk)
-        ledger.finish_run(run, error=gettext("Unexpected error: %(error)s") % {"error": repr(error)})
+        ledger.finish_run(run, reason=("unexpected_error", {"error": repr(error)}))
         raise
     run.stats = {**run_stats(booking, source, target), **(getattr(booking, "stats", None) or {})}
     return ledger.finish_run(run)

@@ -26,7 +26,6 @@ from django.conf import settings
 from django.db import reset_queries, transaction
 from django.db.models import F
 from django.utils import timezone
-from django.utils.translation import gettext
 
 from integrations import deeplinks, mapping, periods, reasons
 from integrations.adapters import Change, Listed, TargetAdapter, Verdict
@@ -45,7 +44,8 @@ BILL, MASTER, MESSAGE = TargetAdapter.BILL, TargetAdapter.MASTER, TargetAdapter.
 RENEW_EVERY = 2.0  # seconds between progress updates
 CHUNK = 500  # listed keys looked up in the ledger at once
 READS_AHEAD = 4  # detail fetches in flight per parallel request the connection allows
-WRITES_AHEAD = 2  # batches handed to the writer before the oldest one's outcome is awaited
+WRITES_AHEAD = 2  # batches handed to the writer(s), beyond their number, before the oldest one's outcome is awaited
+TARGET_REQUESTS_PER_WRITER = 4  # a writer's batch holds up to this many of the target's parallel requests
 EVENT_BATCH_SECONDS = 0.5
 
 
@@ -124,6 +124,12 @@ class Booking:
         self.rows = scheme.rows()
         self.lookups = mapping.Lookups(value_maps=scheme.value_map_dicts(), identity=identity_lookup(scheme))
         self.concurrency = max(1, scheme.source_connection.max_concurrency)
+        # Bills are written by one writer at the target's default of 4 parallel requests; a user who allows the
+        # target more gets writers in proportion (a batch's search, Save and follow-ups share them). Batches
+        # hold disjoint keys, each claimed and searched on its own, so they can go side by side. Master data
+        # keeps one writer: it goes in dependency order and waits for each group.
+        target_requests = getattr(scheme.target_connection, "max_concurrency", None) or 1
+        self.writers = max(1, target_requests // TARGET_REQUESTS_PER_WRITER) if target.mode == BILL else 1
         self.mode = target.mode
         self.shared_target = target.takes_turns and ledger.target_shared(scheme)
         self.open = OPEN + RETAKEN if self.mode == MASTER else OPEN
@@ -143,7 +149,7 @@ class Booking:
 
     def execute(self, *, window=None, keys=None, record_ids=None):
         """Process the ledger's pending records (all, or `record_ids`), then `keys`, then a listed window."""
-        with Pool(self.concurrency, "read") as self.readers, Pool(1, "write") as self.writer:
+        with Pool(self.concurrency, "read") as self.readers, Pool(self.writers, "write") as self.writer:
             try:
                 records = self.read(self.to_read(window, keys, record_ids))
                 ready = (item for item in records if self.decide(item))
@@ -172,7 +178,7 @@ class Booking:
                     if self.stopping:
                         return
             except RemoteError as error:
-                return self.stop(gettext("Listing the source failed: %(message)s") % {"message": error.message})
+                return self.stop("listing_failed", message=error.message)
             self.listing_complete = True
             yield from self.finished_waiting(min(since, recheck_since) if recheck_since else since)
 
@@ -289,7 +295,7 @@ class Booking:
                              error_kind=SyncRecord.ErrorKind.TRANSIENT,
                              **reason("transient", {"message": error.message}, error.message))
         if not isinstance(error, TransientError):  # quota, credentials: every further call would fail too
-            self.stop(gettext("Reading the source failed: %(message)s") % {"message": error.message})
+            self.stop("reading_failed", message=error.message)
 
     def decide(self, item):
         """Judge and map one record; True when it is ready to write (stored pending, with its payload)."""
@@ -345,7 +351,7 @@ class Booking:
         send, settle = {BILL: (self.send_bills, self.bills_written), MASTER: (self.send_master, self.master_written),
                         MESSAGE: (self.send_messages, self.messages_written)}[self.mode]
         for group in self.in_dependency_order(batch) if self.mode == MASTER else [batch]:
-            while self.writing and (self.mode == MASTER or len(self.writing) >= WRITES_AHEAD):
+            while self.writing and (self.mode == MASTER or len(self.writing) >= self.writers - 1 + WRITES_AHEAD):
                 self.wait_for(self.writing.popleft())
             if not self.writes_allowed:  # they stay pending in the ledger for the next run
                 return
@@ -563,7 +569,7 @@ class Booking:
         try:
             future.result()
         except RemoteError as error:
-            return self.add_error(gettext("Notifying the originators failed: %(message)s") % {"message": error.message})
+            return self.add_error("notifying_failed", message=error.message)
         SyncRecord.objects.filter(pk__in=record_ids).update(notified_at=timezone.now())
 
     def write_failed(self, token, items, error):
@@ -581,7 +587,7 @@ class Booking:
             ledger.update_record(item.record_id, when_claim=token, status=Status.PENDING, claim="",
                                  error_kind=SyncRecord.ErrorKind.CONFIGURATION,
                                  **reason("configuration", {"message": error.message}, error.message))
-        self.stop(gettext("Writing to the target failed: %(message)s") % {"message": error.message}, writes=False)
+        self.stop("writing_failed", message=error.message, writes=False)
 
     def reconcile(self, token, items, error):
         """The batch may or may not have been saved: ask the target by the dedupe field, adopt what exists."""
@@ -590,10 +596,7 @@ class Booking:
             adopted, _released = ledger.reconcile(self.run, self.target, records, via=self.via)
             self.run.adopted_count += adopted
         except RemoteError as again:
-            self.add_error(gettext(
-                "A batch of %(count)d records may not have been saved (%(first)s), and the target could not be "
-                "asked (%(second)s): the next run reconciles them.") % {
-                "count": len(items), "first": error.message, "second": again.message})
+            self.add_error("batch_unreconciled", count=len(items), first=error.message, second=again.message)
         self.latencies.extend(time.monotonic() - item.started for item in items)
 
     def settle(self, item, status, *, when_status=None, when_claim=None, **fields):
@@ -641,22 +644,23 @@ class Booking:
         """Now and then: finished calls recorded, progress stored for the admin's bar, stop requests heeded."""
         self.record_finished()
         if self.should_stop() and not self.stopping:
-            self.stop(gettext("Stopped on request; the rest is picked up by the next run."))
+            self.stop("stopped_on_request")
         if self.lease is not None and self.lease.lost.is_set() and self.writes_allowed:
-            self.stop(gettext("This run lost its lease (another worker took the scheme over)."), writes=False)
+            self.stop("lease_lost", writes=False)
         if force or time.monotonic() - self.last_tick >= RENEW_EVERY:
             self.last_tick = time.monotonic()
             reset_queries()  # with DEBUG on, a long run would otherwise keep thousands of statements
             self.run.read_count = len(self.seen)
             ledger.store_progress(self.run)
 
-    def stop(self, reason, *, writes=True):
-        """Read nothing more; with writes=False also write nothing more (the ledger keeps those pending)."""
+    def stop(self, code, *, writes=True, **params):
+        """Read nothing more; with writes=False also write nothing more (the ledger keeps those pending).
+        `code` and `params`: why, as a reason of `integrations.reasons`."""
         if not self.stopping:
-            logger.warning("run %s stops: %s", self.run.pk, reason)
-            self.add_error(reason)
+            logger.warning("run %s stops: %s %s", self.run.pk, code, params)
+            self.add_error(code, **params)
         self.stopping = self.interrupted = True
         self.writes_allowed = self.writes_allowed and writes
 
-    def add_error(self, message):
-        self.run.error = "\n".join(filter(None, [self.run.error, message]))[:10000]
+    def add_error(self, code, **params):
+        ledger.add_reason(self.run, code, **params)

@@ -17,7 +17,6 @@ from django.conf import settings
 from django.db import IntegrityError, connections, transaction
 from django.db.models import Count, F, Min, Model, Q
 from django.utils import timezone
-from django.utils.translation import gettext
 
 from integrations import alerts, reasons
 from integrations.clients.errors import RemoteError, TransientError
@@ -53,7 +52,8 @@ def abandon_expired_runs(scheme_id=None):
     count = expired.update(
         status=SyncRun.Status.ABANDONED,
         finished_at=timezone.now(),
-        error=gettext("The worker stopped renewing its lease (killed or frozen); the next run reconciled its work."),
+        reasons=[reasons.run_reason("run_abandoned")],
+        error=reasons.in_english("run_abandoned", {}),
     )
     if count:
         logger.warning("abandoned %d expired run(s) of scheme %s", count, scheme_id)
@@ -140,7 +140,21 @@ class LeaseKeeper:
             connections.close_all()
 
 
-def finish_run(run, *, error=""):
+RUN_REASONS_KEPT = 50
+
+
+def add_reason(run, code, **params):
+    """Note why the run stopped or what it could not do: a code and plain parameters (the remote's own message
+    verbatim), rendered for each reader later; `error` gets the same in English, for search."""
+    entry = reasons.run_reason(code, **params)
+    run.reasons = [*(run.reasons or []), entry][:RUN_REASONS_KEPT]
+    run.error = "\n".join(filter(None, [run.error, reasons.in_english(code, entry["params"])]))[:10000]
+
+
+def finish_run(run, *, reason=None):
+    """`reason`: a last (code, params) to note, e.g. why the run could not start."""
+    if reason is not None:
+        add_reason(run, reason[0], **reason[1])
     counts = status_counts(run)
     run.total = sum(counts.values())
     run.done = run.total - counts.get(Status.PENDING, 0) - counts.get(Status.WRITING, 0)
@@ -148,7 +162,6 @@ def finish_run(run, *, error=""):
     run.skipped_count = counts.get(Status.SKIPPED, 0)
     run.failed_count = counts.get(Status.FAILED, 0)
     run.waiting_count = counts.get(Status.WAITING, 0)
-    run.error = "\n".join(filter(None, [run.error, error]))[:10000]
     if run.error and not (run.succeeded_count or run.skipped_count or run.read_count):
         run.status = SyncRun.Status.FAILED
     elif run.error or run.failed_count or counts.get(Status.PENDING) or counts.get(Status.WRITING):
@@ -157,7 +170,7 @@ def finish_run(run, *, error=""):
         run.status = SyncRun.Status.SUCCEEDED
     run.finished_at = timezone.now()
     run.lease_expires_at = None
-    fields = ["status", "finished_at", "lease_expires_at", "error", "succeeded_count", "skipped_count",
+    fields = ["status", "finished_at", "lease_expires_at", "error", "reasons", "succeeded_count", "skipped_count",
               "failed_count", "waiting_count", "adopted_count", "read_count", "total", "done", "stats"]
     updated = SyncRun.objects.filter(pk=run.pk, status=SyncRun.Status.RUNNING).update(
         **{name: getattr(run, name) for name in fields}
@@ -380,8 +393,7 @@ def recover_stale(run, scheme, target, *, via):
         return reconcile(run, target, records, via=via, gave_up=gave_up)
     except RemoteError as error:
         logger.warning("reconciliation of %d records failed: %s", len(records), error)
-        run.error = gettext("Could not reconcile %(count)d records: %(message)s") % {
-            "count": len(records), "message": error.message}
+        add_reason(run, "run_unreconciled", count=len(records), message=error.message)
         return 0, 0
 
 

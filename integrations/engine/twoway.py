@@ -21,14 +21,15 @@ import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
-from django.utils.translation import gettext
 
 from integrations import mapping, reasons
 from integrations.adapters.crm import moment
 from integrations.adapters.masterdata import flatten
 from integrations.clients.errors import RemoteError
+from integrations.engine import ledger
 from integrations.engine.booking import identity_lookup
 from integrations.identity import dingtalk_userid_of_staff
 from integrations.models import FieldChange, MasterRule, Scheme, SyncRecord
@@ -174,6 +175,7 @@ class TwoWayBooking:
         self.lookups = mapping.Lookups(value_maps=scheme.value_map_dicts(), identity=identity_lookup(scheme),
                                        staff_identity=lru_cache(maxsize=None)(dingtalk_userid_of_staff))
         self.changes = []  # FieldChange rows to store
+        self.settled = {}  # {record pk: {field: value}}: the ledger's updates, written in bulk by `flush`
         self.failure = ""  # the remote's words when a whole batch call failed
         self.counts = {"to_kingdee": 0, "to_dingtalk": 0, "created_in_kingdee": 0, "created_in_dingtalk": 0,
                        "put_back": 0, "conflicts": 0, "forbidden": 0, "flagged": 0, "paired": 0, "proposed": 0}
@@ -186,9 +188,9 @@ class TwoWayBooking:
         waiting = unsigned(self.scheme, self.fields)
         if waiting:  # 主从关系必须先签字定: nothing is paired or written before IT signed every field's master
             self.interrupted = True
-            self.run.error = gettext("The master rule of %(fields)s is not signed: IT signs it on the scheme's "
-                                     "master rules page before the sync writes anything.") % {
-                "fields": "、".join(FIELD_LABELS.get(name, name) for name in waiting)}
+            # the labels are Kingdee's own (Chinese) field names, not translated text
+            ledger.add_reason(self.run, "master_rule_unsigned",
+                              fields="、".join(FIELD_LABELS.get(name, name) for name in waiting))
             self.stats = {"twoway": self.counts}
             return
         try:
@@ -196,7 +198,7 @@ class TwoWayBooking:
             kingdee = self.target.customers(self.read_fields())
         except RemoteError as error:
             self.interrupted = True
-            self.run.error = "\n".join(filter(None, [self.run.error, error.message]))[:10000]
+            ledger.add_reason(self.run, "remote_failed", message=error.message)
             return
         self.listing_complete = True
         self.run.read_count = len(dingtalk) + len(kingdee)
@@ -212,10 +214,13 @@ class TwoWayBooking:
                 self.compare_pair(record, dingtalk.get(record.source_key), kingdee.get(record.target_number), plan)
         self.match(records, {k: v for k, v in dingtalk.items() if k not in paired_keys},
                    {n: v for n, v in kingdee.items() if n not in paired_numbers}, first, plan)
-        if not self.should_stop():
-            self.write(plan)
-        else:
-            self.interrupted = True
+        try:
+            if not self.should_stop():
+                self.write(plan)
+            else:
+                self.interrupted = True
+        finally:
+            self.flush()
         if first and not self.interrupted:
             Scheme.objects.filter(pk=self.scheme.pk, cursor__isnull=True).update(cursor=timezone_now())
         self.store_changes()
@@ -410,6 +415,22 @@ class TwoWayBooking:
                       "target_number": number})
         return record
 
+    def new_records(self, wanted):
+        """`new_record` for many at once (`wanted`: [(key, crm, number)]): {key: record}, in two queries however
+        many customers the first matching finds on one side only."""
+        if not wanted:
+            return {}
+        keys = [key for key, _crm, _number in wanted]
+        found = {record.source_key: record for record in SyncRecord.objects.filter(scheme=self.scheme,
+                                                                                   source_key__in=keys)}
+        missing = [SyncRecord(scheme=self.scheme, source_key=key, run=self.run, target_number=number,
+                              title=str((crm or {}).get("customer_name") or "")[:200])
+                   for key, crm, number in dict((key, (key, crm, number)) for key, crm, number in wanted).values()
+                   if key not in found]
+        for record in SyncRecord.objects.bulk_create(missing, batch_size=500):
+            found[record.source_key] = record
+        return found
+
     # ---- writing ------------------------------------------------------------------------------------
 
     def write(self, plan):
@@ -499,6 +520,7 @@ class TwoWayBooking:
             elif not comparison.quiet or pair.record.status != Status.SUCCEEDED or state != pair.record.synced_state:
                 self.settle(pair.record, Status.SUCCEEDED, reason_code="", reason_params={}, error="",
                             error_kind="", **fields)
+        self.flush()  # what was written to either side is in the ledger before the next call
 
     def write_new_pairs(self, paired):
         """Customers found on both sides by tax number or name: a ledger row each, compared at once."""
@@ -529,16 +551,18 @@ class TwoWayBooking:
     def create_in_kingdee(self, lonely):
         Status = SyncRecord.Status
         todo = []
+        made = self.new_records([(key, crm, "") for record, key, crm, _first in lonely if record is None])
         for record, key, crm, first in lonely:
+            record = record or made[key]
             state = (record.synced_state or {}) if record is not None else {}
             if record is not None and record.status == Status.FAILED and record.reason_code == "mapping":
                 continue
             if first or (record is not None and state.get("proposal") and not state.get("approved")):
-                self.propose(record or self.new_record(key, crm), crm, "kingdee")
+                self.propose(record, crm, "kingdee")
                 continue
             view, result = self.dingtalk_view(crm)
             if result.ok:
-                todo.append((record or self.new_record(key, crm), crm, view, result.payload))
+                todo.append((record, crm, view, result.payload))
         outcomes = self.guarded(self.target.create, [payload for _record, _crm, _view, payload in todo], []) \
             if todo else []
         outcomes += [None] * (len(todo) - len(outcomes))
@@ -554,17 +578,20 @@ class TwoWayBooking:
             self.settle(record, Status.SUCCEEDED, target_number=outcome.number, target_id=outcome.id,
                         synced_state=state, title=self.title(crm), source_data=crm, payload=payload,
                         reason_code="", reason_params={}, error="", error_kind="")
+        self.flush()
 
     def create_in_dingtalk(self, lonely):
         Status = SyncRecord.Status
         fresh = []
+        made = self.new_records([(KINGDEE_PREFIX + number, None, number) for record, number, _customer, _first
+                                 in lonely if record is None])
         for record, number, customer, first in lonely:
             key = KINGDEE_PREFIX + number
             state = (record.synced_state or {}) if record is not None else {}
-            if first or (record is not None and state.get("proposal") and not state.get("approved")):
-                self.propose(record or self.new_record(key, number=number), customer, "dingtalk", number=number)
+            record = record or made[key]
+            if first or (state.get("proposal") and not state.get("approved")):
+                self.propose(record, customer, "dingtalk", number=number)
                 continue
-            record = record or self.new_record(key, number=number)
             data, result = self.to_dingtalk(customer)
             if not result.ok:
                 self.settle(record, Status.FAILED, error_kind=SyncRecord.ErrorKind.MAPPING, reason_code="mapping",
@@ -622,7 +649,7 @@ class TwoWayBooking:
             return call(items)
         except RemoteError as error:
             self.failure = error.message
-            self.run.error = "\n".join(filter(None, [self.run.error, error.message]))[:10000]
+            ledger.add_reason(self.run, "remote_failed", message=error.message)
             return default
 
     def refused(self, record, message):
@@ -630,14 +657,31 @@ class TwoWayBooking:
                     reason_code="target_refused", reason_params={"message": message}, error=message)
 
     def settle(self, record, status, when_changed=False, **fields):
+        """The record's new state in the ledger. Kept until `flush`, which writes the updates kept so far in one
+        transaction instead of one commit per customer; a failure (which counts an attempt) is written at once,
+        with what was kept for the record before it."""
         if when_changed and record.status == status and record.reason_params == fields.get("reason_params"):
             return
-        if status == SyncRecord.Status.FAILED:
-            fields.update(attempts=F("attempts") + 1, last_attempt_at=timezone_now())
+        now = timezone_now()
         if status == SyncRecord.Status.SUCCEEDED:
-            fields.update(booked_at=timezone_now(), booked_via=self.via)
-        SyncRecord.objects.filter(pk=record.pk).update(status=status, run=self.run, updated_at=timezone_now(),
-                                                       **fields)
+            fields.update(booked_at=now, booked_via=self.via)
+        fields = {"status": status, "run": self.run, "updated_at": now, **fields}
+        if status == SyncRecord.Status.FAILED:
+            fields = {**self.settled.pop(record.pk, {}), **fields, "attempts": F("attempts") + 1,
+                      "last_attempt_at": now}
+            SyncRecord.objects.filter(pk=record.pk).update(**fields)
+            return
+        self.settled[record.pk] = {**self.settled.get(record.pk, {}), **fields}
+
+    def flush(self):
+        """Write the kept ledger updates in one transaction (one commit for the lot, not one per customer; Django's
+        `bulk_update` would build a CASE per field and row, which costs more CPU than it saves)."""
+        settled, self.settled = self.settled, {}
+        if not settled:
+            return
+        with transaction.atomic():
+            for pk, fields in settled.items():
+                SyncRecord.objects.filter(pk=pk).update(**fields)
 
     def log(self, record, kind, side, name, before, after):
         self.changes.append(FieldChange(scheme=self.scheme, run=self.run, source_key=record.source_key,

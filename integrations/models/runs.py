@@ -53,6 +53,10 @@ class SyncRun(models.Model):
     total = models.PositiveIntegerField(_("records known"), default=0)
     done = models.PositiveIntegerField(_("records done"), default=0)
     error = models.TextField(_("error"), blank=True)
+    # Why the run stopped or what it could not do, as data: [{"code", "params"}] of `integrations.reasons`
+    # (the remote's own message verbatim among the params), rendered in the reader's language by
+    # `reasons.describe_run`. `error` keeps the same in English for search; older runs have only it.
+    reasons = models.JSONField(_("reasons"), default=list, blank=True)
     stats = models.JSONField(_("statistics"), default=dict, blank=True)
     data_centre = models.CharField(_("Kingdee data centre"), max_length=10, choices=DataCentre.choices, blank=True)
 

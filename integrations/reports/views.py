@@ -18,11 +18,16 @@ def table(request, token):
     except signing.BadSignature:
         return render(request, "reports/table_gone.html", status=404)
     record = get_object_or_404(ReportRun.objects.select_related("report"), pk=run_id)
-    tables = [{**table, "cells": [[_cell(row.get(column, ""), column in table["totals"]) for column in table["columns"]]
-                                  for row in table["rows"]],
-               "total_cells": [_cell(table["totals"].get(column, ""), True) for column in table["columns"]]}
-              for table in record.tables.values()]
-    return render(request, "reports/table.html", {"run": record, "tables": tables})
+    return render(request, "reports/table.html", {"run": record, "tables": displayed(record.tables)})
+
+
+def displayed(tables, rows=None):
+    """The tables as the full table and the admin's preview show them: each row as cells, amounts formatted;
+    the first `rows` rows only, if given."""
+    return [{**table, "cells": [[_cell(row.get(column, ""), column in table["totals"]) for column in table["columns"]]
+                                for row in table["rows"][:rows]],
+             "total_cells": [_cell(table["totals"].get(column, ""), True) for column in table["columns"]]}
+            for table in tables.values()]
 
 
 def _cell(value, amount):

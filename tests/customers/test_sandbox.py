@@ -108,6 +108,26 @@ def test_the_door_creates_updates_and_deletes(client, seeded, admin_userid):
     assert door(action="create", customer={"data": {"phone": "1"}}).status_code == 400
 
 
+def test_a_customer_edited_in_the_sandbox_admin_is_read_with_its_new_value_and_time(client, v1, admin_userid,
+                                                                                  django_user_model):
+    status, made = create(v1, admin_userid, "后台编辑客户", phone="1")
+    customer = CrmCustomer.objects.get(instance_id=made["customerInstanceId"])
+    CrmCustomer.objects.filter(pk=customer.pk).update(modified_at="2026-01-01T00:00:00Z")
+    admin = django_user_model.objects.create_superuser("sandbox-admin", password="x")
+    client.force_login(admin)
+    url = f"/admin/sandbox_dingtalk/crmcustomer/{customer.pk}/change/"
+    assert client.get(url).status_code == 200
+    answer = client.post(url, {"instance_id": customer.instance_id, "object_type": "crm_customer",
+                               "data": '{"customer_name": "后台编辑客户", "phone": "0571-2"}', "extend_data": "{}",
+                               "creator_userid": admin_userid, "owner_userids": f'["{admin_userid}"]',
+                               "participant_userids": "[]"})
+    assert answer.status_code == 302, answer.content.decode()[:2000]
+    status, listed = v1("post", "v1.0/crm/customerInstances", {"operatorUserId": admin_userid,
+                                                               "objectType": "crm_customer", "maxResults": 100})
+    shown = next(value for value in listed["result"]["values"] if value["instanceId"] == customer.instance_id)
+    assert status == 200 and shown["data"]["phone"] == "0571-2" and not shown["modifyTime"].startswith("2026-01-01")
+
+
 def succeeded(answer):
     return answer["Result"]["ResponseStatus"]["IsSuccess"]
 
@@ -136,3 +156,8 @@ def test_a_forbidden_kingdee_customer_refuses_edits_until_enabled(api):
     assert not succeeded(refused) and "禁用" in refused["Result"]["ResponseStatus"]["Errors"][0]["Message"]
     rows = api.query("BD_Customer", "FNumber,FForbidStatus", f"FNumber = '{number}'")
     assert rows == [[number, "B"]]
+    api.post("DynamicFormService.ExcuteOperation", {"formid": "BD_Customer", "opNumber": "Enable",
+                                                    "data": {"Numbers": [number]}})
+    assert api.query("BD_Customer", "FNumber,FForbidStatus", f"FNumber = '{number}'") == [[number, "A"]]
+    enabled = api.save({"FCUSTID": record.fid, "FTEL": "2"}, form="BD_Customer", NeedUpDateFields=["FTEL"])
+    assert succeeded(enabled)

@@ -46,14 +46,16 @@ def test_a_renamed_copy_of_a_scheme_adopts_the_bills_instead_of_booking_them_aga
     assert kingdee_calls(first, second) / len(counts) <= 0.05
 
 
-def test_two_schemes_on_one_template_under_faults_still_book_each_claim_once(base_url):
+@pytest.mark.parametrize("target_requests", [4, 16], ids=["one writer", "four writers side by side"])
+def test_two_schemes_on_one_template_under_faults_still_book_each_claim_once(base_url, target_requests):
     scheme = build_world(base_url, instances=160)
     approved = {i.process_instance_id for i in shape_claims(approved=80)["approved"]}
-    scheme.batch_size = 20
+    scheme.batch_size = 20 if target_requests == 4 else 5
     scheme.save()
     copy = renamed_copy(scheme, "费用报销（副本）")
     for connection in (scheme.target_connection,):
         connection.read_timeout = 0.5
+        connection.max_concurrency = target_requests  # 16: the engine writes four batches at once
         connection.save()
     sandbox_faults(base_url, "kingdee", seed=7, timeout_rate=0.3, timeout_seconds=1, server_error_rate=0.1,
                    session_loss_rate=0.1)

@@ -121,7 +121,7 @@ def test_it_restores_an_earlier_mapping_version(open_as, live_server, failures, 
     assert changed.created_by == it_user
 
     it.goto(f"{live_server.url}/admin/integrations/scheme/{failures.pk}/change/")
-    it.click("text=历史")
+    it.click("text=版本历史")
     expect(it.locator("#scheme-versions")).to_contain_text("字段映射 FREMARK")
     it.click(f"#version-{changed.number - 1} >> .version-open")
     expect(it.locator("#restore-changes")).to_contain_text("FREMARK")

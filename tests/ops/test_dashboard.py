@@ -120,6 +120,11 @@ def test_a_running_run_shows_a_live_bar_in_the_run_list_and_on_its_page(finance_
     assert f'data-run="{running.pk}"' in page and "progress.js" in page
 
 
+def test_a_runs_page_offers_no_history_button_that_would_open_an_empty_page(finance_client, running):
+    page = finance_client.get(reverse("admin:integrations_syncrun_change", args=[running.pk])).content.decode()
+    assert reverse("admin:integrations_syncrun_history", args=[running.pk]) not in page and "historylink" not in page
+
+
 def test_the_progress_endpoint_reports_done_and_known_then_the_end(finance_client, running):
     url = reverse("admin:integrations_syncrun_progress")
     first = finance_client.get(url, {"id": [running.pk, 99999]}).json()["runs"]

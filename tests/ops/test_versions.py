@@ -104,11 +104,12 @@ def test_it_restores_from_the_history_page_and_logs_who_did(it_client, it_user, 
     assert LogEntry.objects.get(object_id=str(versioned.pk)).user == it_user
 
 
-def test_finance_may_read_the_history_but_not_restore(finance_client, versioned, committed):
+def test_finance_may_neither_read_the_history_nor_restore(finance_client, versioned, committed):
     with committed():
         FieldMapping.objects.filter(scheme=versioned, target="FREMARK").delete()
     url = reverse("admin:integrations_scheme_version", args=[versioned.pk, 1])
-    assert "恢复到版本" not in finance_client.get(url).content.decode()
+    page = finance_client.get(url)
+    assert page.status_code == 403 and "恢复到版本" not in page.content.decode()
     assert finance_client.post(url).status_code == 403
     assert not FieldMapping.objects.filter(scheme=versioned, target="FREMARK").exists()
 

@@ -58,3 +58,28 @@ def test_prune_logs_deletes_logs_older_than_the_setting_and_never_the_ledger(set
     assert not LoginEvent.objects.exists() and not DingTalkEvent.objects.exists() and not LogEntry.objects.exists()
     assert SyncRecord.objects.get() == old_record
     assert "portal.PortalLogin 1" in out.getvalue()
+
+
+def test_logs_are_kept_six_months_unless_configured():
+    """The default comes from settings, not from a test: a fresh process without LOG_RETENTION_DAYS keeps 183 days."""
+    import os
+    import subprocess
+    import sys
+
+    from django.conf import settings
+
+    env = {key: value for key, value in os.environ.items() if key != "LOG_RETENTION_DAYS"}
+    env["DJANGO_SETTINGS_MODULE"] = "portal.settings"
+    script = "from django.conf import settings; print(settings.LOG_RETENTION_DAYS)"
+    days = subprocess.run([sys.executable, "-c", script],
+                          cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, check=True).stdout
+    assert int(days) == 183  # about six months, as seed 000 asks
+
+
+def test_prune_logs_by_default_keeps_five_months_and_deletes_seven(settings):
+    settings.LOG_RETENTION_DAYS = 183
+    kept = aged(PortalLogin, "created_at", 150, username="may", outcome="success")
+    aged(PortalLogin, "created_at", 210, username="march", outcome="failure")
+    out = io.StringIO()
+    call_command("prune_logs", stdout=out)
+    assert list(PortalLogin.objects.all()) == [kept] and "older than 183 days" in out.getvalue()

@@ -56,3 +56,30 @@ def test_the_sandbox_client_marks_the_employees_the_demo_left_unmapped(client):
     page = client.get("/sandbox/dingtalk/client/").content.decode()
     assert page.count("未映射：登录金蝶会被拒绝") == 4 and IdentityMap.objects.count() > 40
     assert "标出门户无法对应到金蝶用户的 4 名员工" in page
+
+
+@pytest.mark.django_db
+def test_the_demo_on_another_port_links_to_that_port(settings, tmp_path, monkeypatch):
+    """`make demo PORT=8080`: alerts' links (PORTAL_BASE_URL), the printed login and the sandbox connections follow."""
+    from devtools.management.commands import demo
+
+    monkeypatch.setattr(demo, "CREDENTIALS_FILE", tmp_path / "demo-admin.json")
+    monkeypatch.setenv("PORTAL_BASE_URL", "unset")  # so that the environment is restored afterwards
+    monkeypatch.delenv("PORTAL_BASE_URL")
+    settings.PORTAL_BASE_URL = "http://127.0.0.1:8000"  # through the fixture: what the command sets is undone after
+    out = io.StringIO()
+    call_command("demo", "--no-serve", "--port", "8080", stdout=out)
+    assert settings.PORTAL_BASE_URL == "http://127.0.0.1:8080"
+    assert "Portal: http://127.0.0.1:8080/admin/" in out.getvalue()
+    assert all(":8080/" in url for url in Connection.objects.values_list("base_url", flat=True))
+
+
+@pytest.mark.django_db
+def test_a_portal_base_url_set_by_the_operator_is_kept(settings, tmp_path, monkeypatch):
+    from devtools.management.commands import demo
+
+    monkeypatch.setattr(demo, "CREDENTIALS_FILE", tmp_path / "demo-admin.json")
+    monkeypatch.setenv("PORTAL_BASE_URL", "https://portal.example.cn")
+    settings.PORTAL_BASE_URL = "https://portal.example.cn"
+    call_command("demo", "--no-serve", "--port", "8080", stdout=io.StringIO())
+    assert settings.PORTAL_BASE_URL == "https://portal.example.cn"

@@ -13,7 +13,7 @@ import pytest
 from django.utils import translation
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ["portal", "integrations", "sso", "sandbox", "templates"]
+APPS = ["portal", "integrations", "sso", "sandbox", "mobile", "templates"]
 SINGULAR = {"_", "gettext", "gettext_lazy", "gettext_noop", "pgettext", "pgettext_lazy"}
 PLURAL = {"ngettext", "ngettext_lazy", "npgettext", "npgettext_lazy"}
 TRANSLATE_TAG = re.compile(r"""{%\s*(?:translate|trans)\s+(["'])(.+?)\1""")
@@ -99,3 +99,30 @@ def test_no_catalog_holds_a_fuzzy_or_empty_translation(po):
     empty = [entry for entry in entries if re.search(r'msgstr(\[\d\])? ""\n?$', entry.strip() + "\n")
              and not re.search(r'msgstr(\[\d\])? ""\n"', entry)]
     assert not fuzzy and not empty, (fuzzy + empty)[:5]
+
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+UNTRANSLATED_TAGS = re.compile(r"""{%\s*(?:translate|trans)\s+(["']).+?\1[^%]*%}"""
+                               r"|{%\s*blocktrans.*?endblocktrans(?:late)?\s*%}"
+                               r"|{#.*?#}|{%\s*comment\s*%}.*?{%\s*endcomment\s*%}", re.S)
+# Chinese that is data, not UI: the column headers an identity-map workbook must carry, whatever the UI language.
+FILE_HEADERS = {"sso/templates/admin/sso/identitymap/import.html",
+                "sso/templates/admin/sso/identitymap/import_status.html"}
+
+
+def test_the_english_ui_is_complete_every_message_is_written_in_english():
+    """The English UI shows each message's source text: Chinese there (outside quoted names) would stay Chinese."""
+    chinese = sorted({f"{path.relative_to(ROOT)}: {singular!r}" for path, _context, singular, _plural
+                      in project_messages() if CJK.search(singular) and not re.search(r"[A-Za-z]{3,}", singular)})
+    assert not chinese, "messages written in Chinese:\n" + "\n".join(chinese)
+
+
+def test_templates_hold_no_chinese_outside_translated_text():
+    found = []
+    for path in sources(".html"):
+        if str(path.relative_to(ROOT)) in FILE_HEADERS:
+            continue
+        for line in UNTRANSLATED_TAGS.sub("", path.read_text()).splitlines():
+            if CJK.search(line):
+                found.append(f"{path.relative_to(ROOT)}: {line.strip()[:100]}")
+    assert not found, "Chinese the English UI would show:\n" + "\n".join(found)

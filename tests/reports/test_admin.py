@@ -87,6 +87,10 @@ def test_the_preview_and_run_pages_look_right_in_chinese(world, it_user, live_se
         page = context.new_page()
         page.goto(live_server.url + reverse("admin:integrations_report_preview", args=[report.pk]))
         assert "销售出库合计" in page.content()
+        from integrations.adapters.template_filters import money
+
+        amount = money(run.tables["sales"]["rows"][0]["amount"])  # as the full table shows it: 51,100.00
+        assert f">{amount}</td>" in page.content() and "," in amount
         if SHOTS:
             page.screenshot(path=os.path.join(SHOTS, "report-preview.png"), full_page=True)
         page.goto(live_server.url + reverse("admin:integrations_reportrun_change", args=[run.pk]))

@@ -85,3 +85,18 @@ def test_alerts_run_by_a_real_worker_count_exactly(world):
     recovered = [m for m in messages(url)[len(after_two):] if m["channel"] == "robot"]
     assert [m["title"] for m in recovered] == ["库存已恢复：智能网关 X1"]
     assert not ReportRun.objects.filter(Q(status=ReportRun.Status.FAILED) | Q(status=ReportRun.Status.PARTIAL)).exists()
+
+
+def test_an_alert_counts_only_the_warehouses_it_is_configured_for(world):
+    url = world["url"]
+    stock(url, "1.01.001", "CK001", 500)  # plenty in the main warehouse (safety stock 40)
+    stock(url, "1.01.001", "CK003", 0)  # none in the after-sales one
+    spares, main = ({"name": "levels", "label": "库存水平", "kind": "stock_levels", "orgs": [],
+                     "warehouses": [number], "per_org": False} for number in ("CK003", "CK001"))
+
+    runner.run(alert(world, name="售后备件仓预警", queries=[spares]))
+    spares_alerts = about(messages(url, channel="robot"), "1.01.001")
+    runner.run(alert(world, name="上海总仓预警", queries=[main]))
+
+    assert [m["title"] for m in spares_alerts] == ["库存预警：智能网关 X1"]
+    assert about(messages(url, channel="robot"), "1.01.001") == spares_alerts  # the main warehouse is not low

@@ -10,6 +10,7 @@ from django.utils import timezone
 from integrations.adapters.template_filters import qty
 from integrations.reports import market, runner
 from integrations.models.reports import ReportRun
+from sandbox.kingdee import trade
 from sandbox.kingdee.models import FormRecord
 from tests.reports.helpers import messages, money
 
@@ -46,27 +47,53 @@ def test_yesterdays_sales_and_receipts_by_organisation_match_the_sandbox(world):
         assert f"- {org}：{money(amount)}\n" in receipts_part + "\n"
 
 
-def test_receivables_ageing_lists_the_top_ten_customers_with_their_buckets(world):
+# (customer, age in days, open amount): each bucket's sum known by hand, the edges (0, 30, 31, 60, 61, 90, 91)
+# on both sides. Not counted: a bill fully received and a bill not yet audited.
+AGEING_BILLS = [("CUST0001", 0, 100), ("CUST0001", 30, 200), ("CUST0001", 31, 400), ("CUST0001", 90, 800),
+                ("CUST0001", 91, 1600), ("CUST0002", 45, 1000), ("CUST0002", 60, 50), ("CUST0002", 61, 7),
+                ("CUST0002", 400, 5000), ("CUST0003", 10, 20000)]
+AGEING_EXPECTED = {  # customer: (0-30, 31-60, 61-90, >90)
+    "CUST0001": (300, 400, 800, 1600), "CUST0002": (0, 1050, 7, 5000), "CUST0003": (20000, 0, 0, 0)}
+
+
+def ageing_bills(today):
+    FormRecord.objects.filter(form_id="AR_receivable").delete()
+    bills = AGEING_BILLS + [("CUST0004", 100, 0), ("CUST0005", 5, 999)]
+    for index, (customer, age, amount) in enumerate(bills, start=1):
+        day = today - timedelta(days=age)
+        record = trade._bill("AR_receivable", f"ARTEST{index:04d}", {
+            "FBillTypeID": {"FNumber": "YSD01_SYS"}, "FDATE": f"{day:%Y-%m-%d}T00:00:00",
+            "FCUSTOMERID": {"FNumber": customer}, "FCURRENCYID": {"FNumber": "PRE001"},
+            "FSETTLEORGID": {"FNumber": "100"}, "FSALEORGID": {"FNumber": "100"}, "FALLAMOUNTFOR": float(amount or 500),
+            "FWRITTENOFFAMOUNTFOR": float(500 if not amount else 0), "FNORECEIVEAMOUNT": float(amount)})
+        if customer == "CUST0005":  # saved, not audited
+            record.document_status = FormRecord.Status.CREATED
+            record.save()
+
+
+def test_receivables_ageing_puts_every_bill_in_its_bucket_and_totals_them(world):
     today = timezone.localdate()
-    open_by_customer, over_90 = defaultdict(Decimal), defaultdict(Decimal)
+    ageing_bills(today)
     customers = {r.number: r.name for r in FormRecord.objects.filter(form_id="BD_Customer")}
-    for bill in FormRecord.objects.filter(form_id="AR_receivable"):
-        amount = Decimal(str(bill.model["FNORECEIVEAMOUNT"]))
-        if amount > 0:
-            name = customers[bill.model["FCUSTOMERID"]["FNumber"]]
-            open_by_customer[name] += amount
-            if (today - timezone.datetime.fromisoformat(bill.model["FDATE"]).date()).days > 90:
-                over_90[name] += amount
-    top = sorted(open_by_customer.items(), key=lambda item: -item[1])[:10]
+    expected = {customers[number]: buckets for number, buckets in AGEING_EXPECTED.items()}
+    ranked = sorted(expected.items(), key=lambda item: -sum(item[1]))
 
     run = runner.run(report(world, "kingdee-receivables-ageing-top10"))
 
+    assert run.status == ReportRun.Status.SUCCEEDED, run.error or run.messages
     [message] = messages(world["url"], channel="robot")
-    assert run.status == ReportRun.Status.SUCCEEDED
-    assert f"未核销合计：**{money(sum(open_by_customer.values()))}**" in message["text"]
-    for rank, (name, amount) in enumerate(top, start=1):
-        assert f"{rank}. **{name}** {money(amount)}" in message["text"]
-        assert f"90天以上 {over_90[name]:,.0f}" in message["text"]
+    text = message["text"]
+    assert f"未核销合计：**{money(Decimal(29157))}**（3 个客户）" in text
+    lines = text.splitlines()
+    for rank, (name, (young, month, quarter, old)) in enumerate(ranked, start=1):
+        at = lines.index(f"{rank}. **{name}** {money(Decimal(young + month + quarter + old))}")
+        assert lines[at + 1].strip() == (f"0-30天 {qty(young)}｜31-60天 {qty(month)}｜61-90天 {qty(quarter)}｜"
+                                         f"90天以上 {qty(old)}")
+    assert customers["CUST0004"] not in text and customers["CUST0005"] not in text
+    totals = run.tables["ageing"]["totals"]
+    assert {name: Decimal(str(totals[name])) for name in ("age_0_30", "age_31_60", "age_61_90", "age_over_90",
+                                                          "open")} == {
+        "age_0_30": 20300, "age_31_60": 1450, "age_61_90": 807, "age_over_90": 6600, "open": 29157}
 
 
 def test_stock_below_safety_lists_exactly_the_materials_short_of_it(world):

@@ -28,7 +28,7 @@ def test_the_preview_help_names_the_key_of_the_schemes_source(admin_client, worl
 def test_the_template_chooser_asks_each_kind_for_its_own_source_id(admin_client, world):
     url = reverse("admin:integrations_scheme_from_template")
     page = admin_client.get(url).content.decode()
-    assert 'data-source-kind="dingtalk.approval"' in page and "审批模板（process code）" in page
+    assert 'data-source-kind="dingtalk.approval"' in page and "审批模板（processCode）" in page
     assert 'data-source-kind="dingtalk.yida"' in page and "宜搭表单（formUuid）" in page
     assert 'data-source-kind="dingtalk.attendance"' in page
 

@@ -2,7 +2,8 @@ import argparse
 import json
 import os
 import random
-import resource
+import shutil
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -25,12 +26,14 @@ SCRATCH_FLAG = "BENCH_LOOKUP_SCRATCH_DATABASE"
 
 class Command(BenchCommand):
     help = (
-        "Benchmark the inventory lookup inside DingTalk: a scratch database (a new SQLite file under var/, or "
-        "--database-url) with the sandbox seed plus N materials in three warehouses, the sandbox Kingdee served by "
-        "gunicorn in its own process, then S searches by U concurrent signed-in users through the lookup page "
+        "Benchmark the inventory lookup inside DingTalk as it is deployed: a scratch database (a new SQLite file "
+        "under var/, or --database-url) with the sandbox seed plus N materials in three warehouses; the sandbox "
+        "Kingdee served by gunicorn in its own processes, the portal by gunicorn in others (--workers × --threads); "
+        "then S searches over HTTP by U concurrent users, each with a signed-in session, through the lookup page "
         "(search words drawn from a pool of P, so some repeat within the cache time). Prints "
-        "`p50_ms=… p95_ms=… kingdee_calls=…` and the target p95 ≤ 500 ms as PASS or FAIL (exit 1 on FAIL; "
-        "--no-targets only measures). Run it after changing the lookup or the sandbox's query code."
+        "`p50_ms=… p95_ms=… kingdee_calls=…` (Kingdee queries counted by the portal's workers), the portal's and the "
+        "sandbox's CPU per search, and the target p95 ≤ 500 ms as PASS or FAIL (exit 1 on FAIL; --no-targets only "
+        "measures). Run it after changing the lookup or the sandbox's query code."
     )
 
     def add_arguments(self, parser):
@@ -39,39 +42,76 @@ class Command(BenchCommand):
         parser.add_argument("--users", type=int, default=20)
         parser.add_argument("--pool", type=int, default=100, help="distinct search words")
         parser.add_argument("--cache-seconds", type=int, default=60)
+        parser.add_argument("--workers", type=int, default=2, help="the portal's gunicorn workers")
+        parser.add_argument("--threads", type=int, default=4, help="threads per portal worker")
         parser.add_argument("--database-url", default="", help="default: a new SQLite file under var/")
         parser.add_argument("--fill", action="store_true", help=argparse.SUPPRESS)
-        parser.add_argument("--measure", default="", help=argparse.SUPPRESS)  # internal: the sandbox's URL
+        parser.add_argument("--prepare", default="", help=argparse.SUPPRESS)  # internal: the sandbox's URL
 
     def handle(self, *args, **options):
-        if options["fill"] or options["measure"]:
+        if options["fill"] or options["prepare"]:
             if os.environ.get(SCRATCH_FLAG) != os.environ.get("DATABASE_URL"):
-                raise CommandError("--fill and --measure run only in the scratch database bench_lookup creates.")
-            return self.fill(options) if options["fill"] else self.measure(options)
+                raise CommandError("--fill and --prepare run only in the scratch database bench_lookup creates.")
+            return self.fill(options) if options["fill"] else self.prepare(options)
         if not settings.PORTAL_SANDBOX:
             raise CommandError("The benchmark runs against the sandbox: set PORTAL_SANDBOX=true.")
-        if min(options["materials"], options["searches"], options["users"], options["pool"]) < 1:
-            raise CommandError("--materials, --searches, --users and --pool must be positive.")
+        if min(options["materials"], options["searches"], options["users"], options["pool"], options["workers"],
+               options["threads"]) < 1:
+            raise CommandError("--materials, --searches, --users, --pool, --workers and --threads must be positive.")
         env = self.environment(options["database_url"])
         run(env, "migrate", "-v0")
         run(env, "bench_lookup", "--fill", "--materials", str(options["materials"]))
-        port = free_port()
-        server = gunicorn(port, env=env, workers=2, threads=16, name="bench-lookup-sandbox",
-                          extra=("--timeout", "120", "--config", "python:devtools.bench_server"))
+        sandbox_port, portal_port = free_port(), free_port()
+        sandbox = gunicorn(sandbox_port, env=env, workers=2, threads=16, name="bench-lookup-sandbox",
+                           extra=("--timeout", "120", "--config", "python:devtools.bench_server"))
         try:
-            cpu_before = server.cpu_seconds()
-            measured = run(env, "bench_lookup", "--measure", f"http://127.0.0.1:{port}", *self.passed(options))
-            sandbox_cpu = server.cpu_seconds() - cpu_before
+            prepared = run(env, "bench_lookup", "--prepare", f"http://127.0.0.1:{sandbox_port}",
+                           *self.passed(options))
+            plan = json.loads(prepared.strip().splitlines()[-1])
+            figures = self.serve_and_search(env, portal_port, sandbox, plan, options)
         finally:
-            server.stop()
-        lines = [line for line in measured.splitlines() if "=" in line]
-        for line in lines:
-            self.stdout.write(line)
-        figures = dict(pair.split("=", 1) for line in lines for pair in line.split() if "=" in pair)
-        p95, calls = int(figures["p95_ms"]), int(figures["kingdee_calls"])
-        self.stdout.write(f"sandbox_cpu_s={sandbox_cpu:.1f} "
-                          f"sandbox_cpu_ms_per_call={sandbox_cpu * 1000 / max(1, calls):.1f}")
+            sandbox.stop()
+        times, missed = figures["times"], figures["missed"]
+        misses, hits = [t for t, m in zip(times, missed) if m], [t for t, m in zip(times, missed) if not m]
+        searches = max(1, len(times))
+        p95 = round(_percentile(times, 95))
+        self.stdout.write(f"p50_ms={_percentile(times, 50):.0f} p95_ms={p95} kingdee_calls={figures['calls']}")
+        self.stdout.write(
+            f"searches={len(times)} users={options['users']} pool={options['pool']} materials={options['materials']} "
+            f"cache_seconds={options['cache_seconds']} portal={options['workers']}x{options['threads']} "
+            f"answered={figures['outcomes'].get(200, 0)} "
+            f"other_status={sum(n for s, n in figures['outcomes'].items() if s != 200)}")
+        self.stdout.write(f"misses={len(misses)} miss_p50_ms={_percentile(misses, 50):.0f} "
+                          f"miss_p95_ms={_percentile(misses, 95):.0f} hit_p50_ms={_percentile(hits, 50):.0f} "
+                          f"hit_p95_ms={_percentile(hits, 95):.0f}")
+        self.stdout.write(f"portal_cpu_s={figures['portal_cpu']:.1f} "
+                          f"portal_cpu_ms_per_search={figures['portal_cpu'] * 1000 / searches:.1f} "
+                          f"sandbox_cpu_s={figures['sandbox_cpu']:.1f} "
+                          f"sandbox_cpu_ms_per_call={figures['sandbox_cpu'] * 1000 / max(1, figures['calls']):.1f}")
         self.verdict(targets({"p95_ms": p95}), options)
+
+    def serve_and_search(self, env, port, sandbox, plan, options):
+        """The portal under gunicorn; the users' searches over HTTP; the portal's own Kingdee counts."""
+        counts = Path(tempfile.mkdtemp(prefix="bench-lookup-counts-", dir=Path(settings.BASE_DIR) / "var"))
+        portal = gunicorn(port, env={**env, "BENCH_LOOKUP_COUNTS": str(counts)}, workers=options["workers"],
+                          threads=options["threads"], name="bench-lookup-portal",
+                          extra=("--timeout", "120", "--config", "python:devtools.bench_lookup_server"))
+        try:
+            url = f"http://127.0.0.1:{port}/m/inventory/"
+            warm_up(url, plan["sessions"], options["workers"] * options["threads"])
+            portal_before, sandbox_before = portal.cpu_seconds(), sandbox.cpu_seconds()
+            times, outcomes, missed = run_searches(url, plan["sessions"], plan["words"])
+            portal_cpu, sandbox_cpu = portal.cpu_seconds() - portal_before, sandbox.cpu_seconds() - sandbox_before
+        finally:
+            portal.stop()
+        calls = sum(json.loads(path.read_text())["kingdee_calls"] for path in counts.glob("*.json"))
+        workers_counted = len(list(counts.glob("*.json")))
+        shutil.rmtree(counts, ignore_errors=True)
+        if workers_counted < options["workers"]:
+            raise CommandError(f"only {workers_counted} of {options['workers']} portal workers reported their "
+                               f"Kingdee calls:\n{portal.output()[-2000:]}")
+        return {"times": times, "outcomes": outcomes, "missed": missed, "calls": calls, "portal_cpu": portal_cpu,
+                "sandbox_cpu": sandbox_cpu}
 
     @staticmethod
     def passed(options):
@@ -101,18 +141,21 @@ class Command(BenchCommand):
             with connection.cursor() as cursor:
                 cursor.execute("ANALYZE sandbox_kingdee_formrecord")
 
-    def measure(self, options):
+    def prepare(self, options):
+        """Connections to the sandbox, the lookup's settings, one visibility group, and a signed-in session per
+        user (as the lookup's login leaves it); prints {"sessions": [...], "words": [...]} as JSON."""
+        from django.contrib.sessions.backends.db import SessionStore
+
         from devtools import demo
         from devtools.sso_demo import setup_demo_sso
-        from mobile import lookup
         from mobile.models import InventoryScope, LookupSettings
+        from mobile.views import SESSION_KEY
         from sandbox import roster
         from sso.identities import seed_demo_identities
         from sso.models import IdentityMap
 
-        base_url = options["measure"]
         credentials = json.loads(self.seed_credentials())
-        dingtalk, _robot, kingdee = demo.sandbox_connections(base_url, credentials)
+        dingtalk, _robot, kingdee = demo.sandbox_connections(options["prepare"], credentials)
         kingdee.rate_limit, kingdee.max_concurrency = 1000.0, options["users"]
         kingdee.save()
         setup_demo_sso(kingdee, credentials["kingdee_sso"], dingtalk)
@@ -123,23 +166,13 @@ class Command(BenchCommand):
                                       searches_per_minute=options["searches"])
         scope = InventoryScope.objects.create(name="bench")
         scope.members.set(IdentityMap.objects.filter(dingtalk_userid__in=[p.userid for p in people]))
-        words = self.words(options)
-        cpu_before = _cpu_seconds()
-        times, outcomes, missed = self.run_searches([p.userid for p in people], words, options["users"])
-        portal_cpu = _cpu_seconds() - cpu_before
-        # Counted by the portal's client: the sandbox's own call log is per gunicorn worker.
-        calls = sum(client.calls[path] for client in lookup._clients.values() for path in client.calls
-                    if "ExecuteBillQuery" in path)
-        misses, hits = [t for t, m in zip(times, missed) if m], [t for t, m in zip(times, missed) if not m]
-        self.stdout.write(f"p50_ms={_percentile(times, 50):.0f} p95_ms={_percentile(times, 95):.0f} "
-                          f"kingdee_calls={calls}")
-        self.stdout.write(f"searches={len(times)} users={options['users']} pool={options['pool']} "
-                          f"materials={options['materials']} cache_seconds={options['cache_seconds']} "
-                          f"answered={outcomes.get(200, 0)} other_status={sum(n for s, n in outcomes.items() if s != 200)} "
-                          f"portal_cpu_s={portal_cpu:.1f} portal_cpu_ms_per_search={portal_cpu * 1000 / len(times):.1f}")
-        self.stdout.write(f"misses={len(misses)} miss_p50_ms={_percentile(misses, 50):.0f} "
-                          f"miss_p95_ms={_percentile(misses, 95):.0f} hit_p50_ms={_percentile(hits, 50):.0f} "
-                          f"hit_p95_ms={_percentile(hits, 95):.0f}")
+        sessions = []
+        for person in people:
+            session = SessionStore()
+            session[SESSION_KEY] = person.userid
+            session.create()
+            sessions.append(session.session_key)
+        self.stdout.write(json.dumps({"sessions": sessions, "words": self.words(options)}))
 
     def seed_credentials(self):
         from io import StringIO
@@ -162,64 +195,51 @@ class Command(BenchCommand):
             pool.append(rng.choice([number, name, name.split()[-1], str(model.get("FSpecification") or number)]))
         return [rng.choice(pool) for _search in range(options["searches"])]
 
-    @staticmethod
-    def run_searches(userids, words, users):
-        """Each user a thread with its own signed-in session, taking the next search from the shared list."""
-        from django.db import connection
-        from django.test import Client
 
-        from mobile import lookup
-        from mobile.views import SESSION_KEY
+def _session(session_key):
+    session = requests.Session()
+    session.cookies.set(settings.SESSION_COOKIE_NAME, session_key, domain="127.0.0.1", path="/")
+    return session
 
-        times, outcomes, missed, lock, queue = [], {}, [], threading.Lock(), list(enumerate(words))
-        asked, search = threading.local(), lookup.search
 
-        def watched_search(*args):
-            found, from_cache = search(*args)
-            asked.missed = not from_cache
-            return found, from_cache
+def warm_up(url, session_keys, count):
+    """Opens the empty page a few times, so that every worker thread has its templates loaded and its database
+    connection open before the clock starts; asks Kingdee nothing."""
+    with _session(session_keys[0]) as session:
+        for _attempt in range(count * 2):
+            response = session.get(url, timeout=60)
+            if response.status_code != 200:
+                raise CommandError(f"the lookup page answered {response.status_code} before the searches")
 
-        def user(userid):
-            client = Client()
-            session = client.session
-            session[SESSION_KEY] = userid
-            session.save()
-            client.cookies[settings.SESSION_COOKIE_NAME] = session.session_key
-            try:
-                while True:
-                    with lock:
-                        if not queue:
-                            return
-                        _index, word = queue.pop()
-                    asked.missed = False
-                    started = time.perf_counter()
-                    status = client.get("/m/inventory/", {"q": word}).status_code
-                    elapsed = (time.perf_counter() - started) * 1000
-                    with lock:
-                        times.append(elapsed)
-                        missed.append(asked.missed)
-                        outcomes[status] = outcomes.get(status, 0) + 1
-            finally:
-                connection.close()
 
-        threads = [threading.Thread(target=user, args=(userid,)) for userid in userids[:users]]
-        lookup.search = watched_search  # which searches asked Kingdee (this process only runs the benchmark)
-        try:
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
-        finally:
-            lookup.search = search
-        return times, outcomes, missed
+def run_searches(url, session_keys, words):
+    """Each user a thread with a keep-alive HTTP session and their own session cookie, taking the next search
+    from the shared list. Whether the portal asked Kingdee is its `X-Lookup-Cache` answer (hit or miss)."""
+    times, outcomes, missed, lock, queue = [], {}, [], threading.Lock(), list(enumerate(words))
+
+    def user(session_key):
+        with _session(session_key) as session:
+            while True:
+                with lock:
+                    if not queue:
+                        return
+                    _index, word = queue.pop()
+                started = time.perf_counter()
+                response = session.get(url, params={"q": word}, timeout=120)
+                elapsed = (time.perf_counter() - started) * 1000
+                with lock:
+                    times.append(elapsed)
+                    missed.append(response.headers.get("X-Lookup-Cache") == "miss")
+                    outcomes[response.status_code] = outcomes.get(response.status_code, 0) + 1
+
+    threads = [threading.Thread(target=user, args=(key,)) for key in session_keys]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return times, outcomes, missed
 
 
 def _percentile(values, percent):
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(percent / 100 * len(ordered)))] if ordered else 0
-
-
-def _cpu_seconds():
-    """CPU seconds (user + system, every thread) this process has spent: what the searches cost the portal."""
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime

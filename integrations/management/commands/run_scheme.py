@@ -5,7 +5,7 @@ from datetime import datetime, time
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from integrations import engine
+from integrations import engine, reasons
 from integrations.models import Scheme, Trigger
 
 
@@ -49,5 +49,5 @@ class Command(BaseCommand):
         self.stdout.write(
             f"run {run.pk} {run.status}: read {run.read_count}, booked {run.succeeded_count}, "
             f"skipped {run.skipped_count}, failed {run.failed_count}, waiting {run.waiting_count}, "
-            f"adopted {run.adopted_count}" + (f"\n{run.error}" if run.error else "")
+            f"adopted {run.adopted_count}" + (f"\n{reasons.describe_run(run)}" if run.error or run.reasons else "")
         )
