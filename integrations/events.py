@@ -78,7 +78,10 @@ def receive(connection, incoming):
                 org_events.decide(event, connection, incoming)
             return event
         reason = _ignored_because(incoming)
-        schemes = [] if reason else list(listening_schemes(connection, incoming.get("processCode")))
+        # Their ids only: a pk is all the event, the ledger row and the drain need (a whole scheme is several JSON
+        # columns to decode, on every push).
+        schemes = [] if reason else [Scheme(pk=pk) for pk in listening_schemes(
+            connection, incoming.get("processCode")).values_list("pk", flat=True)]
         if not (reason or schemes):
             reason = gettext("No enabled scheme books process code %(code)s on events.") % {
                 "code": incoming.get("processCode")}

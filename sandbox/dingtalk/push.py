@@ -1,7 +1,9 @@
 """HTTP push (reference §4.1–4.2): outbox events posted to the app's callback URL, encrypted, at least once.
 
 A few threads deliver what a commit just queued; a sweeper retries failures (1 s, 2 s, 5 s … then gives up)
-and takes over events a dead process left half-sent. The portal's answer must be the encrypted `success`;
+and takes over events a dead process left half-sent. With SANDBOX_PUSH_PROCESS the web process only writes the
+outbox and `manage.py sandbox_push` delivers it (`serve`): a benchmark's push then has a process of its own
+instead of sharing one interpreter with the API it measures. The portal's answer must be the encrypted `success`;
 anything else is a failure. Some deliveries are repeated on purpose (`event_duplicate_rate`), as DingTalk's
 at-least-once delivery does.
 """
@@ -31,6 +33,7 @@ CLAIM = timedelta(seconds=30)
 TIMEOUT = (2, 5)
 CHECK_URL_DEADLINE_MS = 1500
 SWEEP_SECONDS = 1.0
+SERVE_POLL_SECONDS = 0.05
 
 
 def post(app, message, url=None, rng=random):
@@ -42,11 +45,22 @@ def post(app, message, url=None, rng=random):
     query = {names[0]: envelope["msg_signature"], names[1]: timestamp, "nonce": nonce}
     started = time.monotonic()
     try:
-        response = requests.post(url or app.callback_url, params=query, json={"encrypt": envelope["encrypt"]},
-                                 timeout=TIMEOUT)
+        response = _session().post(url or app.callback_url, params=query, json={"encrypt": envelope["encrypt"]},
+                                   timeout=TIMEOUT)
     except requests.RequestException as error:
         return f"{type(error).__name__}: {error}", _since(started)
     return reply_error(app, response), _since(started)
+
+
+_sessions = threading.local()
+
+
+def _session():
+    """One keep-alive session per sending thread, as a gateway keeps its connections: a new TCP connection
+    (and connection pool) for every push cost the sandbox more CPU than the push itself."""
+    if not hasattr(_sessions, "session"):
+        _sessions.session = requests.Session()
+    return _sessions.session
 
 
 def reply_error(app, response):
@@ -143,16 +157,32 @@ class Pusher:
         self.rng = random.Random()
 
     def wake(self, event_ids=()):
+        if settings.SANDBOX_PUSH_PROCESS:
+            return  # `sandbox_push` finds them in the outbox
+        self._start()
+        self._put(event_ids)
+
+    def _start(self, sweep=True):
         with self.lock:
             if not self.threads:
                 self.threads = [threading.Thread(target=self._work, name=f"dingtalk-push-{n}", daemon=True)
                                 for n in range(settings.SANDBOX_PUSH_THREADS)]
                 for thread in self.threads:
                     thread.start()
-            if not self.sweeping:
+            if sweep and not self.sweeping:
                 self.sweeping = True
                 threading.Thread(target=self._sweep, name="dingtalk-push-sweep", daemon=True).start()
-        self._put(event_ids)
+
+    def serve(self, stopping, poll=SERVE_POLL_SECONDS):
+        """`sandbox_push`: deliver every due event of the outbox (new ones within `poll` seconds, retries when
+        due) until `stopping` is set."""
+        self._start(sweep=False)
+        try:
+            while not stopping.wait(poll):
+                self._put(list(PushedEvent.objects.filter(due(timezone.now())).order_by("pk")
+                               .values_list("event_id", flat=True)[:500]))
+        finally:
+            connections.close_all()
 
     def _put(self, event_ids):
         with self.lock:
@@ -169,14 +199,20 @@ class Pusher:
                 deliver(event_id, self.rng)
             except Exception:  # noqa: BLE001 (a delivery thread must survive; the sweeper retries)
                 logger.exception("delivering event %s crashed", event_id)
-            finally:
-                connections.close_all()
+                connections.close_all()  # a broken connection is not reused
+            else:
+                if self.queue.empty():  # idle: let go of the database (kept through a burst, not one per push)
+                    connections.close_all()
 
     def _sweep(self):
         """Queue retries as they fall due; stop when nothing is left to deliver (wake starts it again)."""
         try:
             while True:
                 time.sleep(SWEEP_SECONDS)
+                if settings.SANDBOX_PUSH_PROCESS:  # `sandbox_push` delivers; this process only writes
+                    with self.lock:
+                        self.sweeping = False
+                    return
                 now = timezone.now()
                 due_ids = list(PushedEvent.objects.filter(due(now)).values_list("event_id", flat=True)[:200])
                 self._put(due_ids)

@@ -31,3 +31,22 @@ def test_dingtalk_stream_refuses_a_connection_it_cannot_use(dingtalk, kingdee):
     dingtalk.save()
     with pytest.raises(CommandError, match="No enabled DingTalk connection"):
         call_command("dingtalk_stream")
+
+
+def test_bench_faults_counts_kingdee_s_injected_item_errors_as_refused_then_booked_not_failed(scheme):
+    """The sandbox's injected item error reads as a closed period: the engine parks the record (status period,
+    the period kept) and the next scheduled run books it; bench_faults counts those apart from failures."""
+    from devtools.management.commands.bench_faults import failed_with_reason, refused_by_kingdee
+    from integrations import periods
+    from integrations.models import SyncRecord
+    from sandbox.kingdee.bills import INJECTED_ERROR
+
+    assert periods.is_period_refusal(INJECTED_ERROR)
+    Status = SyncRecord.Status
+    rows = {"booked-after-refusal": (Status.SUCCEEDED, "2026-11", ""), "booked": (Status.SUCCEEDED, "", ""),
+            "still-waiting": (Status.PERIOD, "2026-11", "期间已结账"), "failed": (Status.FAILED, "", "金蝶拒绝")}
+    for key, (status, period, error) in rows.items():
+        SyncRecord.objects.create(scheme=scheme, source_key=key, status=status, waiting_period=period, error=error)
+
+    assert refused_by_kingdee(set(rows)) == (1, 1)
+    assert failed_with_reason(set(rows)) == {"failed"}

@@ -1,6 +1,7 @@
 """The sandbox sends DingTalk's events: created and decided claims pushed, encrypted, to the portal."""
 
 import json
+import threading
 import time
 
 import pytest
@@ -97,6 +98,27 @@ def test_approving_a_claim_pushes_its_events_and_the_portal_books_the_bill(base_
     outcomes = {(e.event_type, e.change): e.outcome for e in DingTalkEvent.objects.filter(instance_id=instance_id)}
     assert outcomes[("bpms_instance_change", "finish/agree")] == Outcome.BOOKED
     assert outcomes[("bpms_task_change", "finish/agree")] == Outcome.IGNORED
+
+
+def test_with_a_push_process_the_web_process_only_writes_and_the_push_process_delivers(base_url, q_sync, settings):
+    events_world(base_url, instances=5)
+    settings.SANDBOX_PUSH_PROCESS = True  # as `sandbox_push` runs beside the sandbox (the benchmarks)
+    [instance_id] = create_claims(base_url, 1)
+    decide(base_url, instance_id)
+    time.sleep(1.5)  # longer than the web process's sweeper waits: it sends nothing either
+    assert not pushed(instance_id, status=Delivery.DELIVERED) and len(pushed(instance_id)) == 4
+
+    stopping = threading.Event()
+    server = threading.Thread(target=sandbox_push.Pusher().serve, args=(stopping,))
+    server.start()
+    try:
+        assert len(delivered(instance_id, 4)) == 4
+        wait_for(lambda: bill_counts(base_url).get(instance_id) == 1, timeout=20, message="the bill")
+    finally:
+        stopping.set()
+        server.join(10)
+    assert not server.is_alive()
+    assert all(event.deliveries == 1 for event in pushed(instance_id))
 
 
 def test_refusing_and_withdrawing_push_events_that_book_nothing(base_url, q_sync):

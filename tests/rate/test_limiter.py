@@ -105,3 +105,33 @@ def test_the_database_store_keeps_its_connection_between_reservations():
     opened = connection.connection
     store.count("quota:test:kept")
     assert list(store._pool.queue) == [connection] and connection.connection is opened is not None
+
+
+def test_calls_at_the_dingtalk_client_s_rate_never_fill_a_sliding_second_past_the_quota(monkeypatch):
+    """DingTalk (and the sandbox, sandbox.faults.FaultInjector.admit) counts calls in any sliding second as they
+    arrive. Callers reserving at the client's rate (the quota less its headroom) leave evenly spaced; even when
+    each arrives up to 40 ms late, in any order, no second holds more than the quota."""
+    import random
+
+    from integrations.clients.dingtalk import QPS_HEADROOM
+    from sandbox.faults import CallLog
+
+    quota, now = 20, [1000.0]
+    budgets = limiter.LocalBudgets(clock=lambda: now[0])
+    monkeypatch.setattr(limiter, "store", lambda: budgets)
+
+    def sleep(seconds):
+        now[0] += seconds
+
+    log, rng, departures = CallLog(), random.Random(17), []
+    for _call in range(400):
+        limiter.acquire(("dingtalk", "app", "detail"), quota * QPS_HEADROOM, sleep=sleep, clock=lambda: now[0])
+        departures.append(now[0])
+    for arrival in sorted(left + rng.uniform(0, 0.04) for left in departures):
+        log._entries.append((arrival, "detail", "ok"))
+    assert log.max_in_window("detail") == quota
+    arrivals_at_the_full_rate = sorted(left * QPS_HEADROOM + rng.uniform(0, 0.04) for left in departures)
+    log.clear()
+    for arrival in arrivals_at_the_full_rate:  # the same calls without the headroom do overfill some seconds
+        log._entries.append((arrival, "detail", "ok"))
+    assert log.max_in_window("detail") > quota

@@ -16,6 +16,8 @@ from devtools.processes import free_port, gunicorn, manage_process, run, wait_un
 
 
 IDLE_SECONDS = 3
+APPROVERS = 16  # approvals sent at once, as many as the sandbox's threads
+POLL_SECONDS = 1.0  # how often the bills are counted while waiting (the latencies come from the ledger)
 
 
 def targets(figures):
@@ -31,7 +33,9 @@ class Command(BenchCommand):
         "two gunicorns on loopback, a qcluster, and new claims approved at --rate per second for --seconds (or "
         "--claims); the sandbox pushes each approval to the portal (HTTP callback, or --events stream). Prints the "
         "seconds from approval (the instance's finish time) to bill booked (the ledger's booked_at), the portal's "
-        "CPU per booked claim (its web server, cluster and stream client, from /proc) and the targets."
+        "CPU per booked claim (its web server, cluster and stream client, from /proc) beside the sandbox's, where each "
+        "claim's time went (approve, push, answer, queue, read, write: p50/p95 seconds, see `stages`) and the "
+        "targets. The sandbox's pushes go out from a process of their own (sandbox_push)."
     )
 
     def add_arguments(self, parser):
@@ -61,7 +65,8 @@ class Command(BenchCommand):
         portal_port, sandbox_port = free_port(), free_port()
         with scratch_database(options["database_url"], "bench-events") as url, \
                 tempfile.TemporaryDirectory(prefix="bench-events-") as workdir:
-            env = environment(url, SANDBOX_PUSH_THREADS="16")  # DingTalk pushes many events at once
+            # DingTalk pushes many events at once, and not from the process that answers its API.
+            env = environment(url, SANDBOX_PUSH_THREADS="16", SANDBOX_PUSH_PROCESS="true")
             run(env, "migrate", "-v0")
             claims = json.loads(run(env, "bench_events", "--prepare", "--claims", str(options["claims"]), "--events",
                                     options["events"], "--quota", str(options["quota"]), "--portal-port",
@@ -70,6 +75,7 @@ class Command(BenchCommand):
             try:
                 processes += start_servers(env, portal_port, sandbox_port, Path(workdir), options["quota"])
                 processes += start_workers(env, options, Path(workdir))
+                processes.append(manage_process("sandbox_push", env=env, log_path=Path(workdir) / "push.log"))
                 sandbox = f"http://127.0.0.1:{sandbox_port}"
                 faults = requests.post(f"{sandbox}/sandbox/dingtalk/_faults", timeout=10, data=json.dumps(
                     {"reset": True, "clear_calls": True, "qps_limit": options["quota"]}))
@@ -78,25 +84,29 @@ class Command(BenchCommand):
                 warm_up, measured = claims[0], claims[1:]
                 approve(sandbox, [warm_up], rate=1)
                 wait_for_bills(sandbox, [warm_up], timeout=60)
-                portal = processes[1:]  # the portal's web server and workers, not the sandbox
+                portal = processes[1:-1]  # the portal's web server and workers, not the sandbox and its push
                 requests.delete(f"{sandbox}/sandbox/dingtalk/_calls", timeout=10)
                 idle = sum(process.cpu_seconds() for process in portal)
                 time.sleep(IDLE_SECONDS)  # what the portal spends waiting for work, for comparison
                 cpu = sum(process.cpu_seconds() for process in portal)
                 idle = cpu - idle
                 web_cpu = processes[1].cpu_seconds()
-                approve(sandbox, measured, options["rate"])
+                sandbox_cpu = processes[0].cpu_seconds() + processes[-1].cpu_seconds()
+                measuring = time.monotonic()
+                sent = approve(sandbox, measured, options["rate"])
                 wait_for_bills(sandbox, measured, options["timeout"])
                 cpu = sum(process.cpu_seconds() for process in portal) - cpu
+                elapsed = time.monotonic() - measuring
                 web_cpu = processes[1].cpu_seconds() - web_cpu
+                sandbox_cpu = processes[0].cpu_seconds() + processes[-1].cpu_seconds() - sandbox_cpu
                 calls = requests.get(f"{sandbox}/sandbox/dingtalk/_calls", timeout=10).json()
             finally:
                 for process in reversed(processes):
                     process.stop()
             claims_file = Path(workdir) / "claims.json"
-            claims_file.write_text(json.dumps(measured))
+            claims_file.write_text(json.dumps([[claim, sent.get(claim)] for claim in measured]))
             report = json.loads(run(env, "bench_events", "--report", str(claims_file)).strip().splitlines()[-1])
-        report.update(cpu=cpu, web_cpu=web_cpu, idle=idle, throttled=calls["outcomes"].get("throttled", 0))
+        report.update(cpu=cpu, web_cpu=web_cpu, sandbox_cpu=sandbox_cpu, elapsed=elapsed, idle=idle, throttled=calls["outcomes"].get("throttled", 0))
         figures = self.figures(report, options)
         self.stdout.write(" ".join(f"{key}={value}" for key, value in figures.items()))
         self.verdict(targets(figures), options)
@@ -136,6 +146,8 @@ class Command(BenchCommand):
         from sandbox.dingtalk.models import ApprovalInstance, PushedEvent
 
         claims = json.loads(Path(claims_file).read_text())
+        sent = dict(claim for claim in claims if isinstance(claim, list))  # [id, when due] (plain ids before)
+        claims = [claim[0] if isinstance(claim, list) else claim for claim in claims]
         approved = dict(ApprovalInstance.objects.filter(process_instance_id__in=claims)
                         .values_list("process_instance_id", "finish_time"))
         records = SyncRecord.objects.filter(source_key__in=claims, status=SyncRecord.Status.SUCCEEDED)
@@ -150,7 +162,8 @@ class Command(BenchCommand):
         runs = [(run.finished_at - run.started_at).total_seconds()
                 for run in SyncRun.objects.filter(total__gt=0).exclude(finished_at=None)]
         self.stdout.write(json.dumps({"latencies": latencies, "of": len(claims), "by_event": by_event,
-                                      "runs": len(runs), "run_s": runs, "push_s": pushes}))
+                                      "runs": len(runs), "run_s": runs, "push_s": pushes,
+                                      "stages": stages(claims, approved, sent)}))
 
     def figures(self, report, options):
         latencies = sorted(report["latencies"])
@@ -164,8 +177,13 @@ class Command(BenchCommand):
             "push_p95_s": round(percentile(report["push_s"], 0.95), 2) if report["push_s"] else None,
             "runs": report["runs"], "claims_per_run": round(booked / report["runs"], 1) if report["runs"] else None,
             "run_p95_s": round(percentile(report["run_s"], 0.95), 2) if report["run_s"] else None,
+            # Without what the idle portal spends anyway (its broker polling …) over the same seconds.
+            "busy_cpu_ms_per_claim": round(1000 * (report["cpu"] - report["idle"] / IDLE_SECONDS * report["elapsed"])
+                                           / booked, 2) if booked else None,
             "web_cpu_ms_per_claim": round(1000 * report["web_cpu"] / booked, 2) if booked else None,
+            "sandbox_cpu_ms_per_claim": round(1000 * report["sandbox_cpu"] / booked, 2) if booked else None,
             "idle_cpu_ms_per_s": round(1000 * report["idle"] / IDLE_SECONDS, 1),
+            **{f"{name}_p50/p95_s": "/".join(map(str, spans)) for name, spans in report["stages"].items() if spans},
             "rate": f"{options['rate']:g}/s", "quota": options["quota"], "events": options["events"],
             "workers": options["workers"],
         }
@@ -173,9 +191,10 @@ class Command(BenchCommand):
 
 def start_servers(env, portal_port, sandbox_port, workdir, quota):
     """The remote systems are other servers: the sandbox under one gunicorn (one process when it keeps a quota:
-    its window is per process), the portal under another."""
+    its window is per process, and its heap is frozen so that collections do not bunch admissions: see
+    devtools.bench_server), the portal under another."""
     return [gunicorn(sandbox_port, env=env, workers=1 if quota else 2, threads=16, name="bench-events-sandbox",
-                     log_path=workdir / "sandbox.log"),
+                     log_path=workdir / "sandbox.log", extra=("--config", "python:devtools.bench_server")),
             gunicorn(portal_port, env=env, workers=2, threads=8, name="bench-events-portal",
                      log_path=workdir / "portal.log")]
 
@@ -189,17 +208,59 @@ def start_workers(env, options, workdir):
 
 
 def approve(sandbox, claims, rate):
-    """Approve at a steady rate: the i-th approval is sent i/rate seconds after the first."""
-    started = time.monotonic()
-    with ThreadPoolExecutor(8) as pool, requests.Session() as session:
+    """Approve at a steady rate: the i-th approval is sent i/rate seconds after the first. Returns {claim: the
+    wall-clock time its approval was due}, so the report can tell a sandbox slow to approve from a late push."""
+    started, wall = time.monotonic(), time.time()
+    due = {}
+    # A slow answer must not hold the next approvals back (the generator's lag would count as the sandbox's).
+    with ThreadPoolExecutor(APPROVERS) as pool, requests.Session() as session:
+        session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=APPROVERS))
         futures = []
         for index, instance_id in enumerate(claims):
             time.sleep(max(0.0, started + index / rate - time.monotonic()))
+            due[instance_id] = wall + index / rate
             futures.append(pool.submit(session.post, f"{sandbox}/sandbox/dingtalk/_approvals/{instance_id}",
                                        data=json.dumps({"action": "agree"}), timeout=30))
         for future in futures:
             if future.result().status_code != 200:
                 raise CommandError(f"the sandbox refused an approval: {future.result().text[:200]}")
+    return due
+
+
+STAGES = ("approve", "push", "answer", "queue", "read", "write")
+
+
+def stages(claims, approved, sent):
+    """Where each claim's time went, in seconds, p50 and p95 per stage (every stamp is the wall clock of one
+    machine): approve = due → the sandbox's finish time (the sandbox slow to approve); push = finish → the
+    portal kept the event (the sandbox's push threads, the HTTP request, the portal's web server up to its
+    INSERT); answer = kept → the sandbox saw the answer (the portal's reply, the sandbox's bookkeeping); queue =
+    kept → the run that booked it started (the drain's queue and worker); read = run start → the record taken
+    for writing (detail fetched at DingTalk's quota and judged); write = taken → bill saved."""
+    from integrations.models import DingTalkEvent, SyncRecord
+    from sandbox.dingtalk.models import PushedEvent
+
+    received = dict(DingTalkEvent.objects.filter(instance_id__in=claims, change="finish/agree")
+                    .exclude(outcome=DingTalkEvent.Outcome.DUPLICATE).values_list("instance_id", "received_at"))
+    delivered = dict(PushedEvent.objects.filter(process_instance_id__in=claims, summary="finish/agree")
+                     .exclude(delivered_at=None).values_list("process_instance_id", "delivered_at"))
+    spans = {name: [] for name in STAGES}
+    for key, run_started, taken, booked in SyncRecord.objects.filter(
+            source_key__in=claims, status=SyncRecord.Status.SUCCEEDED).values_list(
+            "source_key", "run__started_at", "last_attempt_at", "booked_at"):
+        finished, kept = approved.get(key), received.get(key)
+        if not (finished and kept and run_started and taken and booked):
+            continue
+        if sent.get(key):
+            spans["approve"].append(finished.timestamp() - sent[key])
+        spans["push"].append((kept - finished).total_seconds())
+        if delivered.get(key):
+            spans["answer"].append((delivered[key] - kept).total_seconds())
+        spans["queue"].append((run_started - kept).total_seconds())
+        spans["read"].append((taken - run_started).total_seconds())
+        spans["write"].append((booked - taken).total_seconds())
+    return {name: [round(percentile(values, 0.5), 2), round(percentile(values, 0.95), 2)] if values else None
+            for name, values in spans.items()}
 
 
 def wait_for_bills(sandbox, claims, timeout):
@@ -210,7 +271,8 @@ def wait_for_bills(sandbox, claims, timeout):
         return wanted <= set(body["by_third_bill_no"])
 
     try:
-        wait_until(booked, timeout, "the bills")
+        # Once a second: the sandbox counts every bill for each look, in the process that keeps DingTalk's quota.
+        wait_until(booked, timeout, "the bills", interval=POLL_SECONDS)
     except TimeoutError:
         pass  # the report says how many were booked
 
