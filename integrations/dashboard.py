@@ -143,10 +143,15 @@ def build(today=None):
 
     failed = review.sample_groups(SyncRecord.objects.filter(status=Status.FAILED),
                                   ("scheme_id", "error", "reason_code", "reason_params"), 200)
-    for scheme_id, error, code, params, count, last in failed:
-        board = boards.get(scheme_id)
-        if board is not None and len(board.reasons) < TOP_REASONS:
-            board.reasons.append(((reasons.render(code, params) if code else "") or error, count, last))
+    shown, per_board = [], Counter()
+    for group in failed:  # most frequent first: each board keeps its first TOP_REASONS
+        per_board[group[0]] += 1
+        if group[0] in boards and per_board[group[0]] <= TOP_REASONS:
+            shown.append(group)
+    names = review.names_of_examples([last for *_group, last in shown])
+    for scheme_id, error, code, params, count, last in shown:
+        text = (reasons.render(code, params, names.get(last)) if code else "") or error
+        boards[scheme_id].reasons.append((text, count, last))
 
     runs = (SyncRun.objects.filter(started_at__gte=since, finished_at__isnull=False)
             .annotate(started=Epoch("started_at"), seconds=Seconds("finished_at", "started_at"),

@@ -87,8 +87,19 @@ def reason_groups(records, limit=8):
 def reason_groups_with_examples(records, limit=8):
     """As `reason_groups`, each with the id of its newest record."""
     groups = sample_groups(records, ("error", "reason_code", "reason_params"), limit)
-    return [(error, readable_reason(reasons.render(code, params) if code else error) or error, count, last)
-            for error, code, params, count, last in groups]
+    names = names_of_examples([last for *_group, last in groups])
+    return [(error, readable_reason(reasons.render(code, params, names.get(last)) if code else error) or error,
+             count, last) for error, code, params, count, last in groups]
+
+
+def names_of_examples(ids):
+    """{record id: {originator's userid: name}} for the example records of grouped reasons (one query), so that a
+    reason counted over many records names the person as each record's own reason does (a reason is grouped by
+    its parameters: every record of a group has the same originator wherever the reason quotes one)."""
+    if not ids:
+        return {}
+    found = with_originator_names(SyncRecord.objects.filter(pk__in=ids)).only("id", "originator", "title")
+    return {record.pk: {record.originator: originator_label(record)} for record in found if record.originator}
 
 
 def sample_groups(records, columns, limit, count=REASON_SAMPLE):

@@ -139,3 +139,15 @@ def test_the_progress_endpoint_reports_done_and_known_then_the_end(finance_clien
 def test_the_progress_endpoint_needs_the_view_permission(client, running):
     client.force_login(User.objects.create_user("stranger", password="x", is_staff=True))
     assert client.get(reverse("admin:integrations_syncrun_progress"), {"id": running.pk}).status_code == 403
+
+
+def test_top_reasons_name_the_originator_instead_of_their_dingtalk_user_id(finance_client, scheme, remote):
+    """Issue 10: reasons name people, on the dashboard as on the review list (the grouped reason is rendered with
+    its newest record's originator, here named by the approval's title: the identity map does not know them)."""
+    remote.dingtalk.add(claim("stranger", userid="u404", created=recent(2)))
+    engine.run_scheme(scheme.pk)
+    assert SyncRecord.objects.get(source_key="stranger").status == Status.FAILED
+    text = dashboard(finance_client)
+    assert "u404" not in text and "钉钉用户 张伟 在身份映射中没有启用的条目" in text
+    reasons_filter = finance_client.get(reverse("admin:integrations_reviewrecord_changelist")).content.decode()
+    assert "u404" not in reasons_filter and "张伟" in reasons_filter
