@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from integrations import events
+from integrations import events, reasons
 from integrations.models import Connection, DingTalkEvent
 from integrations.protocol import CallbackCryptoError, callback_decrypt, callback_envelope, callback_signature
 
@@ -73,7 +73,8 @@ def read_body(request):
 
 def record_refusal(connection, refusal, signature, address, body=b""):
     """Keep the refused delivery with the start of its body, and only the newest few per sending address."""
-    event = events.reject(connection, DingTalkEvent.Channel.CALLBACK, f"{refusal.code} {refusal.reason}",
+    event = events.reject(connection, DingTalkEvent.Channel.CALLBACK,
+                          reasons.because("callback_refused", message=f"{refusal.code} {refusal.reason}"),
                           signature.replace("\x00", ""), address)  # PostgreSQL stores no NUL in text
     kept = {"raw": body[:BODY_KEPT_CHARS].decode(errors="replace").replace("\x00", "")} if body else None
     rejected = DingTalkEvent.objects.filter(connection=connection, outcome=DingTalkEvent.Outcome.REJECTED,

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from django.db import IntegrityError, transaction
 from django.db.models import Count
 from django.utils import timezone
-from django.utils.translation import gettext
 
 from integrations import engine, org_events, queue, reasons
 from integrations.models import DingTalkEvent, Scheme, SyncRecord, Trigger
@@ -77,16 +76,15 @@ def receive(connection, incoming):
             if event.outcome == Outcome.RECEIVED:
                 org_events.decide(event, connection, incoming)
             return event
-        reason = _ignored_because(incoming)
+        why = _ignored_because(incoming)
         # Their ids only: a pk is all the event, the ledger row and the drain need (a whole scheme is several JSON
         # columns to decode, on every push).
-        schemes = [] if reason else [Scheme(pk=pk) for pk in listening_schemes(
+        schemes = [] if why else [Scheme(pk=pk) for pk in listening_schemes(
             connection, incoming.get("processCode")).values_list("pk", flat=True)]
-        if not (reason or schemes):
-            reason = gettext("No enabled scheme books process code %(code)s on events.") % {
-                "code": incoming.get("processCode")}
-        if reason:
-            return _keep(connection, incoming, outcome=Outcome.IGNORED, reason=reason, processed_at=timezone.now())
+        if not (why or schemes):
+            why = reasons.because("event_no_scheme", code=incoming.get("processCode"))
+        if why:
+            return _keep(connection, incoming, outcome=Outcome.IGNORED, processed_at=timezone.now(), **why)
         event = _keep(connection, incoming, outcome=Outcome.QUEUED, scheme=schemes[0])
         if event.outcome == Outcome.QUEUED:
             for scheme in schemes:
@@ -96,21 +94,22 @@ def receive(connection, incoming):
 
 
 def _ignored_because(incoming):
-    """Why an event is kept without anything to do, or "" when it names an approved instance."""
+    """Why an event is kept without anything to do (`reasons.because` fields), or None when it names an approved
+    instance."""
     if incoming.event_type == "check_url":
-        return gettext("The callback URL check, answered with success.")
+        return reasons.because("event_url_check")
     if incoming.event_type != INSTANCE_CHANGE or (incoming.get("type"), incoming.get("result")) != ("finish", "agree"):
-        return gettext("Only approved instances (finish/agree) are booked.")
+        return reasons.because("event_not_approved")
     if not incoming.get("processInstanceId") or not incoming.get("processCode"):
-        return gettext("The event names no instance or process code; the scheme's polling books the instance.")
-    return ""
+        return reasons.because("event_no_instance")
+    return None
 
 
-def reject(connection, channel, reason, signature="", remote_addr=None):
-    """A delivery that failed verification is recorded too, with nothing enqueued."""
+def reject(connection, channel, why, signature="", remote_addr=None):
+    """A delivery that failed verification is recorded too (`why`: `reasons.because` fields), nothing enqueued."""
     return DingTalkEvent.objects.create(connection=connection, channel=channel, outcome=Outcome.REJECTED,
-                                        reason=reason, signature=signature[:64], remote_addr=remote_addr,
-                                        processed_at=timezone.now())
+                                        signature=signature[:64], remote_addr=remote_addr,
+                                        processed_at=timezone.now(), **why)
 
 
 def _keep(connection, incoming, **decided):
@@ -130,7 +129,7 @@ def _keep(connection, incoming, **decided):
                  .exclude(outcome=Outcome.DUPLICATE).first())
         return DingTalkEvent.objects.create(
             **fields, outcome=Outcome.DUPLICATE, duplicate_of=first, processed_at=timezone.now(),
-            reason=gettext("Delivered again: event %(id)s was received before.") % {"id": fields["event_id"]})
+            **reasons.because("event_duplicate", id=fields["event_id"]))
 
 
 def listening_schemes(connection, process_code):
@@ -147,11 +146,11 @@ def note_in_ledger(scheme, key):
         status=Status.PENDING, source_data=None, updated_at=timezone.now())  # read it again, not as it was
 
 
-def _settle(event, outcome, reason="", **links):
-    event.outcome, event.reason, event.processed_at = outcome, reason, timezone.now()
-    for name, value in links.items():
+def _settle(event, outcome, why=None, **links):
+    event.outcome, event.processed_at = outcome, timezone.now()
+    for name, value in {**NO_REASON, **(why or {}), **links}.items():
         setattr(event, name, value)
-    event.save(update_fields=["outcome", "reason", "processed_at", *links])
+    event.save(update_fields=["outcome", "processed_at", *NO_REASON, *links])
     return event
 
 
@@ -172,14 +171,15 @@ def process(event_id, scheme_id):
     event = DingTalkEvent.objects.get(pk=event_id)
     scheme = Scheme.objects.filter(pk=scheme_id).first()
     if scheme is None or not (scheme.enabled and scheme.event_trigger):
-        return _settle(event, Outcome.IGNORED, gettext("The scheme stopped booking on events before this one ran."))
+        return _settle(event, Outcome.IGNORED, reasons.because("event_scheme_stopped"))
     if event.outcome == Outcome.QUEUED:
         drain(scheme.pk)
     event.refresh_from_db()
     return event
 
 
-SETTLED_FIELDS = ["outcome", "reason", "processed_at", "record", "run"]
+NO_REASON = {"reason": "", "reason_code": "", "reason_params": {}}
+SETTLED_FIELDS = ["outcome", *NO_REASON, "processed_at", "record", "run"]
 
 
 def settle_queued(scheme, run=None):
@@ -195,12 +195,14 @@ def settle_queued(scheme, run=None):
     for event in queued:
         record = records.get(event.instance_id)
         if not scheme.enabled:
-            outcome, reason = Outcome.IGNORED, gettext("The scheme stopped booking on events before this one ran.")
+            outcome, why = Outcome.IGNORED, reasons.because("event_scheme_stopped")
         elif record is not None and to_be_booked(record, run):
             continue
         else:
-            outcome, reason = result_of(record, run, event)
-        event.outcome, event.reason, event.processed_at = outcome, reason, now
+            outcome, why = result_of(record, run, event)
+        event.outcome, event.processed_at = outcome, now
+        for name, value in {**NO_REASON, **why}.items():
+            setattr(event, name, value)
         event.record, event.run = record, record.run if record is not None and record.run else run
         settled.append(event)
     DingTalkEvent.objects.bulk_update(settled, SETTLED_FIELDS, batch_size=200)  # one statement, not one each
@@ -222,15 +224,18 @@ def in_flight(record):
 
 
 def result_of(record, run, event=None):
+    """(outcome, `reasons.because` fields) of an event whose record is done."""
     if record is None:
-        return Outcome.NOT_BOOKED, reasons.describe_run(run) if run else ""
+        return Outcome.NOT_BOOKED, reasons.as_run_says(run) if run else {}
     if record.status == Status.SUCCEEDED:
         if event is not None and record.booked_at and record.booked_at >= event.received_at:
-            return Outcome.BOOKED, ""
-        return Outcome.ALREADY_BOOKED, gettext("Booked before as bill %(number)s.") % {"number": record.target_number}
+            return Outcome.BOOKED, {}
+        return Outcome.ALREADY_BOOKED, reasons.because("event_booked_before", number=record.target_number)
     if record.status == Status.WRITING:
-        return Outcome.NOT_BOOKED, gettext("Another run is writing this instance; see its record.")
-    return Outcome.NOT_BOOKED, reasons.describe(record) or (reasons.describe_run(run) if run else "")
+        return Outcome.NOT_BOOKED, reasons.because("event_being_written")
+    if record.reason_code or record.error or run is None:
+        return Outcome.NOT_BOOKED, reasons.as_record_says(record)
+    return Outcome.NOT_BOOKED, reasons.as_run_says(run)
 
 
 def booked_by_channel(scheme=None):

@@ -52,9 +52,9 @@ def decide(event, connection, incoming):
     schemes = listening_schemes(connection, records)
     event.instance_id = ",".join(keys)[:128]
     if not keys or not schemes:
-        reason = gettext("The event names no user or department.") if not keys else gettext(
-            "No enabled scheme reads DingTalk contacts (%(records)s) on events.") % {"records": records}
-        return _settle(event, Outcome.IGNORED, reason)
+        why = reasons.because("event_no_people") if not keys else reasons.because("event_no_contacts_scheme",
+                                                                                   records=records)
+        return _settle(event, Outcome.IGNORED, why)
     for scheme in schemes:
         SyncRecord.objects.bulk_create([SyncRecord(scheme=scheme, source_key=key, status=Status.PENDING)
                                         for key in keys], ignore_conflicts=True)
@@ -62,7 +62,7 @@ def decide(event, connection, incoming):
             status__in=(Status.WRITING, Status.CONFLICT)).update(status=Status.PENDING)
         enqueue(scheme, keys, event.pk)
     event.scheme = schemes[0]
-    return _settle(event, Outcome.QUEUED, "")
+    return _settle(event, Outcome.QUEUED)
 
 
 def enqueue(scheme, keys, event_id=None):
@@ -81,7 +81,7 @@ def sync_org_keys(scheme_id, keys, event_id=None):
         event = DingTalkEvent.objects.filter(pk=event_id).first()
         if event is not None:
             _settle(event, Outcome.BOOKED if run and not run.failed_count else Outcome.NOT_BOOKED,
-                    reasons.describe_run(run) if run else "", run=run)
+                    reasons.as_run_says(run) if run else None, run=run)
     if scheme.source_params.get("records") == "departments":
         for people in listening_schemes(scheme.source_connection, "users"):
             waiting = list(SyncRecord.objects.filter(scheme=people, status=Status.WAITING)
@@ -91,11 +91,12 @@ def sync_org_keys(scheme_id, keys, event_id=None):
     return f"run {run.pk if run else '-'}: {len(keys)} key(s)"
 
 
-def _settle(event, outcome, reason="", **links):
-    event.outcome, event.reason, event.processed_at = outcome, reason, timezone.now()
-    for name, value in links.items():
+def _settle(event, outcome, why=None, **links):
+    event.outcome, event.processed_at = outcome, timezone.now()
+    fields = {"reason": "", "reason_code": "", "reason_params": {}, **(why or {}), **links}
+    for name, value in fields.items():
         setattr(event, name, value)
-    event.save(update_fields=["outcome", "reason", "processed_at", "instance_id", "scheme", *links])
+    event.save(update_fields=["outcome", "processed_at", "instance_id", "scheme", *fields])
     return event
 
 

@@ -86,6 +86,19 @@ REASONS = {
     "master_rule_unsigned": Reason(_("The master rule of %(fields)s is not signed: IT signs it on the scheme's "
                                      "master rules page before the sync writes anything.")),
     "remote_failed": Reason(_("%(message)s")),
+    # What became of a DingTalk event (DingTalkEvent.reason_code); "run_reasons" carries a run's own reasons.
+    "event_url_check": Reason(_("The callback URL check, answered with success.")),
+    "event_not_approved": Reason(_("Only approved instances (finish/agree) are booked.")),
+    "event_no_instance": Reason(_("The event names no instance or process code; the scheme's polling books the "
+                                  "instance.")),
+    "event_no_scheme": Reason(_("No enabled scheme books process code %(code)s on events.")),
+    "event_duplicate": Reason(_("Delivered again: event %(id)s was received before.")),
+    "event_scheme_stopped": Reason(_("The scheme stopped booking on events before this one ran.")),
+    "event_booked_before": Reason(_("Booked before as bill %(number)s.")),
+    "event_being_written": Reason(_("Another run is writing this instance; see its record.")),
+    "event_no_people": Reason(_("The event names no user or department.")),
+    "event_no_contacts_scheme": Reason(_("No enabled scheme reads DingTalk contacts (%(records)s) on events.")),
+    "callback_refused": Reason(_("%(message)s")),
 }
 STEPS = {"submit": _("submit"), "audit": _("audit")}
 
@@ -180,6 +193,35 @@ def run_reason(code, **params):
     """One of a run's reasons as stored in `SyncRun.reasons` (plain values only: never translated text)."""
     return {"code": code, "params": {name: _plain(value) if not isinstance(value, list) else value
                                      for name, value in params.items()}}
+
+
+def because(code, /, **params):
+    """A reason as the fields of a row that keeps one (reason in English for search, code and plain params)."""
+    params = {name: _plain(value) if not isinstance(value, (list, dict)) else value for name, value in params.items()}
+    return {"reason": in_english(code, params), "reason_code": code, "reason_params": params}
+
+
+def as_record_says(record):
+    """The record's own reason as the fields of an event about it."""
+    return {"reason": record.error or "", "reason_code": record.reason_code or "",
+            "reason_params": record.reason_params or {}}
+
+
+def as_run_says(run):
+    """A run's reasons as the fields of an event about it."""
+    return {"reason": run.error or "", "reason_code": "run_reasons" if run.reasons else "",
+            "reason_params": {"reasons": run.reasons} if run.reasons else {}}
+
+
+def describe_event(event, names=None):
+    """What became of a DingTalk event, for its reader: from its code, or its stored text (older events)."""
+    code, params = event.reason_code, event.reason_params or {}
+    if code == "run_reasons":
+        text = "\n".join(filter(None, (render(entry.get("code"), entry.get("params"), names)
+                                       for entry in params.get("reasons") or [])))
+    else:
+        text = render(code, params, names) if code else ""
+    return text or event.reason or ""
 
 
 def describe_run(run):

@@ -7,9 +7,8 @@ from django.shortcuts import get_object_or_404
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from integrations import callbacks, events
+from integrations import callbacks, events, reasons
 from integrations.models import Connection, DingTalkEvent
-from integrations.secrets import lost_key_message
 
 logger = logging.getLogger("integrations.events")
 
@@ -22,9 +21,10 @@ def dingtalk_callback(request, connection_id):
     body, signature = b"", request.GET.get("signature") or request.GET.get("msg_signature") or ""
     if {"callback_token", "callback_aes_key"} & set(connection.undecryptable_secrets()):
         # Not "not set up": the secrets are there but the key is lost. DingTalk retries a 503 later.
-        reason = lost_key_message(connection)
-        events.reject(connection, DingTalkEvent.Channel.CALLBACK, reason, signature, address)
-        logger.error("callback for connection %s refused: %s", connection.pk, reason)
+        why = reasons.because("lost_key", name=connection.name, model=connection._meta.label_lower,
+                              fields=list(connection.undecryptable_secrets()))
+        events.reject(connection, DingTalkEvent.Channel.CALLBACK, why, signature, address)
+        logger.error("callback for connection %s refused: %s", connection.pk, why["reason"])
         return JsonResponse({"errcode": 900013, "errmsg": "the portal cannot decrypt its callback secrets"},
                             status=503)
     if not (connection.callback_token and connection.callback_aes_key):

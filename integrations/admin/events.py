@@ -5,7 +5,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _, pgettext_lazy
 
-from integrations import events
+from integrations import events, reasons, review
 from integrations.admin.runs import ReadOnlyAdmin, local_time, pretty_json, reason_cell
 from integrations.models import DingTalkEvent, SyncRecord
 from portal.text import shorten
@@ -47,11 +47,11 @@ class DingTalkEventAdmin(ReadOnlyAdmin):
     fieldsets = (
         (None, {"fields": ("connection", "channel", "event_id", "event_type", "change", "instance_id",
                            "process_code", "received_at", "remote_addr")}),
-        (_("Outcome"), {"fields": ("outcome", "reason", "processed_at", "scheme", "record_link", "run_link",
+        (_("Outcome"), {"fields": ("outcome", "reason_text", "processed_at", "scheme", "record_link", "run_link",
                                    "duplicate_of")}),
         (_("Data"), {"fields": ("body_json", "signature")}),
     )
-    readonly_fields = ("record_link", "run_link", "body_json")
+    readonly_fields = ("reason_text", "record_link", "run_link", "body_json")
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
@@ -82,8 +82,15 @@ class DingTalkEventAdmin(ReadOnlyAdmin):
 
     @admin.display(description=_("outcome"), ordering="outcome")
     def outcome_cell(self, event):
-        return format_html("{}<div>{}</div>", event.get_outcome_display(),
-                           reason_cell(event.reason, shorten(event.reason, 40)))
+        text = self.reason_text(event)
+        return format_html("{}<div>{}</div>", event.get_outcome_display(), reason_cell(text, shorten(text, 40)))
+
+    @admin.display(description=_("reason"))
+    def reason_text(self, event):
+        """In the reader's language, the record's originator named (the list reads the record with the event)."""
+        record = event.record if event.record_id else None
+        names = {record.originator: review.originator_label(record)} if record and record.originator else None
+        return reasons.describe_event(event, names)
 
     @admin.display(description=_("sync record"))
     def record_link(self, event):

@@ -34,7 +34,11 @@ class DingTalkEvent(models.Model):
     received_at = models.DateTimeField(_("received"), auto_now_add=True)
     processed_at = models.DateTimeField(_("processed"), null=True, blank=True)
     outcome = models.CharField(_("outcome"), max_length=10, choices=Outcome.choices, default=Outcome.RECEIVED)
+    # Why, as data (integrations.reasons codes, rendered in the reader's language); `reason` keeps it in English
+    # for search, and is all that events kept before codes existed have.
     reason = models.TextField(_("reason"), blank=True)
+    reason_code = models.CharField(_("reason code"), max_length=40, blank=True)
+    reason_params = models.JSONField(_("reason parameters"), default=dict, blank=True)
     scheme = models.ForeignKey(Scheme, models.SET_NULL, null=True, blank=True, related_name="+",
                                verbose_name=_("scheme"))
     record = models.ForeignKey(SyncRecord, models.SET_NULL, null=True, blank=True, related_name="events",

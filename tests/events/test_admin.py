@@ -1,5 +1,7 @@
 """The DingTalk events log in the admin: read-only, one query count whatever the page holds, bills by channel."""
 
+import re
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -61,3 +63,27 @@ def test_an_event_page_shows_its_body_read_only(admin_client, scheme):
 
     assert page.status_code == 200 and "processInstanceId" in page.content.decode()
     assert b'name="_save"' not in page.content
+
+
+def test_an_events_reason_is_kept_as_data_and_read_in_the_readers_language(admin_client, scheme):
+    """Issue 10: no translated text frozen into what the worker keeps; the page renders the reason for its reader."""
+    body = approval_event("i-1", kind="start", result="", event_id="e-1")
+    first, again = deliver(scheme.source_connection, body, dict(body))
+    for event in (first, again):
+        event.refresh_from_db()
+        assert event.reason_code and not re.search(r"[\u4e00-\u9fff]", event.reason)
+    assert (first.reason_code, again.reason_code) == ("event_not_approved", "event_duplicate")
+
+    chinese = admin_client.get(LIST, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    english = admin_client.get(LIST, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "只有审批通过的实例" in chinese and "重复推送" in chinese and "Only approved" not in chinese
+    assert "Only approved instances" in english and "Delivered again" in english
+    page = admin_client.get(reverse("admin:integrations_dingtalkevent_change", args=[first.pk]),
+                            HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "只有审批通过的实例" in page
+
+
+def test_an_event_kept_before_reasons_were_codes_still_shows_its_text(admin_client, scheme):
+    [event] = deliver(scheme.source_connection, approval_event("i-1", kind="start", result=""))
+    DingTalkEvent.objects.filter(pk=event.pk).update(reason="旧的原因文字", reason_code="", reason_params={})
+    assert "旧的原因文字" in admin_client.get(LIST).content.decode()

@@ -2,7 +2,7 @@
 
 import pytest
 
-from integrations import events
+from integrations import events, reasons
 from integrations.market.org import create_org_schemes, org_schemes
 from integrations.models import DingTalkEvent, SyncRecord
 from tests.events.conftest import dingtalk, kingdee  # noqa: F401  (fixtures)
@@ -50,4 +50,5 @@ def test_department_events_in_the_old_spelling_reach_the_departments_scheme(sche
 
 def test_an_org_event_without_a_listening_scheme_is_ignored_with_the_reason(dingtalk):
     event = receive(dingtalk, "user_leave_org", userId=["u9"])
-    assert event.outcome == DingTalkEvent.Outcome.IGNORED and "通讯录" in event.reason
+    assert event.outcome == DingTalkEvent.Outcome.IGNORED and "通讯录" in reasons.describe_event(event)
+    assert event.reason_code == "event_no_contacts_scheme" and "contacts" in event.reason  # stored in English
